@@ -1,0 +1,31 @@
+# Every target sets up (or refreshes) .venv first: core + every plugin, editable, with the pins.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PLUGINS := $(sort $(wildcard plugins/*/pyproject.toml))
+STAMP := $(VENV)/.installed
+export MALLOC_MMAP_THRESHOLD_ := 1000000000
+export MALLOC_TRIM_THRESHOLD_ := 4000000000
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: venv test demo bench clean
+
+$(STAMP): pyproject.toml constraints.txt $(PLUGINS)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]' \
+		$(foreach p,$(PLUGINS),-e $(dir $(p)))
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+test: venv
+	$(PY) -m pytest -q -n 2
+
+demo: venv
+	$(VENV)/bin/zoo demo --out outputs/demo.png
+
+bench: venv
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache

@@ -1,0 +1,61 @@
+"""Every error zoo raises on bad input: one class per kind, one clear line per message."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ZooError",
+    "ImageError",
+    "UnknownNameError",
+    "WeightsError",
+    "PluginError",
+    "DatasetError",
+    "HubError",
+    "unknown_name",
+]
+
+
+class ZooError(Exception):
+    """Base class of zoo's own errors."""
+
+
+class ImageError(ZooError, ValueError):
+    """An image tensor breaks the contract: integer (B, C, H, W) with values in 0..levels-1."""
+
+
+class UnknownNameError(ZooError, LookupError):
+    """A model, dataset, trainer or evaluator name that no plugin registered."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a dict key
+        return str(self.args[0]) if self.args else ""
+
+
+class WeightsError(ZooError, ValueError):
+    """A saved model folder is missing a file, has a corrupt file, or does not match its config."""
+
+
+class PluginError(ZooError):
+    """A plugin failed to import or to register."""
+
+
+class DatasetError(ZooError):
+    """A dataset file is missing, truncated or malformed."""
+
+
+class HubError(ZooError):
+    """Downloading from or publishing to the Hugging Face Hub failed."""
+
+
+def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:
+    """Build the error for an unknown `name`, listing the closest known names."""
+    known = sorted(set(known))
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+    if not close:
+        close = [k for k in known if name.lower() in k.lower() or k.lower() in name.lower()][:3]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "."
+    listing = f" Known: {', '.join(known)}." if known and len(known) <= 20 else ""
+    if not known:
+        listing = f" No {kind} is registered."
+    return UnknownNameError(f"unknown {kind} {name!r}{hint}{listing}")

@@ -1,0 +1,55 @@
+"""Every hook a zoo plugin can implement, in one place.
+
+Each hook receives a ``register`` callback and calls it once per thing it contributes;
+a plugin implements only the hooks it needs::
+
+    from zoo import hookimpl
+
+    @hookimpl
+    def zoo_register_models(register):
+        register(MyModel, description="what it is, one line")
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "zoo"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def zoo_register_models(register):
+    """Register architectures: ``register(model_class, description="")``.
+
+    ``model_class`` subclasses :class:`zoo.Model`, with ``architecture`` (the name users
+    type) and ``config_class`` (a :class:`zoo.ModelConfig` subclass) set.
+    """
+
+
+@hookspec
+def zoo_register_pretrained(register):
+    """Register pretrained weights: ``register(zoo.PretrainedEntry(...))``.
+
+    An entry is either bundled (a folder under ``cards/``) or on the Hugging Face Hub
+    (repo id, revision and the sha256 of its ``model.safetensors``).
+    """
+
+
+@hookspec
+def zoo_register_datasets(register):
+    """Register datasets: ``register(name, loader, description="", levels=..., shape=...)``.
+
+    ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`.
+    """
+
+
+@hookspec
+def zoo_register_trainers(register):
+    """Register trainers: ``register(name, trainer_class)``, a :class:`zoo.Trainer` subclass."""
+
+
+@hookspec
+def zoo_register_evaluators(register):
+    """Register evaluators: ``register(name, evaluator_class)``, a :class:`zoo.Evaluator` subclass."""

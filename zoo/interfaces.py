@@ -1,0 +1,208 @@
+"""The contracts every model, trainer and evaluator in the zoo follows.
+
+Images are integer tensors of shape ``(B, C, H, W)`` with values in ``0..levels-1``
+(levels = 2 for binarized data, 17 for scikit-learn digits, 256 for 8-bit images).
+Likelihoods are in **nats per image**; bits per dimension come from
+:func:`zoo.evaluation.bits_per_dim`, one function for every model.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from pydantic import BaseModel, ConfigDict, Field
+
+from .errors import ImageError
+
+__all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator"]
+
+
+class ModelConfig(BaseModel):
+    """The image a model is built for; architectures subclass this and add their own fields.
+
+    Unknown fields are rejected, so a typo in ``--set`` or in a config.json is an error,
+    never a silently ignored setting.
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    channels: int = Field(1, ge=1, description="colour channels C (1 grey, 3 RGB)")
+    height: int = Field(8, ge=1, description="image height H in pixels")
+    width: int = Field(8, ge=1, description="image width W in pixels")
+    levels: int = Field(17, ge=2, description="intensity levels per channel (2 = binary)")
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.height, self.width)
+
+    @property
+    def dims(self) -> int:
+        """Number of discrete dimensions C*H*W, the denominator of bits/dim."""
+        return self.channels * self.height * self.width
+
+
+class Model(torch.nn.Module, abc.ABC):
+    """A generative image model.
+
+    Subclasses set ``architecture`` (the registry name) and ``config_class`` and
+    implement :meth:`loss`, :meth:`log_prob` and :meth:`sample`.
+    """
+
+    architecture: ClassVar[str] = ""
+    config_class: ClassVar[type[ModelConfig]] = ModelConfig
+    autoregressive: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if not isinstance(config, self.config_class):
+            raise TypeError(
+                f"{type(self).__name__} needs a {self.config_class.__name__}, "
+                f"got {type(config).__name__}"
+            )
+        self.config = config
+
+    # -- the image contract -------------------------------------------------
+    def check_images(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
+        """Return ``x`` as int64 after checking dtype, shape and value range; else ImageError."""
+        cfg = self.config
+        if not isinstance(x, torch.Tensor):
+            raise ImageError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+        if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
+            raise ImageError(
+                f"{name} must be an integer tensor with values in 0..{cfg.levels - 1}, "
+                f"got dtype {x.dtype}"
+            )
+        want = (cfg.channels, cfg.height, cfg.width)
+        if x.dim() != 4 or tuple(x.shape[1:]) != want:
+            raise ImageError(
+                f"{name} must have shape (B, {want[0]}, {want[1]}, {want[2]}) for "
+                f"{self.architecture or type(self).__name__}, got {tuple(x.shape)}"
+            )
+        if x.numel():
+            lo, hi = int(x.min()), int(x.max())
+            if lo < 0 or hi >= cfg.levels:
+                raise ImageError(
+                    f"{name} values must be in 0..{cfg.levels - 1} (levels={cfg.levels}), "
+                    f"found {lo}..{hi}"
+                )
+        return x.long()
+
+    def scale(self, x: torch.Tensor) -> torch.Tensor:
+        """Map integer levels to floats in [-1, 1], the network input of every pixel model."""
+        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
+
+    @property
+    def device(self) -> torch.device:
+        p = next(self.parameters(), None)
+        return p.device if p is not None else torch.device("cpu")
+
+    # -- the model contract -------------------------------------------------
+    @abc.abstractmethod
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Scalar to minimise: mean over the batch, in nats per image."""
+
+    @abc.abstractmethod
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-image log-likelihood ``(B,)`` in nats (a documented lower bound for latent models)."""
+
+    @abc.abstractmethod
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """``n`` images as an int64 tensor ``(n, C, H, W)`` with values in 0..levels-1."""
+
+
+class AutoregressiveModel(Model):
+    """A model with an exact factorisation p(x) = prod_i p(x_i | x_<i) in raster order.
+
+    Pixels go row by row, left to right; inside a pixel, channels go R, G, B. A subclass
+    implements only :meth:`logits`; the likelihood, sampling and completion follow.
+    """
+
+    autoregressive: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Unnormalised log-probabilities ``(B, levels, C, H, W)`` for every channel of every pixel.
+
+        The entry for channel c of pixel (i, j) may depend only on pixels before (i, j) in
+        raster order and on channels < c of pixel (i, j). ``x`` is already checked (int64).
+        """
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact log-likelihood in nats per image: the sum of per-channel categorical terms."""
+        x = self.check_images(x)
+        nll = F.cross_entropy(self.logits(x), x, reduction="none")
+        return -nll.flatten(1).sum(1)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        return -self.log_prob(x).mean()
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        method: str = "auto",
+    ) -> torch.Tensor:
+        from .sampling import sample_autoregressive
+
+        return sample_autoregressive(
+            self, n, generator=generator, temperature=temperature, method=method
+        )
+
+    @torch.no_grad()
+    def complete(
+        self,
+        x: torch.Tensor,
+        known: torch.Tensor,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        method: str = "auto",
+    ) -> torch.Tensor:
+        """Fill the pixels where ``known`` is False, conditioned on the known pixels before them.
+
+        ``known`` is a bool tensor broadcastable to ``x``. Raster order means a pixel is only
+        conditioned on known pixels *earlier* in the order: exact for an occluded bottom half,
+        an approximation for masks with known pixels after unknown ones.
+        """
+        from .sampling import complete_autoregressive
+
+        return complete_autoregressive(
+            self, x, known, generator=generator, temperature=temperature, method=method
+        )
+
+    def incremental_sampler(self, n: int) -> Any | None:
+        """A fast exact sampler for this architecture, or None to use the naive one.
+
+        See :mod:`zoo.sampling` for the protocol the returned object follows.
+        """
+        return None
+
+
+class Trainer(abc.ABC):
+    """Fits a model to data. The default is :class:`zoo.training.DefaultTrainer`."""
+
+    name: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def fit(self, model: Model, train: Any, val: Any = None, config: Any = None, **kwargs: Any) -> Any:
+        """Train ``model`` in place on ``train`` (validating on ``val``); return a summary."""
+
+
+class Evaluator(abc.ABC):
+    """Measures a model on data. The default is :class:`zoo.evaluation.DefaultEvaluator`."""
+
+    name: ClassVar[str] = ""
+
+    @abc.abstractmethod
+    def evaluate(self, model: Model, data: Any, **kwargs: Any) -> Any:
+        """Return metrics (NLL in nats per image, bits/dim, image count) of ``model`` on ``data``."""
+
+
+LN2 = math.log(2.0)

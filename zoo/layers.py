@@ -1,0 +1,101 @@
+"""Building blocks shared by the pixel models: masked convolutions with colour-channel groups.
+
+Colour grouping convention (used by every masked layer, LSTM gate and output reshape in
+the zoo): a layer with ``n`` feature maps for ``C`` colours splits them into C *contiguous*
+groups of ``n // C``; group 0 belongs to R, 1 to G, 2 to B. With ``chunks > 1`` (the four
+LSTM gates i, f, o, g) every chunk is split into its own C groups.
+
+Mask A (first layer): channel group g at the centre pixel sees groups < g.
+Mask B (later layers): it sees groups <= g. Every pixel sees all channels of the pixels
+before it in raster order inside the kernel, none after.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["channel_groups", "causal_mask", "MaskedConv2d", "logits_from_features"]
+
+
+def channel_groups(n: int, colours: int, chunks: int = 1) -> torch.Tensor:
+    """Colour group (0..colours-1) of each of ``n`` feature maps, contiguous within each chunk."""
+    if n % (colours * chunks):
+        raise ValueError(
+            f"{n} feature maps cannot be split into {chunks} chunk(s) of {colours} colour groups; "
+            f"use a multiple of {colours * chunks}"
+        )
+    per = n // (colours * chunks)
+    return (torch.arange(n) % (n // chunks)) // per
+
+
+def causal_mask(
+    kind: str,
+    in_channels: int,
+    out_channels: int,
+    kernel_size: tuple[int, int],
+    colours: int,
+    in_chunks: int = 1,
+    out_chunks: int = 1,
+) -> torch.Tensor:
+    """The ``(out, in, kh, kw)`` 0/1 mask of a mask-A or mask-B convolution centred on the pixel."""
+    if kind not in ("A", "B"):
+        raise ValueError(f"mask kind must be 'A' or 'B', got {kind!r}")
+    kh, kw = kernel_size
+    ci, cj = kh // 2, kw // 2
+    mask = torch.zeros(out_channels, in_channels, kh, kw)
+    mask[:, :, :ci, :] = 1  # rows above
+    mask[:, :, ci, :cj] = 1  # left in the same row
+    g_out = channel_groups(out_channels, colours, out_chunks)[:, None]
+    g_in = channel_groups(in_channels, colours, in_chunks)[None, :]
+    centre = g_out > g_in if kind == "A" else g_out >= g_in
+    mask[:, :, ci, cj] = centre.float()
+    return mask
+
+
+class MaskedConv2d(nn.Conv2d):
+    """A 'same'-padded Conv2d whose kernel is multiplied by a causal mask at every call.
+
+    The mask is applied functionally, so the saved weights stay clean and autograd sees
+    the masked kernel. ``padding`` defaults to keeping H and W.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        mask: str,
+        colours: int = 1,
+        in_chunks: int = 1,
+        out_chunks: int = 1,
+        bias: bool = True,
+    ):
+        kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+        if kh % 2 == 0 or kw % 2 == 0:
+            raise ValueError(f"masked kernels must have odd sizes, got {kh}x{kw}")
+        super().__init__(in_channels, out_channels, (kh, kw), padding=(kh // 2, kw // 2), bias=bias)
+        self.mask_kind = mask
+        self.colours = colours
+        self.register_buffer(
+            "mask",
+            causal_mask(mask, in_channels, out_channels, (kh, kw), colours, in_chunks, out_chunks),
+            persistent=False,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", mask={self.mask_kind}, colours={self.colours}"
+
+
+def logits_from_features(out: torch.Tensor, colours: int, levels: int) -> torch.Tensor:
+    """Turn a mask-B output of ``colours*levels`` maps into logits ``(B, levels, C, H, W)``.
+
+    The output maps follow the contiguous grouping: maps ``c*levels .. (c+1)*levels-1``
+    belong to colour c.
+    """
+    B, _, H, W = out.shape
+    return out.view(B, colours, levels, H, W).transpose(1, 2)
