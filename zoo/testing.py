@@ -1,0 +1,186 @@
+"""The contract test kit: one call checks any registered architecture against zoo's contracts.
+
+    from zoo.testing import check_model
+    check_model("pixelcnn", channels=3, height=6, width=6, levels=4, hidden=12)
+
+Each check raises AssertionError naming the contract that failed. Autoregressive models
+must build their network input with ``Model.scale(x)``: the gradient checks replace it
+with a float tensor that requires grad.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import tempfile
+from typing import Any
+
+import torch
+
+from .errors import ImageError
+from .interfaces import Model
+
+__all__ = [
+    "check_model",
+    "check_autoregressive",
+    "check_normalised",
+    "receptive_field",
+    "random_images",
+]
+
+
+def random_images(model: Model, n: int, seed: int = 0) -> torch.Tensor:
+    cfg = model.config
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, cfg.levels, (n, *cfg.shape), generator=g)
+
+
+@contextlib.contextmanager
+def _float_input(model: Model, scaled: torch.Tensor):
+    """Make ``model.scale`` return ``scaled`` so gradients reach the network input."""
+    model.scale = lambda x: scaled  # instance attribute shadows the method
+    try:
+        yield
+    finally:
+        del model.scale
+
+
+def _input_gradient(model: Model, x: torch.Tensor, i: int, j: int, c: int, seed: int) -> torch.Tensor:
+    scaled = Model.scale(model, x).detach().requires_grad_(True)
+    with _float_input(model, scaled):
+        logits = model.logits(x)
+    weights = torch.randn(logits.shape[1], generator=torch.Generator().manual_seed(seed))
+    (logits[0, :, c, i, j] * weights).sum().backward()
+    return scaled.grad if scaled.grad is not None else torch.zeros_like(scaled)  # None: input unused
+
+
+def receptive_field(model: Model, i: int, j: int, c: int = 0, trials: int = 3) -> torch.Tensor:
+    """``(C, H, W)`` bool: input positions whose value changes the logits of channel c at (i, j)."""
+    was_training = model.training
+    model.eval()
+    try:
+        field = torch.zeros(model.config.shape, dtype=torch.bool)
+        for t in range(trials):
+            grad = _input_gradient(model, random_images(model, 2, seed=t), i, j, c, seed=t)
+            assert grad[1].abs().sum() == 0, "images in a batch influence each other"
+            field |= grad[0].abs() > 0
+        return field
+    finally:
+        model.train(was_training)
+
+
+def allowed_context(shape: tuple[int, int, int], i: int, j: int, c: int) -> torch.Tensor:
+    """Positions channel c of pixel (i, j) may depend on: earlier pixels, and channels < c here."""
+    C, H, W = shape
+    allowed = torch.zeros(shape, dtype=torch.bool)
+    allowed[:, :i, :] = True
+    allowed[:, i, :j] = True
+    allowed[:c, i, j] = True
+    return allowed
+
+
+def check_autoregressive(model: Model) -> None:
+    """Every output channel depends on no input at its own pixel/channel or later (gradient test)."""
+    C, H, W = model.config.shape
+    for i, j, c in itertools.product(range(H), range(W), range(C)):
+        field = receptive_field(model, i, j, c, trials=1)
+        leak = field & ~allowed_context((C, H, W), i, j, c)
+        if leak.any():
+            where = [tuple(p) for p in leak.nonzero().tolist()[:4]]
+            raise AssertionError(
+                f"autoregressive property broken: logits of channel {c} at pixel ({i}, {j}) depend on "
+                f"input (channel, row, col) {where}"
+            )
+
+
+def check_normalised(model: Model, tol: float = 1e-3) -> None:
+    """Probabilities of all possible images sum to 1 (only for tiny images)."""
+    cfg = model.config
+    count = cfg.levels ** cfg.dims
+    if count > 4096:
+        raise ValueError(f"{count} possible images is too many to enumerate")
+    grid = torch.tensor(list(itertools.product(range(cfg.levels), repeat=cfg.dims))).view(-1, *cfg.shape)
+    with torch.no_grad():
+        total = torch.logsumexp(model.log_prob(grid), 0).exp().item()
+    assert abs(total - 1.0) < tol, f"probabilities over all {count} images sum to {total:.6f}, not 1"
+
+
+def _expect_image_error(fn, x, what: str) -> None:
+    try:
+        fn(x)
+    except ImageError:
+        return
+    except Exception as exc:  # a crash deep inside the model is not a clear error
+        raise AssertionError(f"{what}: raised {type(exc).__name__}: {exc} instead of zoo.ImageError") from None
+    raise AssertionError(f"{what}: accepted without error")
+
+
+def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: Any) -> Model:
+    """Run every contract check on a fresh ``arch`` model built with ``config``; return the model."""
+    import zoo
+
+    torch.manual_seed(0)
+    model = zoo.create(arch, **config) if isinstance(arch, str) else arch
+    cfg = model.config
+    name = model.architecture or type(model).__name__
+    assert isinstance(model, Model), f"{name}: not a zoo.Model"
+    x = random_images(model, 8)
+
+    # sampling: dtype, shape, range, reproducible with a seeded generator
+    model.eval()
+    s1 = model.sample(3, generator=torch.Generator().manual_seed(1))
+    s2 = model.sample(3, generator=torch.Generator().manual_seed(1))
+    assert s1.dtype == torch.long, f"{name}.sample: dtype {s1.dtype}, expected torch.int64"
+    assert tuple(s1.shape) == (3, *cfg.shape), f"{name}.sample: shape {tuple(s1.shape)}"
+    assert int(s1.min()) >= 0 and int(s1.max()) < cfg.levels, f"{name}.sample: values outside 0..{cfg.levels - 1}"
+    assert torch.equal(s1, s2), f"{name}.sample: same generator seed gave different samples"
+
+    # log_prob: per image, finite, a log-probability of discrete data (<= 0)
+    torch.manual_seed(0)
+    lp = model.log_prob(x)
+    assert tuple(lp.shape) == (8,), f"{name}.log_prob: shape {tuple(lp.shape)}, expected (8,)"
+    assert torch.isfinite(lp).all(), f"{name}.log_prob: not finite"
+    assert (lp <= 1e-4).all(), f"{name}.log_prob: positive log-probability {lp.max().item()} of discrete data"
+
+    # bad input: one clear ImageError each
+    _expect_image_error(model.log_prob, x.float(), f"{name}.log_prob(float tensor)")
+    _expect_image_error(model.log_prob, x[:, :, :-1], f"{name}.log_prob(wrong shape)")
+    _expect_image_error(model.log_prob, x[0], f"{name}.log_prob(missing batch dim)")
+    _expect_image_error(model.log_prob, x + cfg.levels, f"{name}.log_prob(values >= levels)")
+    _expect_image_error(model.loss, x - cfg.levels, f"{name}.loss(negative values)")
+
+    # loss decreases on a small batch
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    torch.manual_seed(0)
+    before = model.loss(x).item()
+    assert torch.isfinite(torch.tensor(before)), f"{name}.loss: not finite"
+    for _ in range(steps):
+        opt.zero_grad()
+        model.loss(x).backward()
+        opt.step()
+    torch.manual_seed(0)
+    after = model.loss(x).item()
+    assert after < before, f"{name}.loss did not decrease in {steps} Adam steps: {before:.4f} -> {after:.4f}"
+
+    # save / load round trip gives the same model
+    model.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        zoo.save_pretrained(model, tmp)
+        loaded = zoo.load(tmp)
+    assert type(loaded) is type(model) and loaded.config == model.config, f"{name}: config changed on reload"
+    torch.manual_seed(0)
+    a = model.log_prob(x)
+    torch.manual_seed(0)
+    b = loaded.log_prob(x)
+    assert torch.allclose(a, b, atol=1e-5), f"{name}: log_prob changed after save/load"
+
+    if model.autoregressive:
+        check_autoregressive(model)
+        known = torch.zeros_like(x[:2], dtype=torch.bool)
+        known[:, :, : cfg.height // 2] = True
+        done = model.complete(x[:2], known, generator=torch.Generator().manual_seed(0))
+        assert torch.equal(done[known], x[:2][known]), f"{name}.complete changed known pixels"
+        if cfg.levels ** cfg.dims <= 4096:
+            check_normalised(model)
+    return model
