@@ -1,0 +1,203 @@
+"""Model cards: one generator for the bundled ``cards/`` and for every model pushed to the Hub.
+
+A card is ``README.md`` in the model folder, built with huggingface_hub's ``ModelCard``: YAML
+metadata the Hub indexes (library, tags, datasets, licence, ``model-index`` with the measured
+bits/dim and NLL) and a body a person reads (what the model is, how to reproduce it, the
+metrics, a seeded sample grid and a usage snippet).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .weights import CARD_FILE, atomic_write_bytes, read_config
+
+__all__ = ["SAMPLES_FILE", "write_model_card", "card_data", "read_card"]
+
+SAMPLES_FILE = "samples.png"
+TASK = "unconditional-image-generation"
+
+
+def card_data(folder, name: str | None = None) -> ModelCardData:
+    """The YAML metadata of the card for the saved model in ``folder`` (read from config.json)."""
+    meta = read_config(folder)
+    name = name or Path(folder).resolve().name
+    arch = meta["architecture"]
+    dataset = meta.get("dataset")
+    results = []
+    for split, m in _metrics(meta).items():
+        for metric_type, metric_name, key in (
+            ("bits_per_dim", "bits/dim", "bits_per_dim"),
+            ("nll", "NLL (nats/image)", "nll_nats"),
+        ):
+            if m.get(key) is None:
+                continue
+            results.append(
+                EvalResult(
+                    task_type=TASK,
+                    task_name="Density estimation",
+                    dataset_type=m.get("dataset") or dataset or "unknown",
+                    dataset_name=m.get("dataset") or dataset or "unknown",
+                    dataset_split=m.get("split") or split,
+                    metric_type=metric_type,
+                    metric_name=metric_name,
+                    metric_value=round(float(m[key]), 4),
+                )
+            )
+    return ModelCardData(
+        library_name="zoo",
+        license="mit",
+        tags=["zoo", arch, "generative", "image-generation", "likelihood"],
+        datasets=[dataset] if dataset else None,
+        pipeline_tag=TASK,
+        model_name=name,  # huggingface_hub writes model-index only when model_name is set
+        eval_results=results or None,
+    )
+
+
+def write_model_card(
+    folder,
+    *,
+    recipe: str | None = None,
+    description: str | None = None,
+    name: str | None = None,
+    samples: bool = True,
+    seed: int = 0,
+    n_samples: int = 16,
+) -> Path:
+    """Write ``README.md`` (and ``samples.png`` when ``samples``) into the model folder; returns the card path.
+
+    ``recipe`` is the exact command that reproduced the weights; it defaults to the ``recipe``
+    key of config.json. The sample grid is drawn with a seeded generator, so it is reproducible.
+    """
+    import torch
+
+    from .sampling import save_grid
+    from .weights import load_folder
+
+    folder = Path(folder)
+    meta = read_config(folder)
+    name = name or folder.resolve().name
+    recipe = recipe or meta.get("recipe")
+    model = load_folder(folder)
+    if samples:
+        with torch.no_grad():
+            images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed))
+        save_grid(images, model.config.levels, folder / SAMPLES_FILE)
+    has_grid = (folder / SAMPLES_FILE).is_file()
+    data = card_data(folder, name)
+    body = _body(name, meta, model, recipe, description, has_grid, seed if samples else None)
+    card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
+    path = folder / CARD_FILE
+    atomic_write_bytes(path, str(card).encode("utf-8"))
+    return path
+
+
+def read_card(folder) -> ModelCard:
+    """The model card of a folder, parsed (metadata in ``.data``, markdown in ``.text``)."""
+    from .errors import WeightsError
+
+    path = Path(folder) / CARD_FILE
+    if not path.is_file():
+        raise WeightsError(f"{path}: no model card (write one with `zoo card {folder}`)")
+    return ModelCard.load(path)
+
+
+# -- the markdown body ---------------------------------------------------------
+def _metrics(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    metrics = meta.get("metrics") or {}
+    return {k: v for k, v in metrics.items() if isinstance(v, dict)}
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return "" if value is None else str(value)
+
+
+def _dataset_note(dataset: str | None) -> str:
+    if not dataset:
+        return "the training data set is not recorded in config.json"
+    from .registry import get_registry
+
+    spec = get_registry().datasets.get(dataset)
+    desc = f" ({spec.description})" if spec is not None and spec.description else ""
+    return f"trained and evaluated on `{dataset}`{desc} only"
+
+
+def _body(name, meta, model, recipe, description, has_grid, seed) -> str:
+    cfg = model.config
+    arch = meta["architecture"]
+    n_params = sum(p.numel() for p in model.parameters())
+    kind = (
+        "an autoregressive model: `log_prob` is the exact log-likelihood"
+        if model.autoregressive
+        else "a latent-variable model: `log_prob` is a lower bound on the log-likelihood"
+    )
+    about = description or (type(model).__doc__ or "").strip().split("\n")[0]
+    lines = [
+        f"# {name}",
+        "",
+        f"`{name}` is a `{arch}` generative image model for the `zoo` model zoo"
+        f"{' (plugin `' + meta['plugin'] + '`)' if meta.get('plugin') else ''}. {about}".rstrip(),
+        "",
+        f"It models {cfg.channels}x{cfg.height}x{cfg.width} images with {cfg.levels} intensity levels "
+        f"per channel and has {n_params:,} parameters; it is {kind}.",
+        "",
+        "| config | value |",
+        "|---|---|",
+        *(f"| `{k}` | {_fmt(v)} |" for k, v in meta["config"].items()),
+        "",
+        "## Training",
+        "",
+    ]
+    if recipe:
+        lines += ["The exact command that produced these weights:", "", "```bash", recipe, "```", ""]
+    else:
+        lines += ["The training command was not recorded.", ""]
+    lines += ["## Results", ""]
+    metrics = _metrics(meta)
+    if metrics:
+        lines += [
+            "Negative log-likelihood per image (nats) and bits per dimension "
+            f"(nats / ({cfg.dims} x ln 2)), measured with `zoo eval`.",
+            "",
+            "| split | images | NLL (nats) | bits/dim | extras |",
+            "|---|---|---|---|---|",
+        ]
+        for split, m in metrics.items():
+            extra = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("extra") or {}).items())
+            lines.append(
+                f"| {m.get('split') or split} | {_fmt(m.get('n_images'))} | {_fmt(m.get('nll_nats'), 3)} "
+                f"| {_fmt(m.get('bits_per_dim'))} | {extra} |"
+            )
+        lines.append("")
+    else:
+        lines += ["No metrics were recorded in config.json (run `zoo eval DIR --save`).", ""]
+    if has_grid:
+        seeded = f", drawn with `torch.Generator().manual_seed({seed})`" if seed is not None else ""
+        lines += ["## Samples", "", f"![samples]({SAMPLES_FILE})", "", f"Samples at temperature 1{seeded}.", ""]
+    lines += [
+        "## Usage",
+        "",
+        "```python",
+        "import zoo",
+        f'm = zoo.load("{name}")',
+        "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
+        "```",
+        "",
+        "## Limitations",
+        "",
+        f"- The model was {_dataset_note(meta.get('dataset'))}; its likelihoods and samples say nothing "
+        "about other data or other preprocessing (binarization, number of levels, image size).",
+        f"- Inputs must be integer tensors of shape (B, {cfg.channels}, {cfg.height}, {cfg.width}) with "
+        f"values in 0..{cfg.levels - 1}; anything else is rejected.",
+        "- A research model for density estimation: it is small, not tuned for sample quality, and the "
+        "numbers are comparable only with results on the same data variant.",
+        "",
+    ]
+    return "\n".join(lines)
