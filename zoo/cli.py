@@ -1,0 +1,297 @@
+"""The ``zoo`` command line: list, info, plugins, create, train, eval, sample, complete, card, push, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "parse_settings"]
+
+
+def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+    """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses)."""
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set expects key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+# -- verbs ---------------------------------------------------------------------
+def cmd_list(args) -> None:
+    import zoo
+    from zoo.registry import get_registry
+
+    reg = get_registry()
+    names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    if args.pretrained:
+        rows = []
+        for n in names:
+            entry, plugin = reg.pretrained[n]
+            rows.append([n, entry.architecture, entry.dataset, entry.location])
+        print(_table(rows, ["name", "architecture", "dataset", "where"]))
+    else:
+        rows = [[n, reg.models[n].plugin, reg.models[n].description] for n in names]
+        print(_table(rows, ["architecture", "plugin", "description"]))
+    broken = [p for p in reg.plugins.values() if not p.ok]
+    if broken:
+        print(f"\n{len(broken)} plugin(s) with errors; see `zoo plugins`", file=sys.stderr)
+
+
+def cmd_info(args) -> None:
+    import zoo
+
+    info = zoo.model_info(args.name)
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return
+    fields = info.pop("config_fields", {})
+    for key, value in info.items():
+        if value not in (None, "", []):
+            print(f"{key}: {value}")
+    if fields:
+        print("config:")
+        for key, f in fields.items():
+            print(f"  {key} = {f['default']!r}  {f['description']}".rstrip())
+
+
+def cmd_plugins(args) -> None:
+    import zoo
+
+    rows = []
+    for p in zoo.plugins():
+        status = "ok" if not p["errors"] else "ERROR: " + " | ".join(p["errors"])
+        rows.append([p["name"], p["distribution"] or "-", p["version"] or "-", p["source"], status])
+    print(_table(rows, ["plugin", "distribution", "version", "source", "status"]))
+
+
+def cmd_create(args) -> None:
+    import zoo
+
+    model = zoo.create(args.arch, **parse_settings(args.set))
+    zoo.save_pretrained(model, args.out)
+    print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
+
+
+def cmd_train(args) -> None:
+    from zoo.training import train
+
+    out = train(
+        args.arch,
+        args.dataset,
+        args.out,
+        settings=parse_settings(args.set),
+        epochs=args.epochs,
+        resume=args.resume,
+    )
+    if out is not None:
+        print(f"saved the best model to {out}")
+
+
+def cmd_eval(args) -> None:
+    import zoo
+    from zoo.evaluation import evaluate, record_metrics
+
+    model = zoo.load(args.model)
+    result = evaluate(model, args.dataset, split=args.split)
+    if args.save:
+        if not Path(args.model).is_dir():
+            raise ValueError("--save needs a model folder, not a name")
+        record_metrics(args.model, result)
+    if args.json:
+        print(json.dumps(result.model_dump(), indent=2))
+        return
+    rows = [[result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]]
+    print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
+    for key, value in (result.extra or {}).items():
+        print(f"{key}: {value:.4f}")
+
+
+def _generator(seed: int | None):
+    import torch
+
+    return torch.Generator().manual_seed(seed) if seed is not None else None
+
+
+def cmd_sample(args) -> None:
+    import time
+
+    import zoo
+    from zoo.sampling import save_grid
+
+    model = zoo.load(args.model)
+    start = time.perf_counter()
+    kwargs = {"method": args.method} if model.autoregressive else {}
+    images = model.sample(args.n, generator=_generator(args.seed), temperature=args.temperature, **kwargs)
+    seconds = time.perf_counter() - start
+    path = save_grid(images, model.config.levels, args.out)
+    print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+
+
+def cmd_complete(args) -> None:
+    import torch
+
+    import zoo
+    from zoo.data import load_dataset
+    from zoo.sampling import occlusion_mask, save_grid
+
+    model = zoo.load(args.model)
+    if not model.autoregressive:
+        raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
+    data = load_dataset(args.dataset, split=args.split)
+    g = torch.Generator().manual_seed(args.seed)
+    pick = torch.randperm(len(data), generator=g)[: args.n]
+    originals = data.images[pick].long()
+    known = occlusion_mask(model.config.shape, args.occlude).expand_as(originals)
+    rows = [torch.where(known, originals, torch.zeros_like(originals))]
+    for _ in range(args.samples):
+        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature))
+    rows.append(originals)
+    path = save_grid(torch.cat(rows), model.config.levels, args.out, nrow=args.n)
+    print(f"wrote {path}: rows are occluded, {args.samples} completion(s), original")
+
+
+def cmd_card(args) -> None:
+    from zoo.cards import write_model_card
+
+    path = write_model_card(args.folder, recipe=args.recipe, description=args.description, name=args.name)
+    print(f"wrote {path}")
+
+
+def cmd_push(args) -> None:
+    import zoo
+
+    url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
+    print(f"pushed {args.folder} to {args.repo}: {url}")
+
+
+def cmd_demo(args) -> None:
+    import zoo
+    from zoo.sampling import save_grid
+
+    bundled = [n for n in zoo.list_models(pretrained=True) if "bundled" in zoo.model_info(n)["location"]]
+    preferred = [n for n in ("pixelcnn-digits", "diagonal-bilstm-digits", "row-lstm-digits") if n in bundled]
+    name = (preferred or bundled or [None])[0]
+    if name is None:
+        raise ValueError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
+    model = zoo.load(name)
+    images = model.sample(args.n, generator=_generator(args.seed))
+    path = save_grid(images, model.config.levels, args.out)
+    print(f"{name}: wrote {args.n} samples to {path.resolve()}")
+
+
+# -- parser --------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for generative image models.")
+    p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("list", help="list architectures (or pretrained models with --pretrained)")
+    s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
+    s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("info", help="show an architecture's config fields or a pretrained model's entry")
+    s.add_argument("name")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_info)
+
+    s = sub.add_parser("plugins", help="list plugins, their versions and load errors")
+    s.set_defaults(func=cmd_plugins)
+
+    s = sub.add_parser("create", help="save a freshly initialised model to a folder")
+    s.add_argument("arch")
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
+    s.set_defaults(func=cmd_create)
+
+    s = sub.add_parser("train", help="train an architecture on a dataset (resumable; runs under torchrun)")
+    s.add_argument("arch")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--epochs", type=int)
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config or TrainConfig field (repeatable)")
+    s.add_argument("--out", required=True, type=Path)
+    s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    s.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("eval", help="NLL (nats/image) and bits/dim of a model on a dataset split")
+    s.add_argument("model", help="pretrained name, Hub repo or model folder")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("sample", help="write a PNG grid of samples")
+    s.add_argument("model")
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--out", type=Path, default=Path("samples.png"))
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
+    s.set_defaults(func=cmd_sample)
+
+    s = sub.add_parser("complete", help="complete occluded test images: rows occluded, completions, original")
+    s.add_argument("model")
+    s.add_argument("--dataset", required=True)
+    s.add_argument("--split", default="test")
+    s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"])
+    s.add_argument("--n", type=int, default=8, help="images (columns)")
+    s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
+    s.add_argument("--out", type=Path, default=Path("completions.png"))
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--temperature", type=float, default=1.0)
+    s.set_defaults(func=cmd_complete)
+
+    s = sub.add_parser("card", help="write the model card README.md (and samples.png) of a model folder")
+    s.add_argument("folder", type=Path)
+    s.add_argument("--recipe", help="the exact command that reproduces the weights")
+    s.add_argument("--description")
+    s.add_argument("--name", help="the pretrained name users load")
+    s.set_defaults(func=cmd_card)
+
+    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub in one commit")
+    s.add_argument("folder", type=Path)
+    s.add_argument("--repo", required=True, metavar="ORG/NAME")
+    s.add_argument("--private", action="store_true")
+    s.add_argument("--revision", help="branch to commit to (created if missing)")
+    s.set_defaults(func=cmd_push)
+
+    s = sub.add_parser("demo", help="sample a grid from the best bundled pretrained model")
+    s.add_argument("--out", type=Path, default=Path("outputs/demo.png"))
+    s.add_argument("--n", type=int, default=16)
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from zoo.errors import ZooError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (ZooError, ValueError, FileNotFoundError) as exc:
+        print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
