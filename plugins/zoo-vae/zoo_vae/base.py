@@ -1,0 +1,196 @@
+"""What both VAEs share: the config, the MLP encoder q(z|x), the bounds and the latent tools.
+
+A subclass picks the decoder p(x|z): it says how many numbers per pixel the decoder MLP
+emits (``outputs_per_pixel``) and implements ``decode``, ``log_likelihood``, ``draw`` and ``mode``.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar, Literal
+
+import torch
+from pydantic import Field, field_validator
+from torch import nn
+
+import zoo
+
+from .bounds import elbo_terms, iwae_bound, randn
+
+__all__ = ["VAEConfig", "VAE", "mlp"]
+
+
+class VAEConfig(zoo.ModelConfig):
+    """Kingma & Welling's MLP VAE with a standard normal prior."""
+
+    latent: int = Field(8, ge=1, description="size d of the latent z")
+    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden widths of the encoder MLP (the decoder mirrors them)")
+    activation: Literal["relu", "tanh"] = Field("relu", description="nonlinearity of both MLPs")
+    samples: int = Field(1, ge=1, description="L: latent samples per image in the training ELBO")
+    estimator: Literal["A", "B"] = Field("B", description="SGVB estimator: A (Monte Carlo KL) or B (closed-form KL)")
+    eval_samples: int = Field(500, ge=1, description="default k of the importance-weighted bound in log_prob")
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, v: list[int]) -> list[int]:
+        if any(w < 1 for w in v):
+            raise ValueError(f"hidden widths must be >= 1, got {v}")
+        return v
+
+
+def mlp(sizes: list[int], activation: str) -> nn.Sequential:
+    """Linear layers through ``sizes`` with the activation between them (none after the last)."""
+    act = {"relu": nn.ReLU, "tanh": nn.Tanh}[activation]
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        if i:
+            layers.append(act())
+        layers.append(nn.Linear(a, b))
+    return nn.Sequential(*layers)
+
+
+class VAE(zoo.Model):
+    """Base of the VAEs; ``log_prob`` is the importance-weighted lower bound, not the exact likelihood."""
+
+    config_class: ClassVar[type[VAEConfig]] = VAEConfig
+
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        D, d = config.dims, config.latent
+        self.encoder = mlp([D, *config.hidden, 2 * d], config.activation)
+        self.decoder = mlp([d, *reversed(config.hidden), self.outputs_per_pixel(config) * D], config.activation)
+
+    @classmethod
+    def outputs_per_pixel(cls, config: VAEConfig) -> int:
+        """How many numbers per pixel the decoder MLP emits."""
+        return 1
+
+    # -- the decoder, per subclass ------------------------------------------
+    @abc.abstractmethod
+    def decode(self, z: torch.Tensor):
+        """Parameters of p(x|z) for latents ``(M, d)``, each of shape ``(M, C, H, W)``."""
+
+    @abc.abstractmethod
+    def log_likelihood(self, x: torch.Tensor, params) -> torch.Tensor:
+        """log p(x|z) in nats per image ``(M,)`` for int64 images ``x`` ``(M, C, H, W)``."""
+
+    @abc.abstractmethod
+    def draw(self, params, generator: torch.Generator | None, temperature: float) -> torch.Tensor:
+        """Integer images sampled from p(x|z) (temperature scales the pixel noise)."""
+
+    @abc.abstractmethod
+    def mode(self, params) -> torch.Tensor:
+        """The most representative integer image of p(x|z), used by reconstruct and interpolate."""
+
+    # -- encoder and bounds ---------------------------------------------------
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(mu, logvar)`` of q(z|x), each ``(B, d)``."""
+        x = self.check_images(x)
+        h = self.encoder(self.scale(x).flatten(1))
+        mu, logvar = h.chunk(2, dim=-1)
+        return mu, logvar
+
+    def _log_lik_fn(self, x: torch.Tensor):
+        """``z (N, B, d) -> log p(x|z) (N, B)`` for checked images ``x`` ``(B, C, H, W)``."""
+
+        def log_lik(z: torch.Tensor) -> torch.Tensor:
+            N, B, d = z.shape
+            params = self.decode(z.reshape(N * B, d))
+            xs = x.unsqueeze(0).expand(N, *x.shape).reshape(N * B, *x.shape[1:])
+            return self.log_likelihood(xs, params).view(N, B)
+
+        return log_lik
+
+    def elbo(
+        self,
+        x: torch.Tensor,
+        samples: int | None = None,
+        estimator: str | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Per-image ELBO ``(B,)`` in nats (the config's L and estimator unless given)."""
+        x = self.check_images(x)
+        mu, logvar = self.encode(x)
+        terms = elbo_terms(
+            self._log_lik_fn(x),
+            mu,
+            logvar,
+            samples or self.config.samples,
+            estimator or self.config.estimator,
+            generator,
+        )
+        return terms.mean(0)
+
+    def loss(self, x: torch.Tensor) -> torch.Tensor:
+        """Negative ELBO, mean nats per image."""
+        return -self.elbo(x).mean()
+
+    @torch.no_grad()
+    def log_prob(
+        self,
+        x: torch.Tensor,
+        k: int | None = None,
+        generator: torch.Generator | None = None,
+        chunk: int = 100,
+    ) -> torch.Tensor:
+        """Importance-weighted lower bound on log p(x), ``(B,)`` nats, with k samples (config default 500).
+
+        A lower bound for every k that tightens as k grows; k = 1 is the ELBO. It is a
+        random estimate: pass ``generator`` for a reproducible number.
+        """
+        x = self.check_images(x)
+        mu, logvar = self.encode(x)
+        return iwae_bound(self._log_lik_fn(x), mu, logvar, k or self.config.eval_samples, chunk, generator)
+
+    @torch.no_grad()
+    def metrics(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """``{"neg_elbo": (B,)}``: minus the ELBO (estimator B, one sample) in nats, an NLL upper bound."""
+        return {"neg_elbo": -self.elbo(x, samples=1, estimator="B", generator=generator)}
+
+    # -- generation and the latent space -------------------------------------
+    @staticmethod
+    def _check_temperature(temperature: float) -> None:
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
+        mean: bool = False,
+    ) -> torch.Tensor:
+        """``n`` images: z ~ N(0, I), then x ~ p(x|z) (or the mode of p(x|z) when ``mean``).
+
+        ``temperature`` scales the pixel noise of p(x|z), not the prior.
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        self._check_temperature(temperature)
+        p = next(self.parameters())
+        z = randn((n, self.config.latent), p, generator)
+        params = self.decode(z)
+        return self.mode(params) if mean else self.draw(params, generator, temperature)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode the posterior mean of each image: the mode of p(x|mu), or a draw when ``sample``."""
+        mu, _ = self.encode(x)
+        params = self.decode(mu)
+        return self.draw(params, generator, 1.0) if sample else self.mode(params)
+
+    @torch.no_grad()
+    def interpolate(self, x0: torch.Tensor, x1: torch.Tensor, steps: int = 8) -> torch.Tensor:
+        """``(B, steps, C, H, W)`` integer images decoded along the straight line between posterior means."""
+        if not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+        x0, x1 = self.check_images(x0, "x0"), self.check_images(x1, "x1")
+        if x0.shape != x1.shape:
+            raise zoo.ImageError(f"x0 and x1 must have the same shape, got {tuple(x0.shape)} and {tuple(x1.shape)}")
+        mu0, _ = self.encode(x0)
+        mu1, _ = self.encode(x1)
+        t = torch.linspace(0.0, 1.0, steps, device=mu0.device).view(1, steps, 1)
+        z = (1 - t) * mu0.unsqueeze(1) + t * mu1.unsqueeze(1)  # (B, steps, d)
+        images = self.mode(self.decode(z.flatten(0, 1)))
+        return images.view(x0.shape[0], steps, *x0.shape[1:])
