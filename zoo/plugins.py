@@ -78,7 +78,7 @@ def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginM
 def call_each(pm: pluggy.PluginManager, hook_name: str, make_register, records: dict[str, PluginRecord]) -> None:
     """Call ``hook_name`` on every plugin separately, so one that raises is recorded, not fatal."""
     hook = getattr(pm.hook, hook_name)
-    for impl in reversed(hook.get_hookimpls()):  # registration order: built-in first
+    for impl in hook.get_hookimpls():  # registration order: built-in first
         name = impl.plugin_name
         try:
             impl.function(register=make_register(name))

@@ -1,0 +1,67 @@
+"""Plugin discovery through entry points, and isolation of broken plugins."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import zoo
+from zoo import registry
+
+from .plugin_fixtures import write_all
+
+
+@pytest.fixture
+def installed(tmp_path, monkeypatch):
+    site = write_all(tmp_path / "site")
+    monkeypatch.syspath_prepend(str(site))
+    registry.reload()
+    yield site
+    registry.reload()
+
+
+def by_name():
+    return {p["name"]: p for p in zoo.plugins()}
+
+
+def test_good_plugin_is_discovered(installed):
+    plugins = by_name()
+    assert plugins["zoo_good_ext"]["errors"] == []
+    assert plugins["zoo_good_ext"]["version"] == "0.1"
+    assert "good-ext" in zoo.list_models()
+    model = zoo.create("good-ext", height=2, width=2, levels=2)
+    assert model.log_prob(model.sample(2)).shape == (2,)
+
+
+def test_broken_import_is_recorded_not_fatal(installed):
+    errors = by_name()["zoo_broken"]["errors"]
+    assert len(errors) == 1
+    assert "failed to load zoo_broken: ImportError: this plugin needs libfoo 9" in errors[0]
+    assert "independent" in zoo.list_models() and "good-ext" in zoo.list_models()
+
+
+def test_taken_name_is_reported_and_first_owner_kept(installed):
+    errors = by_name()["zoo_dup"]["errors"]
+    assert errors == ["architecture 'independent' is already registered by zoo-builtin; ignored"]
+    assert registry.get_registry().model("independent").plugin == "zoo-builtin"
+    assert "dup-fine" in zoo.list_models()  # the plugin's other names still work
+
+
+def test_hook_that_raises_is_recorded(installed):
+    errors = by_name()["zoo_hook_raises"]["errors"]
+    assert errors == ["zoo_register_datasets raised RuntimeError: dataset index is corrupt"]
+
+
+def test_cli_shows_broken_plugins_and_keeps_working(installed):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")])}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "zoo.cli", *a], capture_output=True, text=True, env=env)  # noqa: E731
+    out = run("plugins")
+    assert out.returncode == 0, out.stderr
+    line = next(l for l in out.stdout.splitlines() if l.startswith("zoo_broken"))
+    assert "ERROR: failed to load zoo_broken: ImportError: this plugin needs libfoo 9" in line
+    assert any(l.startswith("zoo_good_ext") and l.endswith("ok") for l in out.stdout.splitlines())
+    listing = run("list")
+    assert listing.returncode == 0
+    assert "good-ext" in listing.stdout and "independent" in listing.stdout
+    assert "plugin(s) with errors; see `zoo plugins`" in listing.stderr

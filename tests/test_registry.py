@@ -1,0 +1,81 @@
+"""The public face: list, info, create, load, close-match errors, run-time plugins."""
+
+import pytest
+import torch
+
+import zoo
+from zoo.errors import UnknownNameError
+
+
+def test_list_models_with_wildcards():
+    assert "independent" in zoo.list_models()
+    assert zoo.list_models("indep*") == ["independent"]
+    assert zoo.list_models("no-such-*") == []
+
+
+def test_unknown_names_suggest_close_matches():
+    with pytest.raises(UnknownNameError, match=r"unknown architecture 'independant'; did you mean 'independent'\?"):
+        zoo.create("independant")
+    with pytest.raises(UnknownNameError, match="unknown pretrained model 'nothing-like-it'"):
+        zoo.load("nothing-like-it")
+    with pytest.raises(UnknownNameError, match="did you mean 'independent'"):
+        zoo.model_info("independet")
+
+
+def test_create_applies_and_validates_overrides():
+    model = zoo.create("independent", levels=2, height=3)
+    assert model.config.levels == 2 and model.config.shape == (1, 3, 8)
+    with pytest.raises(ValueError, match="invalid config for independent: levels: "):
+        zoo.create("independent", levels=1)
+    with pytest.raises(ValueError, match="hidden: Extra inputs are not permitted"):
+        zoo.create("independent", hidden=3)
+
+
+def test_model_info_describes_config():
+    info = zoo.model_info("independent")
+    assert info["kind"] == "architecture" and info["plugin"] == "zoo-builtin"
+    assert info["config_fields"]["levels"]["default"] == 17
+
+
+class ToyConfig(zoo.ModelConfig):
+    scale_factor: float = 1.0
+
+
+class Toy(zoo.AutoregressiveModel):
+    """A run-time registered toy."""
+
+    architecture = "toy-runtime"
+    config_class = ToyConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.table = torch.nn.Parameter(torch.zeros(config.levels, *config.shape))
+
+    def logits(self, x):
+        return self.table.expand(x.shape[0], *self.table.shape) * self.config.scale_factor
+
+
+class ToyPlugin:
+    @zoo.hookimpl
+    def zoo_register_models(self, register):
+        register(Toy)
+
+
+def test_runtime_plugin_registration_and_removal(tmp_path):
+    name = zoo.register_plugin(ToyPlugin(), "toy")
+    try:
+        assert "toy-runtime" in zoo.list_models("toy*")
+        model = zoo.create("toy-runtime", scale_factor=2.0, height=2, width=2, levels=3)
+        folder = zoo.save_pretrained(model, tmp_path / "toy")
+        assert zoo.load(folder).config.scale_factor == 2.0
+        assert any(p["name"] == "toy" and p["source"] == "run time" for p in zoo.plugins())
+        with pytest.raises(ValueError, match="already registered"):
+            zoo.register_plugin(ToyPlugin(), "toy")
+    finally:
+        zoo.unregister_plugin(name)
+    assert "toy-runtime" not in zoo.list_models()
+
+
+def test_model_rejects_wrong_config_type():
+    with pytest.raises(TypeError, match="needs a ToyConfig"):
+        Toy(zoo.ModelConfig())

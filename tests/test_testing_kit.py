@@ -1,0 +1,74 @@
+"""The contract kit must catch broken models, or it proves nothing."""
+
+import pytest
+import torch
+from torch import nn
+
+import zoo
+from zoo.testing import check_autoregressive, check_model, check_normalised, receptive_field
+
+
+class LeakyConfig(zoo.ModelConfig):
+    leak: str = "none"
+
+
+class Leaky(zoo.AutoregressiveModel):
+    """A deliberately broken model: its logits can see the pixel they predict."""
+
+    architecture = "leaky-test"
+    config_class = LeakyConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        C, L = config.channels, config.levels
+        self.net = nn.Conv2d(C, C * L, 3, padding=1)
+
+    def logits(self, x):
+        h = self.net(self.scale(x))
+        if self.config.leak == "none":
+            h = h * 0  # sees nothing: trivially causal
+        B, _, H, W = x.shape
+        return h.view(B, self.config.channels, self.config.levels, H, W).transpose(1, 2)
+
+
+def test_kit_passes_the_builtin_baseline():
+    check_model("independent", channels=3, height=3, width=3, levels=3)
+    check_model("independent", channels=1, height=2, width=2, levels=2)
+
+
+def test_kit_catches_a_leak():
+    model = Leaky(LeakyConfig(channels=1, height=4, width=4, levels=2, leak="yes"))
+    with pytest.raises(AssertionError, match=r"autoregressive property broken: .* pixel \(0, 0\)"):
+        check_autoregressive(model)
+
+
+def test_receptive_field_measures_the_3x3_neighbourhood():
+    model = Leaky(LeakyConfig(channels=1, height=5, width=5, levels=2, leak="yes"))
+    field = receptive_field(model, 2, 2)[0]
+    assert field.sum() == 9 and field[1:4, 1:4].all()
+
+
+def test_normalisation_check_catches_an_unnormalised_model():
+    model = zoo.create("independent", channels=1, height=2, width=2, levels=2)
+    check_normalised(model)
+    model.log_prob = lambda x: torch.zeros(x.shape[0])  # every image probability 1
+    with pytest.raises(AssertionError, match="sum to 16"):
+        check_normalised(model)
+
+
+def test_kit_catches_a_model_that_accepts_bad_input():
+    class Lax(zoo.AutoregressiveModel):
+        architecture = "lax-test"
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.table = nn.Parameter(torch.zeros(config.levels, *config.shape))
+
+        def check_images(self, x, name="x"):
+            return x.long()  # no checks at all
+
+        def logits(self, x):
+            return self.table.expand(x.shape[0], *self.table.shape)
+
+    with pytest.raises(AssertionError, match="float tensor"):
+        check_model(Lax(zoo.ModelConfig(height=2, width=2, levels=2)))
