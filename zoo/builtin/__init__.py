@@ -9,3 +9,11 @@ from .independent import Independent
 @hookimpl
 def zoo_register_models(register):
     register(Independent)
+
+
+@hookimpl
+def zoo_register_datasets(register):
+    from ..data import BUILTIN_DATASETS
+
+    for name, spec in BUILTIN_DATASETS.items():
+        register(name, spec["loader"], description=spec["description"], levels=spec["levels"], shape=spec["shape"])

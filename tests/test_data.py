@@ -1,0 +1,251 @@
+"""Datasets: the bundled digits split, and the readers on small files in the released formats."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+import zoo
+from zoo import data as zd
+
+
+# -- digits --------------------------------------------------------------------------------------
+
+
+def test_digits_splits_are_fixed_disjoint_and_complete():
+    sizes = {s: len(zd.load_dataset("digits", s)) for s in zd.SPLITS}
+    assert sizes == {"train": 1257, "val": 180, "test": 360}
+    _, _, parts = zd._digits_arrays()
+    union = np.concatenate([parts[s] for s in zd.SPLITS])
+    assert sorted(union.tolist()) == list(range(1797))
+
+
+def test_digits_contract_and_determinism():
+    a = zd.load_dataset("digits", "train")
+    b = zd.load_dataset("digits", "train")
+    assert a.images.dtype == torch.uint8 and a.shape == (1, 8, 8) and a.levels == 17
+    assert a.labels.dtype == torch.int64 and a.labels.shape == (1257,)
+    assert int(a.images.max()) == 16 and int(a.images.min()) == 0
+    assert torch.equal(a.images, b.images) and torch.equal(a.labels, b.labels)
+    # the test split is the first 360 of the documented RandomState(0) permutation
+    from sklearn.datasets import load_digits
+
+    raw = load_digits().images.astype(np.uint8)
+    test_idx = np.sort(np.random.RandomState(0).permutation(1797)[:360])
+    assert torch.equal(zd.load_dataset("digits", "test").images[:, 0], torch.from_numpy(raw[test_idx]))
+
+
+def test_digits_binarized_threshold():
+    grey = zd.load_dataset("digits", "val")
+    binary = zd.load_dataset("digits-binarized", "val")
+    assert binary.levels == 2 and binary.images.dtype == torch.uint8
+    assert torch.equal(binary.images, (grey.images >= 8).to(torch.uint8))
+    assert torch.equal(binary.labels, grey.labels)
+
+
+def test_load_dataset_errors_and_limit():
+    with pytest.raises(zoo.UnknownNameError, match="did you mean 'digits'"):
+        zd.load_dataset("digit")
+    with pytest.raises(zoo.DatasetError, match="unknown split 'valid'"):
+        zd.load_dataset("digits", "valid")
+    with pytest.raises(zoo.DatasetError, match="no option 'dynamic'"):
+        zd.load_dataset("digits", dynamic=True)
+    small = zd.load_dataset("digits", "train", limit=10)
+    assert len(small) == 10 and small.labels.shape == (10,)
+
+
+def test_imageset_rejects_bad_tensors():
+    with pytest.raises(zoo.DatasetError, match="uint8"):
+        zd.ImageSet(torch.zeros(2, 1, 4, 4), None, 2, "x", "train")
+    with pytest.raises(zoo.DatasetError, match="out of range for levels=2"):
+        zd.ImageSet(torch.full((2, 1, 4, 4), 2, dtype=torch.uint8), None, 2, "x", "train")
+
+
+def test_data_dir_follows_env(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZOO_DATA", str(tmp_path))
+    assert zd.data_dir() == tmp_path
+
+
+def test_download_unknown_name_is_clear():
+    with pytest.raises(zoo.DatasetError, match="ships with scikit-learn"):
+        zd.download("digits")
+
+
+# -- MNIST IDX ------------------------------------------------------------------------------------
+
+
+def idx_bytes(arr: np.ndarray) -> bytes:
+    arr = np.asarray(arr, dtype=np.uint8)
+    return bytes([0, 0, 0x08, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
+
+
+def write_mnist(root, n_train=12, n_test=5, seed=0):
+    rng = np.random.default_rng(seed)
+    folder = root / "mnist"
+    folder.mkdir(parents=True)
+    arrays = {
+        "train-images": rng.integers(0, 256, (n_train, 28, 28)),
+        "train-labels": rng.integers(0, 10, n_train),
+        "test-images": rng.integers(0, 256, (n_test, 28, 28)),
+        "test-labels": rng.integers(0, 10, n_test),
+    }
+    for key, arr in arrays.items():
+        (folder / zd.MNIST_FILES[key]).write_bytes(gzip.compress(idx_bytes(arr)))
+    return arrays
+
+
+def test_mnist_reads_released_idx_format(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    arrays = write_mnist(tmp_path)
+    train = zd.load_dataset("mnist", "train", root=tmp_path)
+    val = zd.load_dataset("mnist", "val", root=tmp_path)
+    test = zd.load_dataset("mnist", "test", root=tmp_path)
+    assert (len(train), len(val), len(test)) == (8, 4, 5)
+    assert train.shape == (1, 28, 28) and train.levels == 256 and train.images.dtype == torch.uint8
+    assert np.array_equal(train.images[:, 0].numpy(), arrays["train-images"][:8])
+    assert np.array_equal(val.images[:, 0].numpy(), arrays["train-images"][8:])
+    assert np.array_equal(test.labels.numpy(), arrays["test-labels"])
+
+
+def test_mnist_missing_file_says_where_and_how(tmp_path):
+    with pytest.raises(zoo.DatasetError) as err:
+        zd.load_dataset("mnist", "test", root=tmp_path)
+    msg = str(err.value)
+    assert str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz") in msg
+    assert "zoo.data.download('mnist')" in msg and "http" in msg
+
+
+def test_idx_truncated_payload_and_gzip(tmp_path):
+    whole = idx_bytes(np.zeros((3, 28, 28)))
+    short = tmp_path / "short-idx3-ubyte.gz"
+    short.write_bytes(gzip.compress(whole[:-10]))
+    with pytest.raises(zoo.DatasetError, match="truncated: 2342 data bytes"):
+        zd.read_idx(short)
+    cut = tmp_path / "cut-idx3-ubyte.gz"
+    cut.write_bytes(gzip.compress(whole)[:30])
+    with pytest.raises(zoo.DatasetError, match="truncated or corrupt gzip"):
+        zd.read_idx(cut)
+    bad = tmp_path / "bad-idx"
+    bad.write_bytes(b"\x00\x00\x0d\x01" + b"\x00" * 8)
+    with pytest.raises(zoo.DatasetError, match="not unsigned byte"):
+        zd.read_idx(bad)
+
+
+def test_idx_truncated_in_loader_names_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    write_mnist(tmp_path)
+    path = tmp_path / "mnist" / zd.MNIST_FILES["test-labels"]
+    path.write_bytes(gzip.compress(idx_bytes(np.zeros(5))[:-2]))
+    with pytest.raises(zoo.DatasetError, match="t10k-labels-idx1-ubyte.gz: truncated"):
+        zd.load_dataset("mnist", "test", root=tmp_path)
+
+
+# -- binarized MNIST ------------------------------------------------------------------------------
+
+
+def amat_text(rows: np.ndarray) -> str:
+    return "".join(" ".join(str(v) for v in row) + "\n" for row in rows)
+
+
+def test_binarized_mnist_static_reads_amat(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
+    rng = np.random.default_rng(1)
+    folder = tmp_path / "binarized-mnist"
+    folder.mkdir()
+    rows = {}
+    for split, filename in zd.AMAT_FILES.items():
+        rows[split] = rng.integers(0, 2, (zd.AMAT_ROWS[split], 784))
+        (folder / filename).write_text(amat_text(rows[split]))
+    for split in zd.SPLITS:
+        d = zd.load_dataset("binarized-mnist", split, root=tmp_path)
+        assert d.levels == 2 and d.shape == (1, 28, 28) and d.labels is None
+        assert np.array_equal(d.images.reshape(len(d), 784).numpy(), rows[split])
+
+
+def test_amat_truncated_and_malformed(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
+    folder = tmp_path / "binarized-mnist"
+    folder.mkdir()
+    text = amat_text(np.ones((2, 784), dtype=int))
+    path = folder / zd.AMAT_FILES["test"]
+    path.write_text(text[:-100])  # cut inside the last line
+    with pytest.raises(zoo.DatasetError, match="every line must have 784 values"):
+        zd.load_dataset("binarized-mnist", "test", root=tmp_path)
+    path.write_text(text.split("\n")[0] + "\n")  # cut at a line boundary: one row of two
+    with pytest.raises(zoo.DatasetError, match="1 images, expected 2"):
+        zd.load_dataset("binarized-mnist", "test", root=tmp_path)
+    path.write_text(text.replace("1", "2", 1))
+    with pytest.raises(zoo.DatasetError, match="unexpected character '2'"):
+        zd.load_dataset("binarized-mnist", "test", root=tmp_path)
+    with pytest.raises(zoo.DatasetError, match=r"binarized_mnist_valid.amat not found.*download\('binarized-mnist'\)"):
+        zd.load_dataset("binarized-mnist", "val", root=tmp_path)
+
+
+def test_binarized_mnist_dynamic_resamples_each_epoch(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    arrays = write_mnist(tmp_path, n_train=40)
+    train = zd.load_dataset("binarized-mnist", "train", root=tmp_path, dynamic=True, seed=3)
+    again = zd.load_dataset("binarized-mnist", "train", root=tmp_path, dynamic=True, seed=3)
+    e0, e1 = train.epoch_images(0), train.epoch_images(1)
+    assert train.levels == 2 and e0.dtype == torch.uint8 and e0.shape == (36, 1, 28, 28)
+    assert torch.equal(e0, train.images) and not torch.equal(e0, e1)
+    assert torch.equal(e1, again.epoch_images(1))  # seeded: the same draw in another process/run
+    grey = torch.from_numpy(arrays["train-images"][:36]).float() / 255
+    assert abs(float(torch.stack([train.epoch_images(e)[:, 0].float() for e in range(6)]).mean()) - float(grey.mean())) < 0.02
+    assert (e0[:, 0][grey == 0] == 0).all() and (e0[:, 0][grey == 1] == 1).all()
+    val = zd.load_dataset("binarized-mnist", "val", root=tmp_path, dynamic=True, seed=3)
+    assert val.resample is None and len(val) == 4
+    limited = zd.load_dataset("binarized-mnist", "train", root=tmp_path, dynamic=True, seed=3, limit=5)
+    assert torch.equal(limited.epoch_images(1), e1[:5])
+
+
+# -- CIFAR-10 binary --------------------------------------------------------------------------------
+
+
+def write_cifar(root, records=3):
+    rng = np.random.default_rng(2)
+    folder = root / "cifar10"
+    folder.mkdir(parents=True)
+    out = {}
+    for filename in zd.CIFAR_FILES:
+        labels = rng.integers(0, 10, records).astype(np.uint8)
+        pixels = rng.integers(0, 256, (records, 3072)).astype(np.uint8)
+        (folder / filename).write_bytes(np.concatenate([labels[:, None], pixels], 1).tobytes())
+        out[filename] = (labels, pixels)
+    return out
+
+
+def test_cifar10_reads_binary_version(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
+    monkeypatch.setattr(zd, "CIFAR_VAL", 2)
+    written = write_cifar(tmp_path)
+    train = zd.load_dataset("cifar10", "train", root=tmp_path)
+    val = zd.load_dataset("cifar10", "val", root=tmp_path)
+    test = zd.load_dataset("cifar10", "test", root=tmp_path)
+    assert (len(train), len(val), len(test)) == (13, 2, 3)
+    assert train.shape == (3, 32, 32) and train.levels == 256
+    labels, pixels = written["data_batch_1.bin"]
+    # record layout: label byte, then the red, green and blue 32x32 planes, row-major
+    assert np.array_equal(train.images[0, 0].numpy(), pixels[0, :1024].reshape(32, 32))
+    assert np.array_equal(train.images[0, 2].numpy(), pixels[0, 2048:].reshape(32, 32))
+    assert train.labels[:3].tolist() == labels.tolist()
+    assert np.array_equal(val.images.reshape(2, -1).numpy(), written["data_batch_5.bin"][1][1:])
+
+
+def test_cifar10_truncated_and_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
+    write_cifar(tmp_path)
+    path = tmp_path / "cifar10" / "test_batch.bin"
+    path.write_bytes(path.read_bytes()[:-5])
+    with pytest.raises(zoo.DatasetError, match="not a whole number of 3073-byte records"):
+        zd.load_dataset("cifar10", "test", root=tmp_path)
+    path.write_bytes(path.read_bytes()[: 2 * 3073])
+    with pytest.raises(zoo.DatasetError, match="2 records, expected 3"):
+        zd.load_dataset("cifar10", "test", root=tmp_path)
+    (tmp_path / "cifar10" / "data_batch_3.bin").unlink()
+    with pytest.raises(zoo.DatasetError, match=r"data_batch_3.bin not found, expected at .*cifar-10-binary"):
+        zd.load_dataset("cifar10", "train", root=tmp_path)
