@@ -17,3 +17,10 @@ def zoo_register_datasets(register):
 
     for name, spec in BUILTIN_DATASETS.items():
         register(name, spec["loader"], description=spec["description"], levels=spec["levels"], shape=spec["shape"])
+
+
+@hookimpl
+def zoo_register_evaluators(register):
+    from ..evaluation import DefaultEvaluator
+
+    register("default", DefaultEvaluator)

@@ -1,0 +1,142 @@
+"""The default Evaluator: mean NLL in nats per image and bits per dimension, one split at a time.
+
+:func:`bits_per_dim` is the one conversion every model's numbers go through. A model that
+has more to report (a VAE's ELBO next to its importance-weighted bound, say) defines
+``metrics(x) -> dict[str, Tensor (B,)]`` of per-image nats; their means land in ``extra``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from .data import ImageSet, load_dataset
+from .errors import DatasetError, WeightsError
+from .interfaces import Evaluator, Model
+
+__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "evaluate", "record_metrics", "check_compatible"]
+
+
+def bits_per_dim(nll_nats, dims: int):
+    """Negative log-likelihood in nats per image -> bits per dimension: ``nll / (dims * ln 2)``.
+
+    Works on floats and tensors; ``dims`` is C*H*W.
+    """
+    return nll_nats / (dims * math.log(2.0))
+
+
+class EvalResult(BaseModel):
+    """One model on one split; ``model_dump()`` is what config.json stores under ``metrics[split]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str
+    split: str
+    n_images: int = Field(ge=0)
+    nll_nats: float = Field(description="mean negative log-likelihood (or bound) in nats per image")
+    bits_per_dim: float
+    extra: dict[str, float] = Field(default_factory=dict)
+
+
+def check_compatible(model: Model, data: ImageSet) -> None:
+    """A clear error when the data's shape or levels differ from what the model was built for."""
+    cfg = model.config
+    if tuple(data.shape) != tuple(cfg.shape) or data.levels != cfg.levels:
+        raise DatasetError(
+            f"{data.name}/{data.split} has images {tuple(data.shape)} with {data.levels} levels, but the "
+            f"{model.architecture} model was built for {tuple(cfg.shape)} with {cfg.levels} levels"
+        )
+
+
+class DefaultEvaluator(Evaluator):
+    """NLL from ``model.log_prob`` in eval mode without gradients, summed in float64."""
+
+    name = "default"
+
+    def evaluate(
+        self, model: Model, data: ImageSet, batch_size: int = 256, progress: bool = False, **kwargs: Any
+    ) -> EvalResult:
+        if kwargs:
+            raise TypeError(f"DefaultEvaluator.evaluate() got unknown option(s) {', '.join(sorted(kwargs))}")
+        check_compatible(model, data)
+        if len(data) == 0:
+            raise DatasetError(f"{data.name}/{data.split} has no images to evaluate")
+        device = model.device
+        was_training = model.training
+        model.eval()
+        sums: dict[str, float] = {}
+        has_metrics = callable(getattr(model, "metrics", None))
+        batches = range(0, len(data), batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"eval {data.name}/{data.split}", leave=False)
+        try:
+            with torch.no_grad():
+                for start in batches:
+                    x = data.images[start : start + batch_size].to(device)
+                    terms = {"nll": -model.log_prob(x)}
+                    if has_metrics:
+                        terms.update(model.metrics(x))
+                    for key, value in terms.items():
+                        if value.shape != (len(x),):
+                            raise ValueError(
+                                f"{model.architecture}: metric {key!r} must have shape ({len(x)},), got {tuple(value.shape)}"
+                            )
+                        sums[key] = sums.get(key, 0.0) + float(value.double().sum())
+        finally:
+            model.train(was_training)
+        n = len(data)
+        nll = sums.pop("nll") / n
+        extra: dict[str, float] = {}
+        for key, total in sums.items():
+            extra[key] = total / n
+            extra[f"{key}_bits_per_dim"] = bits_per_dim(total / n, data.dims)
+        return EvalResult(
+            dataset=data.name,
+            split=data.split,
+            n_images=n,
+            nll_nats=nll,
+            bits_per_dim=bits_per_dim(nll, data.dims),
+            extra=extra,
+        )
+
+
+def evaluate(
+    model: Model | str | Path,
+    dataset: str,
+    split: str = "test",
+    batch_size: int = 256,
+    evaluator: str = "default",
+    **options: Any,
+) -> EvalResult:
+    """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
+
+    ``options`` go to :func:`zoo.data.load_dataset` (``limit=``, ``root=`` ...).
+    """
+    from .registry import get_registry
+
+    if not isinstance(model, Model):
+        from . import load
+
+        model = load(model)
+    data = load_dataset(dataset, split, **options)
+    return get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size)
+
+
+def record_metrics(folder: str | Path, result: EvalResult) -> dict[str, Any]:
+    """Store ``result`` in ``folder/config.json`` under ``metrics[split]`` (atomic); returns the metrics."""
+    from .weights import CONFIG_FILE, atomic_write_json, read_config
+
+    meta = read_config(folder)
+    metrics = meta.get("metrics") or {}
+    if not isinstance(metrics, dict):
+        raise WeightsError(f"{Path(folder) / CONFIG_FILE}: 'metrics' must be a JSON object")
+    metrics[result.split] = result.model_dump()
+    meta["metrics"] = metrics
+    atomic_write_json(Path(folder) / CONFIG_FILE, meta)
+    return metrics
