@@ -1,0 +1,135 @@
+"""The Gated PixelCNN network (van den Oord et al. 2016b) and its cached stepper.
+
+Two stacks remove the plain PixelCNN's blind spot. The *vertical* stack at (i, j) sees
+only rows above i (its first conv reads rows i-3..i-1, later ones rows i-1..i of the stack
+below), over the full kernel width, so it needs no colour mask. The *horizontal* stack sees
+row i left of j through 1xk masked convs, plus a 1x1 link from the vertical stack.
+Both use the gate tanh(a) * sigmoid(b); the horizontal stack is residual.
+
+The stepper computes the vertical stack one whole row at a time (it never sees row i, so
+the row can be computed as soon as row i-1 is sampled) and the horizontal stack one
+position at a time from a cache of the current row.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from zoo.layers import MaskedConv2d
+
+INPUT_KERNEL = 7
+
+
+def gate(t: torch.Tensor) -> torch.Tensor:
+    a, b = t.chunk(2, dim=1)
+    return torch.tanh(a) * torch.sigmoid(b)
+
+
+def _add(t: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return t if bias is None else t + bias.view(*bias.shape, *([1] * (t.dim() - 2)))
+
+
+class GatedLayer(nn.Module):
+    """One gated layer of p maps per stack: 2x3 vertical conv, 1x2 (masked 1x3) horizontal conv."""
+
+    def __init__(self, p: int, colours: int):
+        super().__init__()
+        self.v_conv = nn.Conv2d(p, 2 * p, (2, 3))  # rows i-1..i, cols j-1..j+1 of the stack below
+        self.link = nn.Conv2d(2 * p, 2 * p, 1)
+        self.h_conv = MaskedConv2d(p, 2 * p, (1, 3), "B", colours, out_chunks=2)
+        self.h_out = MaskedConv2d(p, p, 1, "B", colours)
+
+    def forward(self, v, h, v_bias=None, h_bias=None):
+        vp = _add(self.v_conv(F.pad(v, (1, 1, 1, 0))), v_bias)
+        hp = _add(self.h_conv(h) + self.link(vp), h_bias)
+        return gate(vp), h + self.h_out(gate(hp))
+
+
+class GatedNet(nn.Module):
+    """Gated input layer (7-wide), ``layers`` gated residual layers, ReLU + 1x1 mask-B twice."""
+
+    def __init__(self, channels: int, hidden: int, layers: int, levels: int):
+        super().__init__()
+        C, p, k = channels, 2 * hidden, INPUT_KERNEL
+        self.v_in = nn.Conv2d(C, 2 * p, (k // 2, k))  # rows i-3..i-1
+        self.h_in = MaskedConv2d(C, 2 * p, (1, k), "A", C, out_chunks=2)
+        self.link_in = nn.Conv2d(2 * p, 2 * p, 1)
+        self.layers = nn.ModuleList(GatedLayer(p, C) for _ in range(layers))
+        self.head1 = MaskedConv2d(p, p, 1, "B", C)
+        self.head2 = MaskedConv2d(p, C * levels, 1, "B", C)
+        self.bias_sizes = [2 * p] * (2 + 2 * layers)  # (vertical, horizontal) per layer
+
+    def forward(self, xs: torch.Tensor, biases: list | None = None) -> torch.Tensor:
+        biases = biases or [None] * len(self.bias_sizes)
+        r, H = INPUT_KERNEL // 2, xs.shape[2]
+        vp = _add(self.v_in(F.pad(xs, (r, r, r, 0)))[:, :, :H], biases[0])
+        hp = _add(self.h_in(xs) + self.link_in(vp), biases[1])
+        v, h = gate(vp), gate(hp)
+        for k, layer in enumerate(self.layers):
+            v, h = layer(v, h, biases[2 + 2 * k], biases[3 + 2 * k])
+        return self.head2(F.relu(self.head1(F.relu(h))))
+
+    def stepper(self, n: int, height: int, width: int, biases: list | None) -> "GatedStepper":
+        return GatedStepper(self, n, height, width, biases)
+
+
+def _d(t: torch.Tensor) -> torch.Tensor:
+    return t.detach()
+
+
+class GatedStepper:
+    """Cached evaluation of a :class:`GatedNet`: vertical stack per row, horizontal per pixel."""
+
+    def __init__(self, net: GatedNet, n: int, height: int, width: int, biases: list | None):
+        self.net, self.n, self.H, self.W = net, n, height, width
+        self.r = INPUT_KERNEL // 2
+        self.biases = biases or [None] * len(net.bias_sizes)
+        w = _d(net.h_in.weight * net.h_in.mask)[:, :, 0, : self.r + 1]  # cols j-3..j
+        self.h_in = (w.flatten(1), _d(net.h_in.bias))
+        self.h_layers = []
+        for layer in net.layers:
+            wh = _d(layer.h_conv.weight * layer.h_conv.mask)[:, :, 0, :2]  # cols j-1..j
+            wo = _d(layer.h_out.weight * layer.h_out.mask).flatten(1)
+            self.h_layers.append(((wh.flatten(1), _d(layer.h_conv.bias)), (wo, _d(layer.h_out.bias))))
+        self.head = [(_d(c.weight * c.mask).flatten(1), _d(c.bias)) for c in (net.head1, net.head2)]
+        self.row = None
+
+    def reset(self) -> None:
+        self.row = None
+
+    def start_row(self, xs_above: torch.Tensor, i: int) -> None:
+        """Compute the vertical stack for row i from scale(x[:, :, i-3..i-1]) (clipped at the top)."""
+        net, r = self.net, self.r
+        with torch.no_grad():
+            rows = F.pad(xs_above, (r, r, r - xs_above.shape[2], 0))
+            vp = _add(net.v_in(rows), self.biases[0])  # (n, 2p, 1, W)
+            self.links = [net.link_in(vp)[:, :, 0]]
+            v = gate(vp)
+            if i == 0:
+                self.v_above = [torch.zeros_like(v) for _ in net.layers]
+            for k, layer in enumerate(net.layers):
+                both = torch.cat([self.v_above[k], v], dim=2)  # rows i-1, i of the stack below
+                vp = _add(layer.v_conv(F.pad(both, (1, 1, 0, 0))), self.biases[2 + 2 * k])
+                self.links.append(layer.link(vp)[:, :, 0])
+                self.v_above[k] = v
+                v = gate(vp)
+        p = self.head[0][0].shape[0]
+        self.hrows = [torch.zeros(self.n, p, self.W + 1, dtype=v.dtype, device=v.device) for _ in net.layers]
+        self.xrow = torch.zeros(self.n, xs_above.shape[1], self.W + r, dtype=v.dtype, device=v.device)
+        self.row = i
+
+    def at(self, xs_left: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        """Output features ``(n, C*levels)`` at (i, j); ``xs_left`` is scale(x[:, :, i, j-3..j]) clipped."""
+        r = self.r
+        self.xrow[:, :, max(0, j - r) + r : j + r + 1] = xs_left
+        patch = self.xrow[:, :, j : j + r + 1].reshape(self.n, -1)
+        hp = F.linear(patch, *self.h_in) + self.links[0][:, :, j]
+        h = gate(_add(hp, self.biases[1]))
+        for k, ((wh, bh), (wo, bo)) in enumerate(self.h_layers):
+            self.hrows[k][:, :, j + 1] = h
+            hp = F.linear(self.hrows[k][:, :, j : j + 2].reshape(self.n, -1), wh, bh) + self.links[k + 1][:, :, j]
+            h = h + F.linear(gate(_add(hp, self.biases[3 + 2 * k])), wo, bo)
+        (w1, b1), (w2, b2) = self.head
+        return F.linear(F.relu(F.linear(F.relu(h), w1, b1)), w2, b2)
