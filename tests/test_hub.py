@@ -1,0 +1,266 @@
+"""Hub download and publish against a local fake Hub: round trip, pinning, offline, every clear error."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import socket
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import zoo
+from zoo.hub import file_sha256, resolve_entry
+
+from .hub_server import TOKEN, fake_hub  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("fake_hub")
+
+
+def make_model(seed: int) -> zoo.Model:
+    torch.manual_seed(seed)
+    model = zoo.create("independent", levels=4, height=3, width=3)
+    with torch.no_grad():
+        model.logit_table.normal_()
+    return model
+
+
+def batch() -> torch.Tensor:
+    return torch.randint(0, 4, (5, 1, 3, 3), generator=torch.Generator().manual_seed(1))
+
+
+@pytest.fixture
+def hub_entry():
+    """Register Hub PretrainedEntries at run time, as a plugin would; unregistered afterwards."""
+    names = []
+
+    def register(**fields) -> str:
+        entry = zoo.PretrainedEntry(architecture="independent", dataset="digits", **fields)
+
+        class Plugin:
+            @zoo.hookimpl
+            def zoo_register_pretrained(self, register):
+                register(entry)
+
+        names.append(zoo.register_plugin(Plugin(), f"test-hub-{entry.name}"))
+        return entry.name
+
+    yield register
+    for name in names:
+        zoo.unregister_plugin(name)
+
+
+def offline(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+def test_push_then_load_round_trip(fake_hub, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    model = make_model(0)
+    url = zoo.push_to_hub(model, "alice/ind")
+    oid = fake_hub.repos["alice/ind"].branches["main"]
+    assert url == f"{fake_hub.url}/alice/ind/commit/{oid}"
+    commits = [p for m, p in fake_hub.requests if p.startswith("/api/models/alice/ind/commit/")]
+    assert len(commits) == 1  # the whole folder in one commit
+    files = fake_hub.files("alice/ind")
+    assert {"config.json", "model.safetensors", "README.md", "samples.png"} <= set(files)
+    assert json.loads(files["config.json"])["architecture"] == "independent"
+    assert b'zoo.load("alice/ind")' in files["README.md"]
+
+    loaded = zoo.load("alice/ind")
+    x = batch()
+    assert torch.equal(loaded.log_prob(x), model.log_prob(x))
+    assert loaded.pretrained_info["source"].endswith(oid)  # the cache snapshot of that commit
+    out = capsys.readouterr()
+    assert TOKEN not in out.out + out.err + caplog.text
+
+
+def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, hub_entry, tmp_path):
+    model = make_model(1)
+    folder = zoo.save_pretrained(model, tmp_path / "ind", dataset="digits")
+    zoo.push_to_hub(folder, "alice/named", commit_message="first weights")
+    assert (folder / "README.md").is_file()  # written because the folder had none
+    assert fake_hub.files("alice/named")["README.md"] == (folder / "README.md").read_bytes()
+    name = hub_entry(name="ind-hub", repo_id="alice/named", sha256=file_sha256(folder / "model.safetensors"))
+    assert zoo.model_info(name)["location"] == "hub: alice/named@main"
+    x = batch()
+    assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
+
+
+def test_revision_pinning_loads_each_commit(fake_hub, hub_entry):
+    first, second = make_model(2), make_model(3)
+    zoo.push_to_hub(first, "alice/pinned")
+    commit_a = fake_hub.repos["alice/pinned"].branches["main"]
+    zoo.push_to_hub(second, "alice/pinned")
+    commit_b = fake_hub.repos["alice/pinned"].branches["main"]
+    assert commit_a != commit_b
+    x = batch()
+    assert torch.equal(zoo.load("alice/pinned").log_prob(x), second.log_prob(x))
+    assert torch.equal(zoo.load("alice/pinned", revision=commit_a).log_prob(x), first.log_prob(x))
+    assert torch.equal(zoo.load("alice/pinned", revision=commit_b).log_prob(x), second.log_prob(x))
+
+    # The index pins commit A with its hash; another pinned revision is not held to A's hash.
+    sha_a = file_sha256(resolve_entry(zoo.PretrainedEntry(
+        name="tmp", architecture="independent", dataset="digits", repo_id="alice/pinned", revision=commit_a)) / "model.safetensors")
+    name = hub_entry(name="ind-pinned", repo_id="alice/pinned", revision=commit_a, sha256=sha_a)
+    assert torch.equal(zoo.load(name).log_prob(x), first.log_prob(x))
+    assert torch.equal(zoo.load(name, revision=commit_b).log_prob(x), second.log_prob(x))
+
+
+def test_push_to_a_new_branch(fake_hub):
+    main_model, branch_model = make_model(4), make_model(5)
+    zoo.push_to_hub(main_model, "alice/branches")
+    url = zoo.push_to_hub(branch_model, "alice/branches", revision="experiment")
+    repo = fake_hub.repos["alice/branches"]
+    assert url.endswith(repo.branches["experiment"])
+    x = batch()
+    assert torch.equal(zoo.load("alice/branches", revision="experiment").log_prob(x), branch_model.log_prob(x))
+    assert torch.equal(zoo.load("alice/branches").log_prob(x), main_model.log_prob(x))
+
+
+def test_offline_mode_serves_from_cache_without_requests(fake_hub, hub_entry, monkeypatch):
+    model = make_model(6)
+    zoo.push_to_hub(model, "alice/cached")
+    name = hub_entry(name="ind-cached", repo_id="alice/cached")
+    zoo.load(name)  # fills the cache
+    offline(monkeypatch)
+    before = len(fake_hub.requests)
+    x = batch()
+    assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
+    assert torch.equal(zoo.load("alice/cached").log_prob(x), model.log_prob(x))
+    assert len(fake_hub.requests) == before
+
+
+def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypatch):
+    zoo.push_to_hub(make_model(7), "alice/uncached")
+    offline(monkeypatch)
+    before = len(fake_hub.requests)
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/uncached")
+    msg = str(info.value)
+    assert msg.startswith("Hub repo 'alice/uncached' (revision 'main'): HF_HUB_OFFLINE=1 is set and config.json is not in the Hugging Face cache")
+    assert "unset HF_HUB_OFFLINE" in msg and "zoo list --pretrained" in msg
+    assert "\n" not in msg
+    assert len(fake_hub.requests) == before
+
+
+def test_corrupted_download_is_refused(fake_hub, hub_entry):
+    model = make_model(8)
+    zoo.push_to_hub(model, "alice/corrupt")
+    good = file_sha256_of(fake_hub.files("alice/corrupt")["model.safetensors"])
+    name = hub_entry(name="ind-corrupt", repo_id="alice/corrupt", sha256=good)
+    fake_hub.corrupt.add("model.safetensors")
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load(name)
+    msg = str(info.value)
+    assert msg.startswith("pretrained model 'ind-corrupt' (Hub repo 'alice/corrupt', revision 'main'): model.safetensors has sha256 ")
+    assert f"the pretrained index expects {good}" in msg
+    bad = file_sha256_of(_flip_last(fake_hub.files("alice/corrupt")["model.safetensors"]))
+    assert bad in msg
+    # The corrupted copy is still refused on the next load, from cache.
+    with pytest.raises(zoo.HubError, match="refusing to load"):
+        zoo.load(name)
+
+
+def test_index_hash_mismatch_is_refused(fake_hub, hub_entry):
+    zoo.push_to_hub(make_model(9), "alice/changed")
+    name = hub_entry(name="ind-changed", repo_id="alice/changed", sha256="0" * 64)
+    with pytest.raises(zoo.HubError, match=f"expects {'0' * 64}; refusing to load"):
+        zoo.load(name)
+
+
+def test_missing_repo(fake_hub):
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/does-not-exist")
+    assert str(info.value) == (
+        f"Hub repo 'alice/does-not-exist' (revision 'main'): repository not found on {fake_hub.url} "
+        "(check the name; a private repo needs HF_TOKEN or `hf auth login`)"
+    )
+
+
+def test_missing_file(fake_hub):
+    fake_hub.commit("alice/no-weights", {"config.json": b"{}"})
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/no-weights")
+    assert str(info.value) == (
+        "Hub repo 'alice/no-weights' (revision 'main'): file 'model.safetensors' not found in the repo "
+        "(a zoo model repo has config.json and model.safetensors)"
+    )
+
+
+def test_missing_revision(fake_hub):
+    zoo.push_to_hub(make_model(10), "alice/revs")
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/revs", revision="v9")
+    assert str(info.value) == (
+        "Hub repo 'alice/revs' (revision 'v9'): revision 'v9' not found (use a branch, tag or commit of the repo)"
+    )
+
+
+def test_readme_is_optional(fake_hub):
+    model = make_model(11)
+    zoo.push_to_hub(model, "alice/no-card")
+    files = fake_hub.files("alice/no-card")
+    fake_hub.commit("alice/no-card", {}, deleted=["README.md"])
+    x = batch()
+    loaded = zoo.load("alice/no-card")
+    assert torch.equal(loaded.log_prob(x), model.log_prob(x))
+    assert "README.md" in files and not (Path(loaded.pretrained_info["source"]) / "README.md").exists()
+
+
+def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypatch):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("HF_ENDPOINT", closed)
+    name = hub_entry(name="pixelcnn-cifar10-test", repo_id="zoo-models/pixelcnn-cifar10")
+    start = time.perf_counter()
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load(name)
+    assert time.perf_counter() - start < 5
+    assert str(info.value) == (
+        "pretrained model 'pixelcnn-cifar10-test' (Hub repo 'zoo-models/pixelcnn-cifar10', revision 'main'): "
+        f"cannot reach the Hub at {closed} and there is no cached copy; use a bundled offline model instead "
+        "(see `zoo list --pretrained`), or retry with network access"
+    )
+
+
+def test_push_without_token_is_refused_and_never_shows_one(fake_hub, monkeypatch):
+    monkeypatch.setenv("HF_TOKEN", "hf_wrong_token_do_not_print")
+    with pytest.raises(zoo.HubError) as info:
+        zoo.push_to_hub(make_model(12), "alice/secret")
+    msg = str(info.value)
+    assert msg.startswith(f"push to Hub repo 'alice/secret' at {fake_hub.url}: not authorised (HTTP 401)")
+    assert "HF_TOKEN" in msg and "hf_wrong_token" not in msg
+    assert "alice/secret" not in fake_hub.repos
+
+
+def test_push_rejects_a_folder_that_is_not_a_model(tmp_path):
+    with pytest.raises(zoo.WeightsError, match="config.json: file not found"):
+        zoo.push_to_hub(tmp_path, "alice/empty")
+
+
+def test_bundled_entries_resolve_locally(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZOO_CARDS", str(tmp_path))
+    entry = zoo.PretrainedEntry(name="ind-local", architecture="independent", dataset="digits", bundled="ind-local")
+    with pytest.raises(zoo.WeightsError, match="bundled model 'ind-local': .* has no config.json and model.safetensors"):
+        resolve_entry(entry)
+    zoo.save_pretrained(make_model(13), tmp_path / "ind-local")
+    assert resolve_entry(entry) == tmp_path / "ind-local"
+    with pytest.raises(zoo.HubError, match="bundled with zoo; revision= applies only to Hub models"):
+        resolve_entry(entry, revision="v1")
+
+
+# -- helpers -------------------------------------------------------------------
+def _flip_last(data: bytes) -> bytes:
+    return data[:-1] + bytes([data[-1] ^ 0xFF])
+
+
+def file_sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
