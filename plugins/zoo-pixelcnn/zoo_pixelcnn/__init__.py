@@ -36,13 +36,13 @@ def zoo_register_pretrained(register):
         zoo.PretrainedEntry(
             name="pixelcnn-mnist",
             architecture="pixelcnn",
-            dataset="mnist-binarized",
-            description="PixelCNN (paper size, 15 blocks, h=16... see recipe) for binarized MNIST 28x28; "
+            dataset="binarized-mnist",
+            description="PixelCNN (7 blocks, h=32) for statically binarized MNIST 28x28; "
             "no weights published yet: train with the recipe",
             repo_id="zoo-models/pixelcnn-mnist",
             revision="main",
             sha256=None,
-            recipe="zoo train pixelcnn --dataset mnist-binarized --set channels=1 --set height=28 --set width=28 "
+            recipe="zoo train pixelcnn --dataset binarized-mnist --set channels=1 --set height=28 --set width=28 "
             "--set levels=2 --set hidden=32 --set layers=7 --out pixelcnn-mnist",
         )
     )

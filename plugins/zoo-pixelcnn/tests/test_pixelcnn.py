@@ -1,0 +1,126 @@
+"""PixelCNN: contract kit, blind spot, exact fast sampling, class conditioning."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import zoo
+from zoo.testing import allowed_context, check_model, receptive_field
+
+
+@pytest.mark.parametrize("gated", [False, True], ids=["plain", "gated"])
+@pytest.mark.parametrize(
+    "shape", [dict(channels=1, height=5, width=5, levels=3), dict(channels=3, height=4, width=4, levels=2)], ids=["grey", "colour"]
+)
+def test_contract(shape, gated):
+    model = check_model("pixelcnn", hidden=6, layers=1, gated=gated, **shape)
+    assert model.config.gated is gated
+
+
+def test_plain_receptive_field_has_the_blind_spot():
+    model = zoo.create("pixelcnn", height=8, width=8, hidden=4, layers=2)
+    i, j = 4, 1
+    field = receptive_field(model, i, j)[0]
+    past = allowed_context((1, 8, 8), i, j, 0)[0]
+    assert not (field & ~past).any()
+    # the 7x7 mask-A kernel reaches (i-1, j+3); stacked 3x3 convs grow only up-right of it
+    assert field[i - 1, j + 3] and field[i - 2, j + 4]
+    # (i-1, j+4) comes before (i, j) in raster order yet is never seen: the blind spot
+    assert not field[i - 1, j + 4:].any()
+    assert (past & ~field).sum() >= 5
+
+
+def test_gated_receptive_field_has_no_blind_spot():
+    plain = zoo.create("pixelcnn", height=6, width=6, hidden=4, layers=2)
+    gated = zoo.create("pixelcnn", height=6, width=6, hidden=4, layers=2, gated=True)
+    past = allowed_context((1, 6, 6), 5, 1, 0)
+    assert torch.equal(receptive_field(gated, 5, 1), past)  # every earlier pixel, nothing else
+    assert not receptive_field(plain, 5, 1)[0, 4, 5]  # the plain one misses (4, 5)
+
+
+def test_colour_receptive_field_follows_channel_order():
+    model = zoo.create("pixelcnn", channels=3, height=4, width=4, levels=4, hidden=6, layers=1, gated=True)
+    for c in range(3):
+        field = receptive_field(model, 3, 3, c)
+        assert torch.equal(field[:, 3, 3], torch.arange(3) < c)  # R sees none, G sees R, B sees R and G
+
+
+CASES = [
+    dict(channels=1, height=6, width=7, levels=4),
+    dict(channels=3, height=5, width=4, levels=3),
+]
+
+
+def _trained_like(model):
+    """Random non-zero weights everywhere so an indexing error cannot hide behind zeros."""
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    return model.eval()
+
+
+@pytest.mark.parametrize("gated", [False, True], ids=["plain", "gated"])
+@pytest.mark.parametrize("shape", CASES, ids=["grey", "colour"])
+def test_fast_logits_match_full_forward(shape, gated):
+    model = _trained_like(zoo.create("pixelcnn", hidden=6, layers=2, gated=gated, **shape))
+    x = torch.randint(0, shape["levels"], (3, shape["channels"], shape["height"], shape["width"]))
+    full = model.logits(x)
+    fast = model.incremental_sampler(3)
+    fast.start(x)
+    for i in range(shape["height"]):
+        for j in range(shape["width"]):
+            for c in range(shape["channels"]):
+                torch.testing.assert_close(fast.logits_at(x, i, j, c), full[:, :, c, i, j], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("gated", [False, True], ids=["plain", "gated"])
+@pytest.mark.parametrize("shape", CASES, ids=["grey", "colour"])
+def test_fast_sampling_is_exact(shape, gated):
+    model = _trained_like(zoo.create("pixelcnn", hidden=6, layers=2, gated=gated, **shape))
+
+    def run(method, fn):
+        return fn(generator=torch.Generator().manual_seed(11), method=method)
+
+    naive = run("naive", lambda **kw: model.sample(5, **kw))
+    fast = run("fast", lambda **kw: model.sample(5, **kw))
+    auto = run("auto", lambda **kw: model.sample(5, **kw))
+    assert torch.equal(naive, fast) and torch.equal(fast, auto)
+    assert naive.unique().numel() > 1  # not a degenerate all-equal canvas
+
+    x = torch.randint(0, shape["levels"], (4, shape["channels"], shape["height"], shape["width"]))
+    known = zoo.sampling.occlusion_mask(x.shape[1:], "bottom-half")
+    naive = run("naive", lambda **kw: model.complete(x, known, **kw))
+    fast = run("fast", lambda **kw: model.complete(x, known, **kw))
+    assert torch.equal(naive, fast)
+    assert torch.equal(fast[:, known], x[:, known])
+
+
+def test_class_conditioning():
+    model = _trained_like(zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1, num_classes=4))
+    x = torch.randint(0, 3, (4, 1, 5, 5))
+    a = model.log_prob(x, labels=torch.tensor([0, 1, 2, 3]))
+    b = model.log_prob(x, labels=torch.tensor([1, 1, 2, 3]))
+    assert a.shape == (4,) and a[0] != b[0] and torch.equal(a[1:], b[1:])
+    with pytest.raises(ValueError, match="class-conditional"):
+        model.log_prob(x)
+    with pytest.raises(ValueError, match=r"0\.\.3"):
+        model.log_prob(x, labels=torch.tensor([0, 1, 2, 4]))
+    with pytest.raises(ValueError, match="shape"):
+        model.sample(2, labels=torch.tensor([0, 1, 2]))
+    labels = torch.tensor([0, 3, 3])
+    naive = model.sample(3, generator=torch.Generator().manual_seed(2), method="naive", labels=labels)
+    fast = model.sample(3, generator=torch.Generator().manual_seed(2), method="fast", labels=labels)
+    assert torch.equal(naive, fast)
+    assert model._labels is None  # the labels do not stick to the model
+    uncond = zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1)
+    with pytest.raises(ValueError, match="unconditional"):
+        uncond.sample(2, labels=torch.tensor([0, 1]))
+
+
+def test_config_errors():
+    with pytest.raises(ValueError, match="divisible by channels=3"):
+        zoo.create("pixelcnn", channels=3, hidden=8)
+    with pytest.raises(ValueError, match="hiden"):
+        zoo.create("pixelcnn", hiden=8)
