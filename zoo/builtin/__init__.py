@@ -24,3 +24,10 @@ def zoo_register_evaluators(register):
     from ..evaluation import DefaultEvaluator
 
     register("default", DefaultEvaluator)
+
+
+@hookimpl
+def zoo_register_trainers(register):
+    from ..training import DefaultTrainer
+
+    register("default", DefaultTrainer)
