@@ -43,16 +43,23 @@ def log_diff_ndtr(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
 
 
 def discretized_gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, levels: int) -> torch.Tensor:
-    """Elementwise log P(level x) under N(mean, exp(logvar)) binned on [-1, 1] (see the module docstring)."""
+    """Elementwise log P(level x) under N(mean, exp(logvar)) binned on [-1, 1] (see the module docstring).
+
+    Computed in float64: far in a tail, log Phi(t) ~ -t^2/2 and float32 loses its gradient.
+    """
     h = 1.0 / (levels - 1)
-    centre = x.to(mean.dtype) * (2 * h) - 1.0
-    inv_s = torch.exp(-0.5 * logvar)
-    lo = (centre - h - mean) * inv_s
-    hi = (centre + h - mean) * inv_s
+    centre = x.to(torch.float64) * (2 * h) - 1.0
+    mean64 = mean.to(torch.float64)
+    inv_s = torch.exp(-0.5 * logvar.to(torch.float64))
+    lo = (centre - h - mean64) * inv_s
+    hi = (centre + h - mean64) * inv_s
     first, last = x == 0, x == levels - 1
-    middle = log_diff_ndtr(lo, hi)
     # The open-ended extreme bins: P(x = 0) = Phi(hi), P(x = levels-1) = 1 - Phi(lo) = Phi(-lo).
-    return torch.where(first, torch.special.log_ndtr(hi), torch.where(last, torch.special.log_ndtr(-lo), middle))
+    # The interior formula gets harmless inputs there, so its unused gradient is never NaN.
+    edge = first | last
+    middle = log_diff_ndtr(torch.where(edge, -1.0, lo), torch.where(edge, 1.0, hi))
+    ends = torch.special.log_ndtr(torch.where(first, hi, -lo))
+    return torch.where(edge, ends, middle).to(mean.dtype)
 
 
 class GaussianVAEConfig(VAEConfig):
