@@ -1,0 +1,65 @@
+"""The `zoo` command line, run as users run it (a subprocess per command)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from zoo.cli import main, parse_settings
+
+
+def zoo_cli(*args, check=True):
+    """Run the CLI in a subprocess, as a user would."""
+    run = subprocess.run([sys.executable, "-m", "zoo.cli", *map(str, args)], capture_output=True, text=True, env=os.environ)
+    if check:
+        assert run.returncode == 0, run.stderr
+    return run
+
+
+def test_help_for_every_verb(capsys):
+    verbs = ["list", "info", "plugins", "create", "train", "eval", "sample", "complete", "card", "push", "demo"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    top = capsys.readouterr().out
+    for verb in verbs:
+        assert verb in top
+        with pytest.raises(SystemExit) as exit_:
+            main([verb, "--help"])
+        assert exit_.value.code == 0
+        assert "usage: zoo " + verb in capsys.readouterr().out
+
+
+def test_settings_are_parsed_as_json_where_possible():
+    assert parse_settings(["hidden=64", "sizes=[400, 400]", "optimizer=adam", "lr=1e-3"]) == {
+        "hidden": 64, "sizes": [400, 400], "optimizer": "adam", "lr": 1e-3}
+    with pytest.raises(ValueError, match="--set expects key=value"):
+        parse_settings(["hidden"])
+
+
+def test_list_info_plugins():
+    assert "independent" in zoo_cli("list", "ind*").stdout
+    info = json.loads(zoo_cli("info", "independent", "--json").stdout)
+    assert info["plugin"] == "zoo-builtin" and "levels" in info["config_fields"]
+    assert "zoo-builtin" in zoo_cli("plugins").stdout
+
+
+def test_unknown_name_is_one_clear_line():
+    run = zoo_cli("info", "independant", check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "zoo info: error: unknown model 'independant'; did you mean 'independent'? Known: " + run.stderr.split("Known: ")[1].strip()
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_create_sample_and_bad_settings(tmp_path):
+    zoo_cli("create", "independent", "--out", tmp_path / "m", "--set", "levels=2", "--set", "height=4")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert config["config"]["levels"] == 2 and config["config"]["height"] == 4
+    out = zoo_cli("sample", tmp_path / "m", "--n", "4", "--out", tmp_path / "s.png").stdout
+    assert "wrote 4 samples" in out
+    assert Image.open(tmp_path / "s.png").size[0] > 8
+    bad = zoo_cli("create", "independent", "--out", tmp_path / "x", "--set", "levels=1", check=False)
+    assert bad.returncode == 2 and "invalid config for independent: levels" in bad.stderr
+    assert not (tmp_path / "x").exists()
