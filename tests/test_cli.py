@@ -20,7 +20,7 @@ def zoo_cli(*args, check=True):
 
 
 def test_help_for_every_verb(capsys):
-    verbs = ["list", "info", "plugins", "create", "train", "eval", "sample", "complete", "card", "push", "demo"]
+    verbs = ["list", "info", "plugins", "create", "train", "eval", "sample", "complete", "card", "push", "download", "demo"]
     with pytest.raises(SystemExit):
         main(["--help"])
     top = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""The ``zoo`` command line: list, info, plugins, create, train, eval, sample, complete, card, push, demo."""
+"""The ``zoo`` command line: list, info, plugins, create, train, eval, sample, complete, card, push, download, demo."""
 
 from __future__ import annotations
 
@@ -179,6 +179,12 @@ def cmd_push(args) -> None:
     print(f"pushed {args.folder} to {args.repo}: {url}")
 
 
+def cmd_download(args) -> None:
+    from zoo.data import download
+
+    print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+
+
 def cmd_demo(args) -> None:
     import zoo
     from zoo.sampling import save_grid
@@ -270,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--private", action="store_true")
     s.add_argument("--revision", help="branch to commit to (created if missing)")
     s.set_defaults(func=cmd_push)
+
+    s = sub.add_parser("download", help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)")
+    s.add_argument("name")
+    s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
+    s.add_argument("--force", action="store_true", help="download again even if the files are there")
+    s.set_defaults(func=cmd_download)
 
     s = sub.add_parser("demo", help="sample a grid from the best bundled pretrained model")
     s.add_argument("--out", type=Path, default=Path("outputs/demo.png"))
