@@ -19,11 +19,12 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-__all__ = ["FakeHub", "fake_hub", "TOKEN"]
+__all__ = ["FakeHub", "fake_hub", "isolate_huggingface_hub", "TOKEN"]
 
 TOKEN = "hf_fake_secret_token_0123456789"
 
@@ -272,34 +273,49 @@ def _make_handler(hub: FakeHub):
     return Handler
 
 
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    """A running FakeHub with huggingface_hub pointed at it, a fresh HF_HOME and a token in HF_TOKEN."""
-    import httpx2
-    from huggingface_hub import constants
-    from huggingface_hub.utils import _http
+def isolate_huggingface_hub(monkeypatch, home, endpoint: str, token: str | None = TOKEN) -> None:
+    """Point huggingface_hub (already imported) at ``endpoint`` with caches and tokens under ``home``.
 
-    hub = FakeHub().start()
-    home = tmp_path / "hf_home"
+    huggingface_hub reads HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE once, at import, into
+    ``huggingface_hub.constants``: patch those, and the environment for anything that reads it later.
+    """
+    from huggingface_hub import constants
+
     old_home, old_cache = constants.HF_HOME, constants.HF_HUB_CACHE
-    for name in dir(constants):  # every cache/token path huggingface_hub computed from HF_HOME at import
+    for name in dir(constants):  # every cache/token path computed from HF_HOME at import
         value = getattr(constants, name)
         if isinstance(value, str) and name.isupper() and value.startswith((old_home, old_cache)):
             prefix = old_cache if value.startswith(old_cache) else old_home
-            target = home / "hub" if prefix == old_cache else home
+            target = Path(home) / "hub" if prefix == old_cache else Path(home)
             monkeypatch.setattr(constants, name, str(target) + value[len(prefix):])
-    monkeypatch.setattr(constants, "ENDPOINT", hub.url)
-    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HUGGING_FACE_HUB_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HF_HOME", str(home))
-    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
     monkeypatch.setenv("HF_HUB_DISABLE_TELEMETRY", "1")
     monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    if token:
+        monkeypatch.setenv("HF_TOKEN", token)
+    else:
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """A running FakeHub with huggingface_hub pointed at it, a fresh HF_HOME and a token in HF_TOKEN.
+
+    Its HTTP client refuses every host but 127.0.0.1, so nothing can reach the real Hub.
+    """
+    import httpx2
+    from huggingface_hub.utils import _http
+
+    hub = FakeHub().start()
+    isolate_huggingface_hub(monkeypatch, tmp_path / "hf_home", hub.url)
 
     def local_only(request):
         if request.url.host != "127.0.0.1":
@@ -318,4 +334,3 @@ def fake_hub(tmp_path, monkeypatch):
     finally:
         _http.set_client_factory(_http.default_client_factory)
         hub.stop()
-

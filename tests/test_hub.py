@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -139,7 +142,7 @@ def test_offline_mode_serves_from_cache_without_requests(fake_hub, hub_entry, mo
 
 def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypatch):
     zoo.push_to_hub(make_model(7), "alice/uncached")
-    offline(monkeypatch)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # set after huggingface_hub was imported: still honoured
     before = len(fake_hub.requests)
     with pytest.raises(zoo.HubError) as info:
         zoo.load("alice/uncached")
@@ -214,21 +217,45 @@ def test_readme_is_optional(fake_hub):
     assert "README.md" in files and not (Path(loaded.pretrained_info["source"]) / "README.md").exists()
 
 
-def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypatch):
+def closed_port_url() -> str:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
-        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypatch):
+    closed = closed_port_url()
     monkeypatch.setenv("HF_ENDPOINT", closed)
-    name = hub_entry(name="pixelcnn-cifar10-test", repo_id="zoo-models/pixelcnn-cifar10")
-    start = time.perf_counter()
-    with pytest.raises(zoo.HubError) as info:
-        zoo.load(name)
-    assert time.perf_counter() - start < 5
-    assert str(info.value) == (
-        "pretrained model 'pixelcnn-cifar10-test' (Hub repo 'zoo-models/pixelcnn-cifar10', revision 'main'): "
-        f"cannot reach the Hub at {closed} and there is no cached copy; use a bundled offline model instead "
-        "(see `zoo list --pretrained`), or retry with network access"
+    hub_entry(name="pixelcnn-cifar10-test", repo_id="zoo-models/pixelcnn-cifar10")
+    reg = zoo.registry.get_registry()
+    names = [n for n, (e, _) in reg.pretrained.items() if e.repo_id]  # every Hub entry plugins registered
+    for name in names:
+        entry = reg.entry(name)
+        start = time.perf_counter()
+        with pytest.raises(zoo.HubError) as info:
+            zoo.load(name)
+        assert time.perf_counter() - start < 5
+        assert str(info.value) == (
+            f"pretrained model {name!r} (Hub repo {entry.repo_id!r}, revision {entry.revision!r}): "
+            f"cannot reach the Hub at {closed} and there is no cached copy; use a bundled offline model instead "
+            "(see `zoo list --pretrained`), or retry with network access"
+        )
+
+
+def test_cli_without_network_prints_one_line(tmp_path):
+    """The real command in a fresh process: HF_ENDPOINT set before huggingface_hub is imported."""
+    name = "pixelcnn-cifar10" if "pixelcnn-cifar10" in zoo.list_models(pretrained=True) else "zoo-models/pixelcnn-cifar10"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
+    env.update(HF_ENDPOINT=closed_port_url(), HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_TELEMETRY="1")
+    code = "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "sample", name, "--n", "1", "--out", str(tmp_path / "s.png")],
+        env=env, capture_output=True, text=True, timeout=120,
     )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "zoo-models/pixelcnn-cifar10" in proc.stderr and "`zoo list --pretrained`" in proc.stderr
+    assert "cannot reach the Hub" in proc.stderr
 
 
 def test_push_without_token_is_refused_and_never_shows_one(fake_hub, monkeypatch):
@@ -264,3 +291,30 @@ def _flip_last(data: bytes) -> bytes:
 
 def file_sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, capsys):
+    from zoo.cli import main
+
+    model = make_model(14)
+    folder = zoo.save_pretrained(model, tmp_path / "cli-model", dataset="digits")
+    assert main(["card", str(folder), "--recipe", "zoo train independent --dataset digits --out x"]) == 0
+    assert main(["push", str(folder), "--repo", "bob/cli", "--revision", "v1"]) == 0
+    out = capsys.readouterr()
+    oid = fake_hub.repos["bob/cli"].branches["v1"]
+    assert f"{fake_hub.url}/bob/cli/commit/{oid}" in out.out
+    assert TOKEN not in out.out + out.err
+    assert b"zoo train independent --dataset digits --out x" in fake_hub.files("bob/cli", "v1")["README.md"]
+    x = batch()
+    assert torch.equal(zoo.load("bob/cli", revision="v1").log_prob(x), model.log_prob(x))
+
+    assert main(["sample", "bob/missing", "--n", "1", "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "repository not found" in err and "bob/missing" in err
+
+
+def test_only_known_hub_routes_are_used(fake_hub):
+    zoo.push_to_hub(make_model(15), "alice/routes")
+    zoo.load("alice/routes")
+    unknown = [r for r in fake_hub.requests if r[1].startswith("/api/") and r[1].split("/")[2] not in ("repos", "models", "validate-yaml")]
+    assert unknown == []

@@ -107,8 +107,9 @@ def _download(repo_id: str, revision: str, sha256: str | None, name: str | None 
 
 
 def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
-    """With nothing cached, one quick probe: huggingface_hub would retry a refused or unresolvable
-    connection for about 20 s, logging each retry, before giving up. Timeouts are left to it."""
+    """With nothing cached, one probe first: huggingface_hub would retry a connection that cannot be
+    made (refused, unresolvable, or not made within the ETag timeout) five times over about 20 s,
+    logging each retry, before giving up. Any answer at all is left to huggingface_hub."""
     import httpx2
     from huggingface_hub import constants, get_session, hf_hub_url, try_to_load_from_cache
 
@@ -117,13 +118,13 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
     url = hf_hub_url(repo_id, CONFIG_FILE, revision=revision, endpoint=_endpoint())
     try:
         get_session().head(url, timeout=constants.HF_HUB_ETAG_TIMEOUT, follow_redirects=False)
-    except httpx2.ConnectError:
+    except (httpx2.ConnectError, httpx2.ConnectTimeout):
         raise HubError(
             f"{what}: cannot reach the Hub at {_endpoint()} and there is no cached copy; "
             f"{OFFLINE_HINT}, or retry with network access"
         ) from None
     except httpx2.HTTPError:
-        pass  # slow or odd answers: huggingface_hub's own retries and errors decide
+        pass  # a connection was made: huggingface_hub's own retries and errors decide
 
 
 def _is_missing_entry(exc: Exception) -> bool:
