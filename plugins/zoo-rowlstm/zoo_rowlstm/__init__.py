@@ -1,0 +1,64 @@
+"""zoo plugin: the Row LSTM of "Pixel Recurrent Neural Networks" (architecture ``row-lstm``)."""
+
+from __future__ import annotations
+
+import zoo
+
+from .model import RowLSTM, RowLSTMConfig
+from .sampler import RowLSTMSampler
+
+__all__ = ["RowLSTM", "RowLSTMConfig", "RowLSTMSampler"]
+
+_HUB_NOTE = "Hub entry: nothing is published yet, so it has no sha256 and downloading it fails until it is."
+
+
+@zoo.hookimpl
+def zoo_register_models(register):
+    register(RowLSTM, description="Row LSTM (PixelRNN): row-by-row LSTM with a triangular receptive field")
+
+
+@zoo.hookimpl
+def zoo_register_pretrained(register):
+    register(zoo.PretrainedEntry(
+        name="row-lstm-digits",
+        architecture="row-lstm",
+        dataset="digits",
+        description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
+        bundled="row-lstm-digits",
+        recipe="zoo train row-lstm --dataset digits --set hidden=32 --set layers=2 --out cards/row-lstm-digits",
+    ))
+    register(zoo.PretrainedEntry(
+        name="row-lstm-digits-binarized",
+        architecture="row-lstm",
+        dataset="digits-binarized",
+        description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
+        bundled="row-lstm-digits-binarized",
+        recipe=(
+            "zoo train row-lstm --dataset digits-binarized --set levels=2 --set hidden=32 --set layers=2 "
+            "--out cards/row-lstm-digits-binarized"
+        ),
+    ))
+    register(zoo.PretrainedEntry(
+        name="row-lstm-mnist",
+        architecture="row-lstm",
+        dataset="binarized-mnist",
+        description="Row LSTM on binarized MNIST (28x28, 2 levels). " + _HUB_NOTE,
+        repo_id="zoo-models/row-lstm-mnist",
+        sha256=None,
+        recipe=(
+            "zoo train row-lstm --dataset binarized-mnist --epochs 20 --set height=28 --set width=28 "
+            "--set levels=2 --set hidden=64 --set layers=7 --set out_hidden=32 --out row-lstm-mnist"
+        ),
+    ))
+    register(zoo.PretrainedEntry(
+        name="row-lstm-cifar10",
+        architecture="row-lstm",
+        dataset="cifar10",
+        description="Row LSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
+        repo_id="zoo-models/row-lstm-cifar10",
+        sha256=None,
+        recipe=(
+            "zoo train row-lstm --dataset cifar10 --epochs 50 --set channels=3 --set height=32 --set width=32 "
+            "--set levels=256 --set hidden=96 --set layers=12 --set out_hidden=96 --out row-lstm-cifar10"
+        ),
+    ))

@@ -1,0 +1,91 @@
+"""Fast exact sampling for the Row LSTM: carry each layer's row state, compute one pixel per step.
+
+A Row LSTM layer's gates at pixel (i, j) are ``input_to_state`` of the layer input at
+(i, j-1) and (i, j) plus ``state_to_state`` of the previous row's hidden state. So the
+sampler keeps, per layer, the previous row's h and c and the current row's layer inputs.
+At the start of a row it runs the state-to-state conv once for the whole row; each
+(pixel, channel) step then costs one 7x7 patch product, a few small matrix products per
+layer and the 1x1 head for that pixel alone: O(layers) work instead of a full forward pass
+(C*H*W of which make the naive sampler).
+
+The step for the last channel of a pixel sees every channel the masks let that pixel's
+features see (mask A never sees the centre pixel's last channel), so its states are the
+final ones and are committed to the row buffers.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .model import lstm_cell
+
+__all__ = ["RowLSTMSampler", "pixel_patch_features"]
+
+
+def pixel_patch_features(model, conv, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+    """The mask-A ``conv`` of ``model.scale(x)`` at the single pixel (i, j): ``(n, out)``.
+
+    Only the kernel rows at or above the pixel are used (the mask zeroes the rest).
+    """
+    kh, kw = conv.kernel_size
+    ci, cj = kh // 2, kw // 2
+    H, W = x.shape[-2:]
+    r0, c0, c1 = max(i - ci, 0), max(j - cj, 0), min(j + cj + 1, W)
+    patch = model.scale(x[:, :, r0 : i + 1, c0:c1])
+    patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
+    weight = (conv.weight * conv.mask)[:, :, : ci + 1]
+    return F.linear(patch.flatten(1), weight.flatten(1), conv.bias)
+
+
+class RowLSTMSampler:
+    """Incremental sampler (protocol in :mod:`zoo.sampling`); steps must come in raster order."""
+
+    def __init__(self, model):
+        self.model = model
+        cfg = model.config
+        self.C, self.W, self.levels = cfg.channels, cfg.width, cfg.levels
+        self.layers = []
+        for layer in model.lstm:
+            w = layer.input_to_state.weight * layer.input_to_state.mask
+            self.layers.append((w[:, :, 0, 0], w[:, :, 0, 1], layer.input_to_state.bias, layer.state_to_state))
+        self.w1 = (model.out1.weight * model.out1.mask)[:, :, 0, 0]
+        self.b1 = model.out1.bias
+        w2 = (model.out2.weight * model.out2.mask)[:, :, 0, 0]
+        self.w2 = w2.view(self.C, self.levels, -1)
+        self.b2 = model.out2.bias.view(self.C, self.levels)
+
+    def start(self, x: torch.Tensor) -> None:
+        n, h = x.shape[0], self.model.config.hidden
+        zeros = lambda: x.new_zeros(n, h, self.W, dtype=torch.float32)  # noqa: E731
+        L = len(self.layers)
+        self.h_prev, self.c_prev = [zeros() for _ in range(L)], [zeros() for _ in range(L)]
+        self.h_row, self.c_row = [zeros() for _ in range(L)], [zeros() for _ in range(L)]
+        self.inputs = [zeros() for _ in range(L)]  # layer inputs of the current row
+        self.state_gates = None
+        self.expected = (0, 0, 0)
+
+    def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
+        if (i, j, c) != self.expected:
+            raise RuntimeError(f"RowLSTMSampler steps must come in raster order: expected {self.expected}, got {(i, j, c)}")
+        last = c == self.C - 1
+        if j == 0 and c == 0:
+            self.state_gates = [layer[3](h) for layer, h in zip(self.layers, self.h_prev)]
+        feats = pixel_patch_features(self.model, self.model.input_conv, x, i, j)
+        for k, (w_left, w_centre, bias, _) in enumerate(self.layers):
+            gates = F.linear(feats, w_centre, bias) + self.state_gates[k][:, :, j]
+            if j > 0:
+                gates = gates + F.linear(self.inputs[k][:, :, j - 1], w_left)
+            h, cell = lstm_cell(gates, self.c_prev[k][:, :, j])
+            if last:
+                self.inputs[k][:, :, j] = feats
+                self.h_row[k][:, :, j] = h
+                self.c_row[k][:, :, j] = cell
+            feats = feats + h
+        hidden = F.relu(F.linear(F.relu(feats), self.w1, self.b1))
+        logits = F.linear(hidden, self.w2[c], self.b2[c])
+        if last and j == self.W - 1:
+            self.h_prev, self.h_row = self.h_row, self.h_prev
+            self.c_prev, self.c_row = self.c_row, self.c_prev
+        self.expected = (i, j, c + 1) if not last else ((i, j + 1, 0) if j < self.W - 1 else (i + 1, 0, 0))
+        return logits
