@@ -1,0 +1,156 @@
+"""PixelCNN speed and memory: training, evaluation, naive vs cached sampling.
+
+    python benchmarks/pixelcnn.py            # the full table (a few minutes on 2 CPU cores)
+    python benchmarks/pixelcnn.py --quick    # bundled sizes only
+
+Every measurement runs in its own subprocess, so the peak-memory column (growth of the
+process's peak resident set, ``ru_maxrss``, over the model already built) belongs to that
+measurement alone. Naive sampling of the big configurations would take minutes to hours:
+it is timed over the first ``--naive-steps`` steps (each step is one full forward pass of
+the same cost) and extrapolated to all C*H*W steps; the table says which rows are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+SETTINGS = {
+    "28x28x1 binary": dict(channels=1, height=28, width=28, levels=2),
+    "32x32x3 256-level": dict(channels=3, height=32, width=32, levels=256),
+}
+SIZES = {
+    "bundled (h=64, 5 blocks)": dict(hidden=64, layers=5),
+    "paper-ish (h=128, 15 blocks)": dict(hidden=128, layers=15),
+}
+PHASES = ("train", "eval", "fast", "naive")
+N_SAMPLES = 16
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def measure(setting: str, size: str, phase: str, naive_steps: int, full_naive: bool) -> dict:
+    """One measurement in this process; returns the numbers as a dict."""
+    import torch
+
+    import zoo
+    from zoo.sampling import NaiveSampler, draw
+
+    torch.manual_seed(0)
+    cfg = {**SETTINGS[setting], **SIZES[size]}
+    if cfg["channels"] == 3:
+        cfg["hidden"] -= cfg["hidden"] % 3  # colour groups need hidden divisible by 3
+    model = zoo.create("pixelcnn", **cfg)
+    C, H, W, L = cfg["channels"], cfg["height"], cfg["width"], cfg["levels"]
+    big = cfg["layers"] > 5
+    x = torch.randint(0, L, ((8 if big else 32), C, H, W))
+    base = _peak_mib()
+    out: dict = {}
+    if phase == "train":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        model.train()
+        steps = 2 if big else 4
+        for k in range(steps + 1):  # the first step warms up
+            if k == 1:
+                t0 = time.perf_counter()
+            opt.zero_grad()
+            model.loss(x).backward()
+            opt.step()
+        out["value"] = steps * len(x) / (time.perf_counter() - t0)
+    elif phase == "eval":
+        model.eval()
+        with torch.no_grad():
+            model.log_prob(x[:4])
+            reps = 2 if big else 5
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                model.log_prob(x)
+        out["value"] = reps * len(x) / (time.perf_counter() - t0)
+    elif phase == "fast":
+        model.eval()
+        t0 = time.perf_counter()
+        model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0), method="fast")
+        out["value"] = time.perf_counter() - t0
+    else:
+        model.eval()
+        total = C * H * W
+        if full_naive:
+            t0 = time.perf_counter()
+            model.sample(N_SAMPLES, generator=torch.Generator().manual_seed(0), method="naive")
+            out["value"], out["steps"] = time.perf_counter() - t0, total
+        else:  # the core sampler's loop, stopped after naive_steps steps
+            g = torch.Generator().manual_seed(0)
+            canvas = torch.zeros(N_SAMPLES, C, H, W, dtype=torch.long)
+            sampler = NaiveSampler(model)
+            order = [(i, j, c) for i in range(H) for j in range(W) for c in range(C)][:naive_steps]
+            with torch.no_grad():
+                t0 = time.perf_counter()
+                for i, j, c in order:
+                    canvas[:, c, i, j] = draw(sampler.logits_at(canvas, i, j, c), 1.0, g)
+                dt = time.perf_counter() - t0
+            out["value"], out["steps"] = dt * total / len(order), len(order)
+    out["peak_mib"] = _peak_mib() - base
+    return out
+
+
+def run_one(setting: str, size: str, phase: str, naive_steps: int, full_naive: bool) -> dict:
+    env = dict(os.environ)
+    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1000000000")
+    env.setdefault("MALLOC_TRIM_THRESHOLD_", "4000000000")
+    args = [sys.executable, __file__, "--one", setting, size, phase, "--naive-steps", str(naive_steps)]
+    if full_naive:
+        args.append("--full-naive")
+    proc = subprocess.run(args, capture_output=True, text=True, env=env)
+    if proc.returncode:
+        raise RuntimeError(f"{setting} / {size} / {phase} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="bundled sizes only")
+    ap.add_argument("--naive-steps", type=int, default=6, help="naive steps timed before extrapolating")
+    ap.add_argument("--one", nargs=3, metavar=("SETTING", "SIZE", "PHASE"), help=argparse.SUPPRESS)
+    ap.add_argument("--full-naive", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(measure(*args.one, args.naive_steps, args.full_naive)))
+        return
+
+    import torch
+
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores, "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch 32 (8 for paper-ish)\n")
+    head = ["input", "model", "train img/s", "eval img/s", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}",
+            "speed-up", "peak MiB train/eval/fast/naive"]
+    rows = []
+    sizes = list(SIZES)[:1] if args.quick else list(SIZES)
+    for setting in SETTINGS:
+        for size in sizes:
+            full = setting.startswith("28x28") and size.startswith("bundled")
+            r = {p: run_one(setting, size, p, args.naive_steps, full) for p in PHASES}
+            naive = r["naive"]
+            note = "" if full else f" (extrap. from {naive['steps']} steps)"
+            rows.append([
+                setting, size, f"{r['train']['value']:.1f}", f"{r['eval']['value']:.1f}",
+                f"{naive['value']:.1f}{note}", f"{r['fast']['value']:.2f}",
+                f"{naive['value'] / r['fast']['value']:.0f}x",
+                "/".join(f"{r[p]['peak_mib']:.0f}" for p in PHASES),
+            ])
+            print(" | ".join(rows[-1]), flush=True)
+    widths = [max(len(str(v)) for v in col) for col in zip(head, *rows)]
+    print()
+    for row in [head, ["-" * w for w in widths], *rows]:
+        print("| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths)) + " |")
+
+
+if __name__ == "__main__":
+    main()
