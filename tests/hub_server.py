@@ -205,7 +205,7 @@ def _make_handler(hub: FakeHub):
             repo_id = f"{req.get('organization') or 'user'}/{req['name']}"
             if repo_id in hub.repos:
                 return self._json(409, {"error": "You already created this model repo", "url": f"{hub.url}/{repo_id}"})
-            repo = hub.repos[repo_id] = Repo(private=bool(req.get("private")))
+            repo = hub.repos[repo_id] = Repo(private=req.get("visibility") == "private" or bool(req.get("private")))
             oid = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
             repo.commits[oid] = {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"}
             repo.branches["main"] = oid

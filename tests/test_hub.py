@@ -318,3 +318,21 @@ def test_only_known_hub_routes_are_used(fake_hub):
     zoo.load("alice/routes")
     unknown = [r for r in fake_hub.requests if r[1].startswith("/api/") and r[1].split("/")[2] not in ("repos", "models", "validate-yaml")]
     assert unknown == []
+
+
+def test_private_repo_needs_the_token(fake_hub, monkeypatch):
+    model = make_model(16)
+    zoo.push_to_hub(model, "alice/private", private=True)
+    assert fake_hub.repos["alice/private"].private
+    x = batch()
+    assert torch.equal(zoo.load("alice/private").log_prob(x), model.log_prob(x))  # HF_TOKEN is set
+    monkeypatch.delenv("HF_TOKEN")  # an uncached revision, so the answer comes from the Hub
+    with pytest.raises(zoo.HubError, match="'alice/private' .*repository not found.*private repo needs HF_TOKEN"):
+        zoo.load("alice/private", revision=fake_hub.repos["alice/private"].branches["main"][:7])
+
+
+def test_invalid_repo_id_is_a_clear_error(fake_hub):
+    with pytest.raises(zoo.HubError, match=r"Hub repo 'alice/bad name' \(revision 'main'\): not a valid Hub repo id"):
+        zoo.load("alice/bad name")
+    with pytest.raises(zoo.HubError, match="push to Hub repo .bad name!.: not a valid Hub repo id"):
+        zoo.push_to_hub(make_model(17), "bad name!")

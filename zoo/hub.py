@@ -77,6 +77,7 @@ def _download(repo_id: str, revision: str, sha256: str | None, name: str | None 
 
     what = f"pretrained model {name!r} (Hub repo {repo_id!r}" if name else f"Hub repo {repo_id!r} ("
     what += f"{', ' if name else ''}revision {revision!r})"
+    _check_repo_id(repo_id, what)
     offline = _offline()
     if not offline:
         _fail_fast_if_unreachable(repo_id, revision, what)
@@ -104,6 +105,16 @@ def _download(repo_id: str, revision: str, sha256: str | None, name: str | None 
                 f"refusing to load a corrupted or altered download (delete {folder} from the cache and retry)"
             )
     return folder
+
+
+def _check_repo_id(repo_id: str, what: str) -> None:
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise HubError(f"{what}: not a valid Hub repo id ({_first_line(exc)})") from None
 
 
 def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
@@ -200,6 +211,7 @@ def push_to_hub(
     from .interfaces import Model
     from .weights import save_pretrained
 
+    _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
         if isinstance(model_or_folder, Model):
             folder = save_pretrained(model_or_folder, Path(tmp) / repo_id.split("/")[-1])
