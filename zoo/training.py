@@ -304,6 +304,7 @@ class DefaultTrainer(Trainer):
         )
         per_rank = cfg.batch_size // world
         started = time.perf_counter() - state.seconds
+        self._last_lr = _lr(cfg, state, 1)
         while state.epoch < cfg.epochs and not state.stopped_early:
             sampler.set_epoch(state.epoch)
             batches = list(torch.tensor(list(sampler), dtype=torch.long).split(per_rank))
@@ -311,7 +312,7 @@ class DefaultTrainer(Trainer):
             bar = self._bar(len(batches), state)
             for x in self._loader(images, batches, state.batch):
                 x = x.to(device, non_blocking=True)
-                lr = _lr(cfg, state, len(batches))
+                lr = self._last_lr = _lr(cfg, state, len(batches))
                 for group in opt.param_groups:
                     group["lr"] = lr
                 opt.zero_grad(set_to_none=True)
@@ -336,7 +337,6 @@ class DefaultTrainer(Trainer):
                     self._save(ckdir, model, opt, state)
             if bar is not None:
                 bar.close()
-            self._steps_per_epoch = len(batches)
             best_memory = self._end_epoch(model, train, val, state, ckdir, best_memory)
             state.seconds = time.perf_counter() - started
             if ckdir is not None:
@@ -369,7 +369,7 @@ class DefaultTrainer(Trainer):
             totals = torch.stack(_all_gather(totals, self.world, self.device)).sum(0)
         train_nll = float(totals[0] / totals[1])
         record = {"epoch": state.epoch + 1, "step": state.step, "train_nll": train_nll,
-                  "train_bits_per_dim": bits_per_dim(train_nll, train.dims), "lr": _lr(cfg, state, self._steps_per_epoch)}
+                  "train_bits_per_dim": bits_per_dim(train_nll, train.dims), "lr": self._last_lr}
         monitored = train_nll
         if val is not None:
             val_nll = self._validate(model, val)
@@ -433,6 +433,7 @@ class DefaultTrainer(Trainer):
             batch_size=None,
             num_workers=self.cfg.num_workers,
             pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(0),  # else the loader draws from the global RNG
         )
 
     def _bar(self, total: int, state: _State):
