@@ -1,0 +1,64 @@
+"""zoo plugin: the Diagonal BiLSTM of "Pixel Recurrent Neural Networks" (architecture ``diagonal-bilstm``)."""
+
+from __future__ import annotations
+
+import zoo
+
+from .model import DiagonalBiLSTM, DiagonalBiLSTMConfig
+from .sampler import DiagonalBiLSTMSampler
+
+__all__ = ["DiagonalBiLSTM", "DiagonalBiLSTMConfig", "DiagonalBiLSTMSampler"]
+
+_HUB_NOTE = "Hub entry: nothing is published yet, so it has no sha256 and downloading it fails until it is."
+
+
+@zoo.hookimpl
+def zoo_register_models(register):
+    register(DiagonalBiLSTM, description="Diagonal BiLSTM (PixelRNN): skewed bidirectional LSTM, full receptive field")
+
+
+@zoo.hookimpl
+def zoo_register_pretrained(register):
+    register(zoo.PretrainedEntry(
+        name="diagonal-bilstm-digits",
+        architecture="diagonal-bilstm",
+        dataset="digits",
+        description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
+        bundled="diagonal-bilstm-digits",
+        recipe="zoo train diagonal-bilstm --dataset digits --set hidden=32 --set layers=1 --out cards/diagonal-bilstm-digits",
+    ))
+    register(zoo.PretrainedEntry(
+        name="diagonal-bilstm-digits-binarized",
+        architecture="diagonal-bilstm",
+        dataset="digits-binarized",
+        description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
+        bundled="diagonal-bilstm-digits-binarized",
+        recipe=(
+            "zoo train diagonal-bilstm --dataset digits-binarized --set levels=2 --set hidden=32 --set layers=1 "
+            "--out cards/diagonal-bilstm-digits-binarized"
+        ),
+    ))
+    register(zoo.PretrainedEntry(
+        name="diagonal-bilstm-mnist",
+        architecture="diagonal-bilstm",
+        dataset="binarized-mnist",
+        description="Diagonal BiLSTM on binarized MNIST (28x28, 2 levels). " + _HUB_NOTE,
+        repo_id="zoo-models/diagonal-bilstm-mnist",
+        sha256=None,
+        recipe=(
+            "zoo train diagonal-bilstm --dataset binarized-mnist --epochs 20 --set height=28 --set width=28 "
+            "--set levels=2 --set hidden=64 --set layers=7 --set out_hidden=32 --out diagonal-bilstm-mnist"
+        ),
+    ))
+    register(zoo.PretrainedEntry(
+        name="diagonal-bilstm-cifar10",
+        architecture="diagonal-bilstm",
+        dataset="cifar10",
+        description="Diagonal BiLSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
+        repo_id="zoo-models/diagonal-bilstm-cifar10",
+        sha256=None,
+        recipe=(
+            "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 --set channels=3 --set height=32 --set width=32 "
+            "--set levels=256 --set hidden=96 --set layers=12 --set out_hidden=96 --out diagonal-bilstm-cifar10"
+        ),
+    ))

@@ -1,0 +1,179 @@
+"""Diagonal BiLSTM (van den Oord et al. 2016, section 3.2): LSTMs that sweep the image diagonal by diagonal.
+
+Layout: 7x7 mask-A conv -> ``layers`` Diagonal BiLSTM layers with residual connections ->
+ReLU, 1x1 mask-B conv, ReLU, 1x1 mask-B conv -> ``levels``-way softmax per colour channel.
+
+One direction of a layer:
+
+* skew the map: row r moves right by r, so width W becomes W + H - 1 and every column of
+  the skewed map is one diagonal of the image;
+* input-to-state: a 1x1 mask-B conv (computed before skewing; the skew pads with zeros);
+* state-to-state: a 2x1 conv down the previous column (with a zero row on top), so the
+  state at (r, j) reads the hidden states at (r - 1, j) and (r, j - 1); the cell state comes
+  from (r, j - 1);
+* unskew.
+
+The second direction runs right to left (flip, run, flip back). Its state at (r, j) has seen
+the rest of row r, so its output is shifted down one row before it is added: pixel (r, j)
+gets the right-to-left state of (r - 1, j), which has seen only earlier rows.
+
+A blind spot of the paper's layout, found by the receptive-field test: the last pixel of a
+row, (r, W-1), enters the network only through features *after* it, and those are either in
+row r + 1 within reach of the 7x7 input conv (columns >= W-4) or further right/down. The
+left-to-right direction never looks right and the right-to-left one is fed features of row r,
+none of which has seen (r, W-1). So pixels (r+1, j < W-4) never see it, at any depth. With
+``full_context`` (the default) the first layer's right-to-left LSTM also reads the image row
+itself through a 1x1 conv: causal, since that direction's row r is used only from row r + 1
+on, and it makes the receptive field every earlier pixel. ``full_context=False`` is the
+paper's layout.
+
+Zero padding keeps the skewed padding cells at exactly zero state (input 0, no bias on the
+state-to-state conv: all gates 0, g = tanh(0) = 0), so nothing leaks in from them.
+
+Colours: each gate chunk i, f, o, g of the input-to-state conv has its own colour-group mask
+(contiguous groups, see :mod:`zoo.layers`). The state-to-state conv is unmasked: it reads
+only pixels before the current one.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from pydantic import Field, model_validator
+from torch import nn
+
+from zoo import AutoregressiveModel, ModelConfig
+from zoo.layers import MaskedConv2d, logits_from_features
+
+__all__ = ["DiagonalBiLSTMConfig", "DiagonalLSTM", "DiagonalBiLSTMLayer", "DiagonalBiLSTM", "skew", "unskew"]
+
+
+class DiagonalBiLSTMConfig(ModelConfig):
+    """Image spec plus the network size; feature counts must split evenly into colour groups."""
+
+    hidden: int = Field(32, ge=1, description="feature maps of the input conv and of every LSTM direction")
+    layers: int = Field(1, ge=1, description="number of Diagonal BiLSTM layers")
+    out_hidden: int = Field(64, ge=1, description="feature maps of the first 1x1 output conv")
+    full_context: bool = Field(
+        True,
+        description="feed the image row to the first right-to-left LSTM, closing the paper layout's blind spot "
+        "(the last pixel of each row); False is the paper's layout",
+    )
+
+    @model_validator(mode="after")
+    def _colour_groups(self):
+        for name in ("hidden", "out_hidden"):
+            value = getattr(self, name)
+            if value % self.channels:
+                raise ValueError(
+                    f"{name}={value} must be a multiple of channels={self.channels} "
+                    "(one feature group per colour channel)"
+                )
+        return self
+
+
+def skew(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` -> ``(B, C, H, W + H - 1)`` with row r shifted right by r (zeros elsewhere)."""
+    B, C, H, W = x.shape
+    return F.pad(x, (0, H)).flatten(2)[:, :, : H * (W + H - 1)].view(B, C, H, W + H - 1)
+
+
+def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Inverse of :func:`skew`: ``(B, C, H, W + H - 1)`` -> ``(B, C, H, W)``."""
+    B, C, H, _ = x.shape
+    return F.pad(x.flatten(2), (0, H)).view(B, C, H, width + H)[:, :, :, :width]
+
+
+def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gates ``(..., 4h, ...)`` in the order i, f, o, g along dim 1 -> new (h, c)."""
+    i, f, o, g = gates.chunk(4, dim=1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+class DiagonalLSTM(nn.Module):
+    """One left-to-right diagonal LSTM: ``(B, h, H, W)`` -> ``(B, h, H, W)`` hidden states."""
+
+    def __init__(self, hidden: int, colours: int):
+        super().__init__()
+        self.hidden = hidden
+        self.input_to_state = MaskedConv2d(hidden, 4 * hidden, 1, "B", colours=colours, out_chunks=4)
+        # weight[..., 0] reads the pixel above, weight[..., 1] the pixel to the left
+        self.state_to_state = nn.Conv1d(hidden, 4 * hidden, 2, bias=False)
+        with torch.no_grad():  # forget gate bias 1: remember by default, easier to train
+            self.input_to_state.bias[hidden : 2 * hidden].fill_(1.0)
+
+    def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """``extra``: more input-to-state terms ``(B, 4h, H, W)`` added before the skew."""
+        B, _, H, W = x.shape
+        gates_in = self.input_to_state(x)
+        gates_in = skew(gates_in if extra is None else gates_in + extra)
+        h = x.new_zeros(B, self.hidden, H)
+        c = x.new_zeros(B, self.hidden, H)
+        columns = []
+        for k in range(W + H - 1):
+            h, c = lstm_cell(gates_in[:, :, :, k] + self.state_to_state(F.pad(h, (1, 0))), c)
+            columns.append(h)
+        return unskew(torch.stack(columns, dim=3), W)
+
+
+class DiagonalBiLSTMLayer(nn.Module):
+    """Both directions; the right-to-left output is shifted down one row before the sum.
+
+    With ``image_channels`` the right-to-left direction also reads the (scaled) image
+    through an unmasked 1x1 conv; see the module docstring for why that is causal.
+    """
+
+    def __init__(self, hidden: int, colours: int, image_channels: int = 0):
+        super().__init__()
+        self.left_to_right = DiagonalLSTM(hidden, colours)
+        self.right_to_left = DiagonalLSTM(hidden, colours)
+        self.image_to_state = nn.Conv2d(image_channels, 4 * hidden, 1, bias=False) if image_channels else None
+
+    def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
+        H = x.shape[2]
+        extra = None
+        if self.image_to_state is not None:
+            if image is None:
+                raise ValueError("this layer reads the image row: pass image=")
+            extra = self.image_to_state(image.flip(3))
+        right = self.right_to_left(x.flip(3), extra).flip(3)
+        right = F.pad(right, (0, 0, 1, 0))[:, :, :H]
+        return self.left_to_right(x) + right
+
+
+class DiagonalBiLSTM(AutoregressiveModel):
+    """Diagonal BiLSTM (PixelRNN): bidirectional diagonal LSTMs, full receptive field in one layer."""
+
+    architecture = "diagonal-bilstm"
+    config_class = DiagonalBiLSTMConfig
+
+    def __init__(self, config: DiagonalBiLSTMConfig):
+        super().__init__(config)
+        C, h = config.channels, config.hidden
+        self.input_conv = MaskedConv2d(C, h, 7, "A", colours=C)
+        self.lstm = nn.ModuleList(
+            DiagonalBiLSTMLayer(h, C, image_channels=C if k == 0 and config.full_context else 0)
+            for k in range(config.layers)
+        )
+        self.out1 = MaskedConv2d(h, config.out_hidden, 1, "B", colours=C)
+        self.out2 = MaskedConv2d(config.out_hidden, C * config.levels, 1, "B", colours=C)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        image = self.scale(x)
+        out = self.input_conv(image)
+        for layer in self.lstm:
+            out = out + layer(out, image)
+        return out
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.out2(F.relu(self.out1(F.relu(features))))
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        return logits_from_features(self.head(self.features(x)), cfg.channels, cfg.levels)
+
+    def incremental_sampler(self, n: int):
+        from .sampler import DiagonalBiLSTMSampler
+
+        return DiagonalBiLSTMSampler(self)
