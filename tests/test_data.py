@@ -34,7 +34,10 @@ def test_digits_contract_and_determinism():
     # the test split is the first 360 of the documented RandomState(0) permutation
     from sklearn.datasets import load_digits
 
-    raw = load_digits().images.astype(np.uint8)
+    bunch = load_digits()
+    raw = bunch.images.astype(np.uint8)
+    assert torch.equal(zd.load_dataset("digits", "test").labels, torch.from_numpy(bunch.target[np.sort(
+        np.random.RandomState(0).permutation(1797)[:360])]))
     test_idx = np.sort(np.random.RandomState(0).permutation(1797)[:360])
     assert torch.equal(zd.load_dataset("digits", "test").images[:, 0], torch.from_numpy(raw[test_idx]))
 

@@ -169,13 +169,33 @@ def load_dataset(name: str, split: str = "train", limit: int | None = None, **op
 # -- digits (scikit-learn, bundled) --------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _digits_arrays() -> tuple[torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
+def _digits_table() -> np.ndarray:
+    """scikit-learn's ``datasets/data/digits.csv.gz`` (64 pixels + label per row).
+
+    Read straight from the installed package, without importing sklearn (1-2 s); through
+    ``sklearn.datasets.load_digits`` if the file has moved.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        path = Path(folder) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            with gzip.open(path, "rt") as f:
+                return np.loadtxt(f, delimiter=",", dtype=np.int64)
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
-    images = torch.from_numpy(bunch.images.astype(np.uint8)).unsqueeze(1)  # (1797, 1, 8, 8), 0..16
-    labels = torch.from_numpy(bunch.target.astype(np.int64))
+    return np.concatenate([bunch.data.astype(np.int64), bunch.target[:, None]], axis=1)
+
+
+@lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[torch.Tensor, torch.Tensor, dict[str, np.ndarray]]:
+    table = _digits_table()
+    if table.shape != (1797, 65):
+        raise DatasetError(f"scikit-learn's digits table has shape {table.shape}, expected (1797, 65)")
+    images = torch.from_numpy(table[:, :64].astype(np.uint8)).reshape(-1, 1, 8, 8)  # 0..16
+    labels = torch.from_numpy(table[:, 64].copy())
     order = np.random.RandomState(0).permutation(len(images))
     parts = {
         "test": order[:DIGITS_TEST],
