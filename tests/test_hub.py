@@ -87,8 +87,11 @@ def test_push_then_load_round_trip(fake_hub, capsys, caplog):
 def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, hub_entry, tmp_path):
     model = make_model(1)
     folder = zoo.save_pretrained(model, tmp_path / "ind", dataset="digits")
+    (folder / "checkpoints").mkdir()
+    (folder / "checkpoints" / "last.safetensors").write_bytes(b"training state")
     zoo.push_to_hub(folder, "alice/named", commit_message="first weights")
     assert (folder / "README.md").is_file()  # written because the folder had none
+    assert set(fake_hub.files("alice/named")) == {".gitattributes", "config.json", "model.safetensors", "README.md", "samples.png"}
     assert fake_hub.files("alice/named")["README.md"] == (folder / "README.md").read_bytes()
     name = hub_entry(name="ind-hub", repo_id="alice/named", sha256=file_sha256(folder / "model.safetensors"))
     assert zoo.model_info(name)["location"] == "hub: alice/named@main"
