@@ -75,8 +75,9 @@ def download_repo(repo_id: str, revision: str | None = None, sha256: str | None 
 def _download(repo_id: str, revision: str, sha256: str | None, name: str | None = None) -> Path:
     from huggingface_hub import hf_hub_download
 
-    what = f"pretrained model {name!r} (Hub repo {repo_id!r}" if name else f"Hub repo {repo_id!r} ("
-    what += f"{', ' if name else ''}revision {revision!r})"
+    what = f"Hub repo {repo_id!r} (revision {revision!r})"
+    if name:
+        what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
     _check_repo_id(repo_id, what)
     offline = _offline()
     if not offline:
