@@ -252,3 +252,65 @@ def test_cifar10_truncated_and_missing(tmp_path, monkeypatch):
     (tmp_path / "cifar10" / "data_batch_3.bin").unlink()
     with pytest.raises(zoo.DatasetError, match=r"data_batch_3.bin not found, expected at .*cifar-10-binary"):
         zd.load_dataset("cifar10", "train", root=tmp_path)
+
+
+# -- download (from a local HTTP server standing in for the release sites) -------------------------
+
+
+@pytest.fixture
+def local_site(tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    site = tmp_path / "site"
+    site.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *a, **k: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield site, f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_download_fetches_checks_and_extracts(tmp_path, monkeypatch, local_site):
+    import io
+    import tarfile
+
+    site, url = local_site
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)  # talk to the local server directly
+    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
+    monkeypatch.setattr(zd, "CIFAR_VAL", 2)
+    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 2, "val": 2, "test": 2})
+    # MNIST: the first mirror is down, the second serves the files
+    arrays = write_mnist(site)
+    for filename in zd.MNIST_FILES.values():
+        (site / filename).write_bytes((site / "mnist" / filename).read_bytes())
+    monkeypatch.setattr(zd, "MNIST_MIRRORS", (url + "missing/", url))
+    # binarized MNIST: the three .amat files
+    for filename in zd.AMAT_FILES.values():
+        (site / filename).write_text(amat_text(np.eye(2, 784, dtype=int)))
+    monkeypatch.setattr(zd, "AMAT_URL", url)
+    # CIFAR-10: the released archive holds cifar-10-batches-bin/*.bin
+    written = write_cifar(site / "src")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for filename in zd.CIFAR_FILES:
+            tar.add(site / "src" / "cifar10" / filename, arcname=f"cifar-10-batches-bin/{filename}")
+    (site / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
+    monkeypatch.setattr(zd, "CIFAR_URL", url + "cifar-10-binary.tar.gz")
+
+    root = tmp_path / "data"
+    for name in ("mnist", "binarized-mnist", "cifar10"):
+        assert zd.download(name, root=root) == root / name
+    assert np.array_equal(zd.load_dataset("mnist", "test", root=root).labels.numpy(), arrays["test-labels"])
+    assert len(zd.load_dataset("binarized-mnist", "val", root=root)) == 2
+    test = zd.load_dataset("cifar10", "test", root=root)
+    assert test.labels.tolist() == written["test_batch.bin"][0].tolist()
+    assert not (root / "cifar10" / "cifar-10-binary.tar.gz").exists()
+
+    monkeypatch.setattr(zd, "MNIST_MIRRORS", (url + "missing/",))
+    with pytest.raises(zoo.DatasetError, match="could not download train-images-idx3-ubyte.gz: .*404"):
+        zd.download("mnist", root=tmp_path / "other")
