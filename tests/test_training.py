@@ -267,3 +267,7 @@ def test_train_resume_reuses_stored_settings(tmp_path):
     state = json.loads((out / "checkpoints" / "latest.json").read_text())["state"]
     assert state["epoch"] == 2 and state["step"] == 4
     assert not torch.equal(first, load_tensors(out / "model.safetensors")["logit_table"])
+    stored = (out / "train_config.json").read_text()
+    with pytest.raises(zoo.ZooError, match="cannot resume with different lr"):
+        train("independent", "digits", out, epochs=3, resume=True, settings={"lr": 0.5})
+    assert (out / "train_config.json").read_text() == stored  # untouched by the refused resume

@@ -317,13 +317,13 @@ class DefaultTrainer(Trainer):
                     group["lr"] = lr
                 opt.zero_grad(set_to_none=True)
                 loss = module(x) if world > 1 else model.loss(x)
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    raise ZooError(f"training loss became {value} at step {state.step + 1}; lower lr or set grad_clip")
                 loss.backward()
                 if cfg.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
                 opt.step()
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    raise ZooError(f"training loss became {value} at step {state.step + 1}; lower lr or set grad_clip")
                 state.step += 1
                 state.batch += 1
                 state.loss_sum += value * len(x)
@@ -637,6 +637,14 @@ def train(
         torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
         model = get_registry().model(arch).cls(model_config)
 
+    if stored is not None:  # refuse before touching the stored settings
+        changed = sorted(k for k, v in cfg.model_dump(mode="json").items()
+                         if k not in RESUMABLE_CHANGES and stored.get("train_config", {}).get(k, v) != v)
+        if model.config.model_dump(mode="json") != stored.get("model_config", model.config.model_dump(mode="json")):
+            changed.append("the model config")
+        if changed:
+            raise ZooError(f"{run_file}: cannot resume with different {', '.join(changed)}; "
+                           f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change")
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0:
         atomic_write_json(run_file, {
