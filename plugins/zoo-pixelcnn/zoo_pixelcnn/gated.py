@@ -19,6 +19,8 @@ from torch import nn
 
 from zoo.layers import MaskedConv2d
 
+from .plain import for_group, group_rows, group_slice
+
 INPUT_KERNEL = 7
 
 
@@ -80,20 +82,39 @@ def _d(t: torch.Tensor) -> torch.Tensor:
 
 
 class GatedStepper:
-    """Cached evaluation of a :class:`GatedNet`: vertical stack per row, horizontal per pixel."""
+    """Cached evaluation of a :class:`GatedNet`: vertical stack per row, horizontal per pixel.
+
+    As in :class:`~zoo_pixelcnn.plain.PlainStepper`, the step for colour c computes only
+    colour group c of the horizontal stack (in both gate chunks) and of the head.
+    """
 
     def __init__(self, net: GatedNet, n: int, height: int, width: int, biases: list | None):
         self.net, self.n, self.H, self.W = net, n, height, width
-        self.r = INPUT_KERNEL // 2
+        r = self.r = INPUT_KERNEL // 2
+        C = net.h_in.colours
+        p = self.p = net.head1.in_channels
         self.biases = biases or [None] * len(net.bias_sizes)
-        w = _d(net.h_in.weight * net.h_in.mask)[:, :, 0, : self.r + 1]  # cols j-3..j
-        self.h_in = (w.flatten(1), _d(net.h_in.bias))
-        self.h_layers = []
+        h_in = (_d(net.h_in.weight * net.h_in.mask)[:, :, 0, : r + 1].flatten(1), _d(net.h_in.bias))  # cols j-3..j
+        layers = []
         for layer in net.layers:
-            wh = _d(layer.h_conv.weight * layer.h_conv.mask)[:, :, 0, :2]  # cols j-1..j
-            wo = _d(layer.h_out.weight * layer.h_out.mask).flatten(1)
-            self.h_layers.append(((wh.flatten(1), _d(layer.h_conv.bias)), (wo, _d(layer.h_out.bias))))
-        self.head = [(_d(c.weight * c.mask).flatten(1), _d(c.bias)) for c in (net.head1, net.head2)]
+            wh = _d(layer.h_conv.weight * layer.h_conv.mask)[:, :, 0, :2].flatten(1)  # cols j-1..j
+            layers.append(((wh, _d(layer.h_conv.bias)), (_d(layer.h_out.weight * layer.h_out.mask).flatten(1), _d(layer.h_out.bias))))
+        heads = [(_d(c.weight * c.mask).flatten(1), _d(c.bias)) for c in (net.head1, net.head2)]
+        self.per_colour = []
+        for c in range(C):
+            rows2 = group_rows(2 * p, C, c, chunks=2)  # group c of both gate chunks
+            self.per_colour.append(dict(
+                rows2=rows2, g=group_slice(p, C, c),
+                h_in=for_group(h_in, C, c, chunks=2),
+                layers=[(for_group(wh, C, c, chunks=2), for_group(wo, C, c)) for wh, wo in layers],
+                head1=for_group(heads[0], C, c), head2=for_group(heads[1], C, c),
+                bias=[None if b is None else b[:, rows2] for b in self.biases],
+            ))
+        zeros = lambda *shape: torch.zeros(*shape, dtype=h_in[0].dtype, device=h_in[0].device)  # noqa: E731
+        self.gates = [zeros(n, p) for _ in net.layers]  # the current pixel's gate outputs, by group
+        self.hout, self.head = zeros(n, p), zeros(n, p)
+        self.hrows = [zeros(n, p, width + 1) for _ in net.layers]  # row i of each layer's input, pad 1
+        self.xrow = zeros(n, C, width + r)  # row i of the scaled input, pad 3
         self.row = None
 
     def reset(self) -> None:
@@ -115,21 +136,22 @@ class GatedStepper:
                 self.links.append(layer.link(vp)[:, :, 0])
                 self.v_above[k] = v
                 v = gate(vp)
-        p = self.head[0][0].shape[0]
-        self.hrows = [torch.zeros(self.n, p, self.W + 1, dtype=v.dtype, device=v.device) for _ in net.layers]
-        self.xrow = torch.zeros(self.n, xs_above.shape[1], self.W + r, dtype=v.dtype, device=v.device)
+        for t in (*self.hrows, self.xrow):
+            t.zero_()
         self.row = i
 
-    def at(self, xs_left: torch.Tensor, i: int, j: int) -> torch.Tensor:
-        """Output features ``(n, C*levels)`` at (i, j); ``xs_left`` is scale(x[:, :, i, j-3..j]) clipped."""
-        r = self.r
+    def at(self, xs_left: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
+        """Logits ``(n, levels)`` of colour c at (i, j); ``xs_left`` is scale(x[:, :, i, j-3..j]) clipped."""
+        r, P, n = self.r, self.per_colour[c], self.n
+        rows2, g = P["rows2"], P["g"]
         self.xrow[:, :, max(0, j - r) + r : j + r + 1] = xs_left
-        patch = self.xrow[:, :, j : j + r + 1].reshape(self.n, -1)
-        hp = F.linear(patch, *self.h_in) + self.links[0][:, :, j]
-        h = gate(_add(hp, self.biases[1]))
-        for k, ((wh, bh), (wo, bo)) in enumerate(self.h_layers):
-            self.hrows[k][:, :, j + 1] = h
-            hp = F.linear(self.hrows[k][:, :, j : j + 2].reshape(self.n, -1), wh, bh) + self.links[k + 1][:, :, j]
-            h = h + F.linear(gate(_add(hp, self.biases[3 + 2 * k])), wo, bo)
-        (w1, b1), (w2, b2) = self.head
-        return F.linear(F.relu(F.linear(F.relu(h), w1, b1)), w2, b2)
+        hp = F.linear(self.xrow[:, :, j : j + r + 1].reshape(n, -1), *P["h_in"]) + self.links[0][:, rows2, j]
+        h = gate(_add(hp, P["bias"][1]))  # group c of the input layer's output
+        for k, (wh, wo) in enumerate(P["layers"]):
+            self.hrows[k][:, g, j + 1] = h
+            hp = F.linear(self.hrows[k][:, :, j : j + 2].reshape(n, -1), *wh) + self.links[k + 1][:, rows2, j]
+            self.gates[k][:, g] = gate(_add(hp, P["bias"][3 + 2 * k]))
+            h = self.hrows[k][:, g, j + 1] + F.linear(self.gates[k], *wo)
+        self.hout[:, g] = h
+        self.head[:, g] = F.relu(F.linear(F.relu(self.hout), *P["head1"]))
+        return F.linear(self.head, *P["head2"])

@@ -59,12 +59,9 @@ class _FastSampler:
     def __init__(self, model: "PixelCNN", n: int):
         self.model = model
         self.stepper = model.net.stepper(n, model.config.height, model.config.width, model._biases(n))
-        self.pixel = None
-        self.out = None
 
     def start(self, x: torch.Tensor) -> None:
         self.stepper.reset()
-        self.pixel = None
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         cfg, r = self.model.config, INPUT_KERNEL // 2
@@ -72,11 +69,9 @@ class _FastSampler:
         if cfg.gated:
             if step.row != i:
                 step.start_row(self.model.scale(x[:, :, max(0, i - r) : i]), i)
-            out = step.at(self.model.scale(x[:, :, i, max(0, j - r) : j + 1]), i, j)
-        else:
-            window = x[:, :, max(0, i - r) : i + 1, max(0, j - r) : j + r + 1]
-            out = step.at(self.model.scale(window), i, j)
-        return out.view(x.shape[0], cfg.channels, cfg.levels)[:, c]
+            return step.at(self.model.scale(x[:, :, i, max(0, j - r) : j + 1]), i, j, c)
+        window = x[:, :, max(0, i - r) : i + 1, max(0, j - r) : j + r + 1]
+        return step.at(self.model.scale(window), i, j, c)
 
 
 class PixelCNN(AutoregressiveModel):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.layers import MaskedConv2d
+from zoo.layers import MaskedConv2d, channel_groups
 
 INPUT_KERNEL = 7
 
@@ -59,65 +59,91 @@ class PlainNet(nn.Module):
         return PlainStepper(self, n, height, width, biases)
 
 
-def _masked(conv: MaskedConv2d, rows: int | None = None):
-    """Masked kernel cut to the rows a causal conv uses (rows <= centre), and its bias."""
+def _masked(conv: MaskedConv2d, rows: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Masked kernel cut to the rows a causal conv uses (rows <= centre), flattened, and its bias."""
     w = (conv.weight * conv.mask).detach()
     if rows is not None:
         w = w[:, :, :rows]
-    return w, conv.bias.detach()
+    return w.flatten(1), conv.bias.detach()
 
 
-def _linear(conv: MaskedConv2d):
-    w, b = _masked(conv)
-    return w.flatten(1), b
+def group_rows(n: int, colours: int, c: int, chunks: int = 1) -> torch.Tensor:
+    """Indices of the feature maps of colour group c (contiguous groups within each chunk)."""
+    return (channel_groups(n, colours, chunks) == c).nonzero().flatten()
+
+
+def for_group(wb: tuple[torch.Tensor, torch.Tensor], colours: int, c: int, chunks: int = 1):
+    """The output rows of a (weight, bias) pair that belong to colour group c."""
+    w, b = wb
+    idx = group_rows(w.shape[0], colours, c, chunks)
+    return w[idx].contiguous(), b[idx].contiguous()
+
+
+def group_slice(n: int, colours: int, c: int) -> slice:
+    return slice(c * n // colours, (c + 1) * n // colours)
 
 
 class PlainStepper:
-    """Cached per-position evaluation of a :class:`PlainNet` for ``n`` images being sampled."""
+    """Cached per-position evaluation of a :class:`PlainNet` for ``n`` images being sampled.
+
+    Within a pixel, the step for colour c computes only colour group c of every layer:
+    groups < c were computed by the earlier steps of this pixel and are final (group g
+    depends on input channels < g only), groups > c cannot influence channel c.
+    """
 
     def __init__(self, net: PlainNet, n: int, height: int, width: int, biases: list | None):
-        k = INPUT_KERNEL
-        self.r = k // 2
-        self.H, self.W = height, width
-        w, b = _masked(net.input, rows=self.r + 1)  # rows i-3..i of the 7x7 kernel
-        self.w_in, self.b_in = w.flatten(1), b
-        self.blocks = []
-        for blk in net.blocks:
-            wc, bc = _masked(blk.conv, rows=2)  # rows i-1..i of the 3x3 kernel
-            self.blocks.append((_linear(blk.reduce), (wc.flatten(1), bc), _linear(blk.expand)))
-        self.head = (_linear(net.head1), _linear(net.head2))
-        self.biases = biases or [None] * len(net.bias_sizes)
+        r = self.r = INPUT_KERNEL // 2
+        C = self.C = net.input.in_channels
+        self.n, self.H, self.W = n, height, width
+        h2 = net.input.out_channels
+        h = h2 // 2
+        w_in = _masked(net.input, rows=r + 1)  # rows i-3..i of the 7x7 kernel
+        blocks = [(_masked(b.reduce), _masked(b.conv, rows=2), _masked(b.expand)) for b in net.blocks]
+        heads = (_masked(net.head1), _masked(net.head2))
+        biases = biases or [None] * len(net.bias_sizes)
+        self.per_colour = []
+        for c in range(C):
+            g2, g1 = group_slice(h2, C, c), group_slice(h, C, c)
+            bias = [None if b is None else b[:, g2 if k == 0 else g1] for k, b in enumerate(biases)]
+            self.per_colour.append(dict(
+                input=for_group(w_in, C, c), bias=bias, g2=g2, g1=g1,
+                blocks=[tuple(for_group(wb, C, c) for wb in blk) for blk in blocks],
+                head1=for_group(heads[0], C, c), head2=for_group(heads[1], C, c),
+                g_head=group_slice(heads[0][0].shape[0], C, c),
+            ))
         p = net.input.weight
-        self.n, self.C = n, net.input.in_channels
+        zeros = lambda *shape: torch.zeros(*shape, dtype=p.dtype, device=p.device)  # noqa: E731
         # caches with zero padding: the scaled input (pad 3) and each block's 3x3 input (pad 1)
-        self.xin = torch.zeros(n, self.C, height + self.r, width + 2 * self.r, dtype=p.dtype, device=p.device)
-        h = net.blocks[0].conv.in_channels if net.blocks else 0
-        self.acache = [
-            torch.zeros(n, h, height + 1, width + 2, dtype=p.dtype, device=p.device) for _ in net.blocks
-        ]
+        self.xin = zeros(n, C, height + r, width + 2 * r)
+        self.acache = [zeros(n, h, height + 1, width + 2) for _ in net.blocks]
+        # the current pixel's stream, 3x3 outputs and head activations, filled group by group
+        self.stream = [zeros(n, h2) for _ in range(len(net.blocks) + 1)]
+        self.tvec = [zeros(n, h) for _ in net.blocks]
+        self.head = zeros(n, heads[0][0].shape[0])
 
     def reset(self) -> None:
         self.xin.zero_()
         for a in self.acache:
             a.zero_()
 
-    def at(self, xs_window: torch.Tensor, i: int, j: int) -> torch.Tensor:
-        """Output features ``(n, C*levels)`` at (i, j); ``xs_window`` is scale(x[:, :, i-3..i, j-3..j+3]) clipped."""
-        r, W = self.r, self.W
+    def at(self, xs_window: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
+        """Logits ``(n, levels)`` of colour c at (i, j); ``xs_window`` is scale(x[:, :, i-3..i, j-3..j+3]) clipped."""
+        r, W, n, P = self.r, self.W, self.n, self.per_colour[c]
         j0, j1 = max(0, j - r), min(W, j + r + 1)
-        i0 = max(0, i - r)
         # padded coordinates: row i -> i + r (top pad only), col j -> j + r
-        self.xin[:, :, i0 + r : i + r + 1, j0 + r : j1 + r] = xs_window
-        patch = self.xin[:, :, i : i + r + 1, j : j + 2 * r + 1].reshape(self.n, -1)
-        x = F.linear(patch, self.w_in, self.b_in)
-        if self.biases[0] is not None:
-            x = x + self.biases[0]
-        for (red, conv, exp), cache, bias in zip(self.blocks, self.acache, self.biases[1:]):
-            a = F.relu(F.linear(F.relu(x), *red))
-            cache[:, :, i + 1, j + 1] = a
-            t = F.linear(cache[:, :, i : i + 2, j : j + 3].reshape(self.n, -1), *conv)
-            if bias is not None:
-                t = t + bias
-            x = x + F.linear(F.relu(t), *exp)
-        h1, h2 = self.head
-        return F.linear(F.relu(F.linear(F.relu(x), *h1)), *h2)
+        self.xin[:, :, max(0, i - r) + r : i + r + 1, j0 + r : j1 + r] = xs_window
+        patch = self.xin[:, :, i : i + r + 1, j : j + 2 * r + 1].reshape(n, -1)
+        g2, g1 = P["g2"], P["g1"]
+        x = F.linear(patch, *P["input"])
+        if P["bias"][0] is not None:
+            x = x + P["bias"][0]
+        self.stream[0][:, g2] = x
+        for k, ((red, conv, exp), cache) in enumerate(zip(P["blocks"], self.acache)):
+            cache[:, g1, i + 1, j + 1] = F.relu(F.linear(F.relu(self.stream[k]), *red))
+            t = F.linear(cache[:, :, i : i + 2, j : j + 3].reshape(n, -1), *conv)
+            if P["bias"][k + 1] is not None:
+                t = t + P["bias"][k + 1]
+            self.tvec[k][:, g1] = F.relu(t)
+            self.stream[k + 1][:, g2] = self.stream[k][:, g2] + F.linear(self.tvec[k], *exp)
+        self.head[:, P["g_head"]] = F.relu(F.linear(F.relu(self.stream[-1]), *P["head1"]))
+        return F.linear(self.head, *P["head2"])
