@@ -25,7 +25,10 @@ def zoo_register_pretrained(register):
         dataset="digits",
         description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
         bundled="diagonal-bilstm-digits",
-        recipe="zoo train diagonal-bilstm --dataset digits --set hidden=32 --set layers=1 --out cards/diagonal-bilstm-digits",
+        recipe=(
+            "zoo train diagonal-bilstm --dataset digits --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
+            "--out cards/diagonal-bilstm-digits && zoo eval cards/diagonal-bilstm-digits --dataset digits --save"
+        ),
     ))
     register(zoo.PretrainedEntry(
         name="diagonal-bilstm-digits-binarized",
@@ -34,8 +37,8 @@ def zoo_register_pretrained(register):
         description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
         bundled="diagonal-bilstm-digits-binarized",
         recipe=(
-            "zoo train diagonal-bilstm --dataset digits-binarized --set levels=2 --set hidden=32 --set layers=1 "
-            "--out cards/diagonal-bilstm-digits-binarized"
+            "zoo train diagonal-bilstm --dataset digits-binarized --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
+            "--out cards/diagonal-bilstm-digits-binarized && zoo eval cards/diagonal-bilstm-digits-binarized --dataset digits-binarized --save"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -46,8 +49,8 @@ def zoo_register_pretrained(register):
         repo_id="zoo-models/diagonal-bilstm-mnist",
         sha256=None,
         recipe=(
-            "zoo train diagonal-bilstm --dataset binarized-mnist --epochs 20 --set height=28 --set width=28 "
-            "--set levels=2 --set hidden=64 --set layers=7 --set out_hidden=32 --out diagonal-bilstm-mnist"
+            "zoo train diagonal-bilstm --dataset binarized-mnist --epochs 20 "
+            "--set hidden=64 --set layers=7 --set out_hidden=32 --out diagonal-bilstm-mnist"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -58,7 +61,7 @@ def zoo_register_pretrained(register):
         repo_id="zoo-models/diagonal-bilstm-cifar10",
         sha256=None,
         recipe=(
-            "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 --set channels=3 --set height=32 --set width=32 "
-            "--set levels=256 --set hidden=96 --set layers=12 --set out_hidden=96 --out diagonal-bilstm-cifar10"
+            "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 "
+            "--set hidden=126 --set layers=12 --set out_hidden=1023 --out diagonal-bilstm-cifar10"
         ),
     ))

@@ -25,7 +25,10 @@ def zoo_register_pretrained(register):
         dataset="digits",
         description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
         bundled="row-lstm-digits",
-        recipe="zoo train row-lstm --dataset digits --set hidden=32 --set layers=2 --out cards/row-lstm-digits",
+        recipe=(
+            "zoo train row-lstm --dataset digits --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
+            "--out cards/row-lstm-digits && zoo eval cards/row-lstm-digits --dataset digits --save"
+        ),
     ))
     register(zoo.PretrainedEntry(
         name="row-lstm-digits-binarized",
@@ -34,8 +37,8 @@ def zoo_register_pretrained(register):
         description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
         bundled="row-lstm-digits-binarized",
         recipe=(
-            "zoo train row-lstm --dataset digits-binarized --set levels=2 --set hidden=32 --set layers=2 "
-            "--out cards/row-lstm-digits-binarized"
+            "zoo train row-lstm --dataset digits-binarized --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
+            "--out cards/row-lstm-digits-binarized && zoo eval cards/row-lstm-digits-binarized --dataset digits-binarized --save"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -46,8 +49,8 @@ def zoo_register_pretrained(register):
         repo_id="zoo-models/row-lstm-mnist",
         sha256=None,
         recipe=(
-            "zoo train row-lstm --dataset binarized-mnist --epochs 20 --set height=28 --set width=28 "
-            "--set levels=2 --set hidden=64 --set layers=7 --set out_hidden=32 --out row-lstm-mnist"
+            "zoo train row-lstm --dataset binarized-mnist --epochs 20 "
+            "--set hidden=64 --set layers=7 --set out_hidden=32 --out row-lstm-mnist"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -58,7 +61,7 @@ def zoo_register_pretrained(register):
         repo_id="zoo-models/row-lstm-cifar10",
         sha256=None,
         recipe=(
-            "zoo train row-lstm --dataset cifar10 --epochs 50 --set channels=3 --set height=32 --set width=32 "
-            "--set levels=256 --set hidden=96 --set layers=12 --set out_hidden=96 --out row-lstm-cifar10"
+            "zoo train row-lstm --dataset cifar10 --epochs 50 "
+            "--set hidden=126 --set layers=12 --set out_hidden=1023 --out row-lstm-cifar10"
         ),
     ))
