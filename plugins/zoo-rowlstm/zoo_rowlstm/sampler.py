@@ -20,22 +20,29 @@ import torch.nn.functional as F
 
 from .model import lstm_cell
 
-__all__ = ["RowLSTMSampler", "pixel_patch_features"]
+__all__ = ["RowLSTMSampler", "PixelPatchConv"]
 
 
-def pixel_patch_features(model, conv, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
-    """The mask-A ``conv`` of ``model.scale(x)`` at the single pixel (i, j): ``(n, out)``.
+class PixelPatchConv:
+    """A mask-A conv evaluated at one pixel (i, j) of ``model.scale(x)``: ``(n, out)``.
 
-    Only the kernel rows at or above the pixel are used (the mask zeroes the rest).
+    The masked kernel is cut to the rows at or above the pixel (the mask zeroes the rest)
+    once, when the sampler is built.
     """
-    kh, kw = conv.kernel_size
-    ci, cj = kh // 2, kw // 2
-    H, W = x.shape[-2:]
-    r0, c0, c1 = max(i - ci, 0), max(j - cj, 0), min(j + cj + 1, W)
-    patch = model.scale(x[:, :, r0 : i + 1, c0:c1])
-    patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
-    weight = (conv.weight * conv.mask)[:, :, : ci + 1]
-    return F.linear(patch.flatten(1), weight.flatten(1), conv.bias)
+
+    def __init__(self, model, conv):
+        self.model = model
+        kh, kw = conv.kernel_size
+        self.ci, self.cj = kh // 2, kw // 2
+        self.weight = (conv.weight * conv.mask)[:, :, : self.ci + 1].flatten(1)
+        self.bias = conv.bias
+
+    def __call__(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        ci, cj, W = self.ci, self.cj, x.shape[-1]
+        r0, c0, c1 = max(i - ci, 0), max(j - cj, 0), min(j + cj + 1, W)
+        patch = self.model.scale(x[:, :, r0 : i + 1, c0:c1])
+        patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
+        return F.linear(patch.flatten(1), self.weight, self.bias)
 
 
 class RowLSTMSampler:
@@ -43,6 +50,7 @@ class RowLSTMSampler:
 
     def __init__(self, model):
         self.model = model
+        self.input_conv = PixelPatchConv(model, model.input_conv)
         cfg = model.config
         self.C, self.W, self.levels = cfg.channels, cfg.width, cfg.levels
         self.layers = []
@@ -71,7 +79,7 @@ class RowLSTMSampler:
         last = c == self.C - 1
         if j == 0 and c == 0:
             self.state_gates = [layer[3](h) for layer, h in zip(self.layers, self.h_prev)]
-        feats = pixel_patch_features(self.model, self.model.input_conv, x, i, j)
+        feats = self.input_conv(x, i, j)
         for k, (w_left, w_centre, bias, _) in enumerate(self.layers):
             gates = F.linear(feats, w_centre, bias) + self.state_gates[k][:, :, j]
             if j > 0:
