@@ -9,8 +9,8 @@ from .pixelcnn import PixelCNN, PixelCNNConfig
 __all__ = ["PixelCNN", "PixelCNNConfig"]
 
 DIGITS_RECIPE = (
-    "zoo train pixelcnn --dataset {dataset} --set hidden=64 --set layers=5 "
-    "--set epochs=60 --set patience=8 --out cards/pixelcnn-{dataset}"
+    "zoo train pixelcnn --dataset {dataset} --set hidden=64 --set layers=5 --set epochs=30 "
+    "--set patience=4 --set lr=0.003 --set batch_size=32 --out cards/pixelcnn-{dataset}"
 )
 
 
