@@ -97,8 +97,11 @@ def test_fast_sampling_is_exact(shape, gated):
     assert torch.equal(fast[:, known], x[:, known])
 
 
-def test_class_conditioning():
-    model = _trained_like(zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1, num_classes=4))
+@pytest.mark.parametrize("gated", [False, True], ids=["plain", "gated"])
+def test_class_conditioning(gated):
+    model = _trained_like(
+        zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1, num_classes=4, gated=gated)
+    )
     x = torch.randint(0, 3, (4, 1, 5, 5))
     a = model.log_prob(x, labels=torch.tensor([0, 1, 2, 3]))
     b = model.log_prob(x, labels=torch.tensor([1, 1, 2, 3]))
@@ -113,6 +116,10 @@ def test_class_conditioning():
     naive = model.sample(3, generator=torch.Generator().manual_seed(2), method="naive", labels=labels)
     fast = model.sample(3, generator=torch.Generator().manual_seed(2), method="fast", labels=labels)
     assert torch.equal(naive, fast)
+    known = zoo.sampling.occlusion_mask((1, 5, 5), "bottom-half")
+    done = [model.complete(x[:3], known, generator=torch.Generator().manual_seed(4), method=m, labels=labels)
+            for m in ("naive", "fast")]
+    assert torch.equal(*done)
     assert model._labels is None  # the labels do not stick to the model
     uncond = zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1)
     with pytest.raises(ValueError, match="unconditional"):
