@@ -9,7 +9,8 @@ with 256 levels, it times 16 samples with the naive sampler (one full forward pa
 and channel) and with the architecture's fast exact sampler, and prints the ratio.
 
 Every measurement runs in its own subprocess with one thread, so the peak-memory column (growth
-of the process's peak resident set, ``ru_maxrss``, over the built model) belongs to it alone.
+of the process's peak resident set, ``ru_maxrss``, over the built model, warm-up included)
+belongs to it alone.
 A naive step costs one full forward pass whatever the step, so the naive sampler is timed over
 its first ``--naive-steps`` steps and extrapolated to all C*H*W steps; the paper-sized fast
 samplers are timed over their first ``--fast-rows`` rows and extrapolated to all H rows. The
@@ -78,12 +79,12 @@ def measure(arch: str, setting: str, size: str, method: str, max_steps: int) -> 
     steps = order[:max_steps] if max_steps else order
     g = torch.Generator().manual_seed(0)
     canvas = torch.zeros(N_SAMPLES, C, H, W, dtype=torch.long)
+    base = _peak_mib()
     make = (lambda: NaiveSampler(model)) if method == "naive" else (lambda: model.incremental_sampler(N_SAMPLES))
     with torch.no_grad():  # warm up (first-call allocations) on a scratch canvas, untimed
         warm = make()
         warm.start(canvas.clone())
         warm.logits_at(canvas, 0, 0, 0)
-    base = _peak_mib()
     with torch.no_grad():
         t0 = time.perf_counter()
         sampler = make()
