@@ -153,3 +153,31 @@ def test_quickly_trained_model_beats_the_independent_baseline(tmp_path):
     )
     result = evaluate(zoo.load(out), "digits", split="test")
     assert result.bits_per_dim < base.bits_per_dim - 0.2, (result.bits_per_dim, base.bits_per_dim)
+
+
+def test_pretrained_entries_and_recipes():
+    import shlex
+
+    from zoo.cli import parse_settings
+    from zoo.registry import get_registry
+    from zoo.training import TrainConfig, _split_settings
+    from zoo_pixelcnn import PixelCNNConfig
+
+    reg = get_registry()
+    names = zoo.list_models("pixelcnn-*", pretrained=True)
+    assert set(names) >= {"pixelcnn-digits", "pixelcnn-digits-binarized", "pixelcnn-mnist", "pixelcnn-cifar10"}
+    for name in names:
+        entry = reg.entry(name)
+        words = shlex.split(entry.recipe)
+        assert words[:3] == ["zoo", "train", "pixelcnn"] and words[words.index("--dataset") + 1] == entry.dataset
+        pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
+        model_part, train_part = _split_settings(PixelCNNConfig, parse_settings(pairs))
+        TrainConfig(**train_part)
+        data = reg.dataset(entry.dataset)
+        shape = dict(zip(("channels", "height", "width"), data.shape), levels=data.levels)
+        zoo.create("pixelcnn", **shape, **model_part)  # the recipe builds a valid model for its data
+        if entry.bundled:
+            model = zoo.load(name)
+            assert model.pretrained_info["metrics"]["test"]["bits_per_dim"] > 0
+        else:
+            assert entry.repo_id == f"zoo-models/{name}" and entry.sha256 is None

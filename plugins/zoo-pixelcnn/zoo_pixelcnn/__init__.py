@@ -38,12 +38,12 @@ def zoo_register_pretrained(register):
             architecture="pixelcnn",
             dataset="binarized-mnist",
             description="PixelCNN (7 blocks, h=32) for statically binarized MNIST 28x28; "
-            "no weights published yet: train with the recipe",
+            "no weights are published yet (no sha256): train them with the recipe",
             repo_id="zoo-models/pixelcnn-mnist",
             revision="main",
             sha256=None,
-            recipe="zoo train pixelcnn --dataset binarized-mnist --set channels=1 --set height=28 --set width=28 "
-            "--set levels=2 --set hidden=32 --set layers=7 --out pixelcnn-mnist",
+            recipe="zoo train pixelcnn --dataset binarized-mnist --set hidden=32 --set layers=7 "
+            "--set epochs=20 --set batch_size=32 --set patience=3 --out pixelcnn-mnist",
         )
     )
     register(
@@ -51,12 +51,12 @@ def zoo_register_pretrained(register):
             name="pixelcnn-cifar10",
             architecture="pixelcnn",
             dataset="cifar10",
-            description="PixelCNN (paper size: 15 blocks, h=128) for CIFAR-10 32x32x3, 256 levels; "
-            "no weights published yet: train with the recipe",
+            description="PixelCNN near the paper's size (15 blocks, h=126: divisible by 3 colour groups) "
+            "for CIFAR-10 32x32x3, 256 levels; no weights are published yet (no sha256): train them with the recipe",
             repo_id="zoo-models/pixelcnn-cifar10",
             revision="main",
             sha256=None,
-            recipe="zoo train pixelcnn --dataset cifar10 --set channels=3 --set height=32 --set width=32 "
-            "--set levels=256 --set hidden=128 --set layers=15 --out pixelcnn-cifar10",
+            recipe="zoo train pixelcnn --dataset cifar10 --set hidden=126 --set layers=15 "
+            "--set epochs=30 --set batch_size=32 --set patience=3 --out pixelcnn-cifar10",
         )
     )
