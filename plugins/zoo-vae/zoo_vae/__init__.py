@@ -24,10 +24,44 @@ __all__ = [
     "elbo_terms",
     "iwae_bound",
     "discretized_gaussian_log_prob",
+    "RECIPES",
 ]
+
+RECIPES = {
+    "vae-bernoulli-digits": (
+        "zoo train vae-bernoulli --dataset digits-binarized --epochs 300 --set lr=0.002 "
+        "--out cards/vae-bernoulli-digits && "
+        "zoo eval cards/vae-bernoulli-digits --dataset digits-binarized --save"
+    ),
+    "vae-gaussian-digits": (
+        "zoo train vae-gaussian --dataset digits --epochs 100 --set batch_size=16 --set lr=0.002 "
+        "--out cards/vae-gaussian-digits && "
+        "zoo eval cards/vae-gaussian-digits --dataset digits --save"
+    ),
+}
 
 
 @zoo.hookimpl
 def zoo_register_models(register):
     register(BernoulliVAE, description="VAE, MLP encoder, Bernoulli decoder (binary images)")
     register(GaussianVAE, description="VAE, MLP encoder, discretized Gaussian decoder (grey levels)")
+
+
+@zoo.hookimpl
+def zoo_register_pretrained(register):
+    register(zoo.PretrainedEntry(
+        name="vae-bernoulli-digits",
+        architecture="vae-bernoulli",
+        dataset="digits-binarized",
+        description="MLP VAE (z=8, hidden 128) with a Bernoulli decoder on binarized 8x8 digits, bundled",
+        bundled="vae-bernoulli-digits",
+        recipe=RECIPES["vae-bernoulli-digits"],
+    ))
+    register(zoo.PretrainedEntry(
+        name="vae-gaussian-digits",
+        architecture="vae-gaussian",
+        dataset="digits",
+        description="MLP VAE (z=8, hidden 128) with a discretized Gaussian decoder on 17-level 8x8 digits, bundled",
+        bundled="vae-gaussian-digits",
+        recipe=RECIPES["vae-gaussian-digits"],
+    ))
