@@ -106,7 +106,10 @@ def cmd_eval(args) -> None:
     import zoo
     from zoo.evaluation import evaluate, record_metrics
 
+    import torch
+
     model = zoo.load(args.model)
+    torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
     result = evaluate(model, args.dataset, split=args.split)
     if args.save:
         if not Path(args.model).is_dir():
@@ -240,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
+    s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", help="write a PNG grid of samples")
