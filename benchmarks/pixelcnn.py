@@ -27,12 +27,18 @@ SETTINGS = {
     "28x28x1 binary": dict(channels=1, height=28, width=28, levels=2),
     "32x32x3 256-level": dict(channels=3, height=32, width=32, levels=256),
 }
-SIZES = {
-    "bundled (h=64, 5 blocks)": dict(hidden=64, layers=5),
-    "paper-ish (h=128, 15 blocks)": dict(hidden=128, layers=15),
+SIZES = {  # hidden is rounded down to a multiple of 3 for RGB (one group of maps per colour)
+    "bundled": dict(hidden=64, layers=5),
+    "paper-ish": dict(hidden=128, layers=15),
 }
 PHASES = ("train", "eval", "fast", "naive")
 N_SAMPLES = 16
+
+
+def config(setting: str, size: str) -> dict:
+    cfg = {**SETTINGS[setting], **SIZES[size]}
+    cfg["hidden"] -= cfg["hidden"] % cfg["channels"]  # colour groups need hidden divisible by C
+    return cfg
 
 
 def _peak_mib() -> float:
@@ -47,9 +53,7 @@ def measure(setting: str, size: str, phase: str, naive_steps: int, full_naive: b
     from zoo.sampling import NaiveSampler, draw
 
     torch.manual_seed(0)
-    cfg = {**SETTINGS[setting], **SIZES[size]}
-    if cfg["channels"] == 3:
-        cfg["hidden"] -= cfg["hidden"] % 3  # colour groups need hidden divisible by 3
+    cfg = config(setting, size)
     model = zoo.create("pixelcnn", **cfg)
     C, H, W, L = cfg["channels"], cfg["height"], cfg["width"], cfg["levels"]
     big = cfg["layers"] > 5
@@ -134,14 +138,16 @@ def main() -> None:
     import torch
 
     print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; batch 32 (8 for paper-ish)\n")
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
+          f"{os.getloadavg()[0]:.1f} at start; batch 32 (8 for paper-ish); fast sampler on 1 thread\n")
     head = ["input", "model", "train img/s", "eval img/s", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}",
             "speed-up", "peak MiB train/eval/fast/naive"]
     rows = []
     sizes = list(SIZES)[:1] if args.quick else list(SIZES)
     for setting in SETTINGS:
         for size in sizes:
-            bundled = size.startswith("bundled")
+            bundled = size == "bundled"
+            cfg = config(setting, size)
             C, _, W = (SETTINGS[setting][k] for k in ("channels", "height", "width"))
             steps = args.naive_rows * W * C if bundled else args.naive_steps
             full = args.full_naive and bundled
@@ -149,7 +155,7 @@ def main() -> None:
             naive = r["naive"]
             note = "" if full else f" (extrap. from {naive['steps']} steps)"
             rows.append([
-                setting, size, f"{r['train']['value']:.1f}", f"{r['eval']['value']:.1f}",
+                setting, f"{size} h={cfg['hidden']}, {cfg['layers']} blocks", f"{r['train']['value']:.1f}", f"{r['eval']['value']:.1f}",
                 f"{naive['value']:.1f}{note}", f"{r['fast']['value']:.2f}",
                 f"{naive['value'] / r['fast']['value']:.0f}x",
                 "/".join(f"{r[p]['peak_mib']:.0f}" for p in PHASES),
