@@ -70,3 +70,17 @@ def test_logits_layout():
     feats = torch.randn(1, 3 * 5, 1, 1)
     logits = logits_from_features(feats, colours=3, levels=5)
     assert torch.equal(logits[0, :, 1, 0, 0], feats[0, 5:10, 0, 0])
+
+
+def test_conv_at_one_pixel_equals_the_full_conv():
+    import zoo
+    from zoo.layers import MaskedConvAtPixel
+
+    torch.manual_seed(0)
+    model = zoo.create("independent", channels=3, height=6, width=5, levels=4)  # provides scale()
+    conv = MaskedConv2d(3, 6, 7, "A", colours=3)
+    x = torch.randint(0, 4, (2, 3, 6, 5))
+    full = conv(model.scale(x))
+    at = MaskedConvAtPixel(model, conv)
+    for i, j in [(0, 0), (2, 4), (5, 1), (5, 4)]:
+        assert torch.allclose(at(x, i, j), full[:, :, i, j], atol=1e-6)

@@ -16,7 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["channel_groups", "causal_mask", "MaskedConv2d", "logits_from_features"]
+__all__ = [
+    "channel_groups",
+    "causal_mask",
+    "MaskedConv2d",
+    "MaskedConvAtPixel",
+    "logits_from_features",
+    "lstm_cell",
+]
 
 
 def channel_groups(n: int, colours: int, chunks: int = 1) -> torch.Tensor:
@@ -99,3 +106,32 @@ def logits_from_features(out: torch.Tensor, colours: int, levels: int) -> torch.
     """
     B, _, H, W = out.shape
     return out.view(B, colours, levels, H, W).transpose(1, 2)
+
+
+class MaskedConvAtPixel:
+    """A mask-A/B :class:`MaskedConv2d` on ``model.scale(x)`` evaluated at one pixel (i, j): ``(n, out)``.
+
+    Fast samplers compute one position at a time; the masked kernel is cut once to the rows
+    at or above the centre (the mask zeroes the rest).
+    """
+
+    def __init__(self, model, conv: MaskedConv2d):
+        self.model = model
+        kh, kw = conv.kernel_size
+        self.ci, self.cj = kh // 2, kw // 2
+        self.weight = (conv.weight * conv.mask)[:, :, : self.ci + 1].flatten(1)
+        self.bias = conv.bias
+
+    def __call__(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
+        ci, cj, W = self.ci, self.cj, x.shape[-1]
+        r0, c0, c1 = max(i - ci, 0), max(j - cj, 0), min(j + cj + 1, W)
+        patch = self.model.scale(x[:, :, r0 : i + 1, c0:c1])
+        patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
+        return F.linear(patch.flatten(1), self.weight, self.bias)
+
+
+def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gates ``(..., 4h, ...)`` in the order i, f, o, g along dim 1 -> new (h, c); g is tanh."""
+    i, f, o, g = gates.chunk(4, dim=1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c

@@ -26,6 +26,7 @@ __all__ = [
     "check_normalised",
     "receptive_field",
     "random_images",
+    "check_pretrained",
 ]
 
 
@@ -183,4 +184,59 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
         assert torch.equal(done[known], x[:2][known]), f"{name}.complete changed known pixels"
         if cfg.levels ** cfg.dims <= 4096:
             check_normalised(model)
+    return model
+
+
+def check_pretrained(name: str, tolerance: float | None = None) -> Model:
+    """Check a bundled pretrained model: it loads offline, its recipe builds it, its card is there,
+    and re-measuring its test split reproduces the NLL recorded in its config.json.
+
+    ``tolerance`` (nats) defaults to 0.1% of the NLL for exact likelihoods and 1% for
+    Monte Carlo bounds (latent-variable models).
+    """
+    import shlex
+
+    import zoo
+    from .cli import parse_settings
+    from .data import load_dataset
+    from .evaluation import bits_per_dim, evaluate
+    from .registry import cards_dir, get_registry
+    from .training import TrainConfig, split_settings
+
+    entry = get_registry().entry(name)
+    assert entry.bundled, f"{name} is not bundled (it lives at {entry.location})"
+    assert entry.recipe, f"{name}: the entry has no recipe"
+    words = shlex.split(entry.recipe.split("&&")[0])
+    assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
+    assert words[words.index("--dataset") + 1] == entry.dataset, f"{name}: recipe trains on another dataset"
+
+    model = zoo.load(name)
+    assert model.architecture == entry.architecture, f"{name}: folder holds {model.architecture}"
+    assert model.pretrained_info["dataset"] == entry.dataset, f"{name}: config.json names another dataset"
+    test = load_dataset(entry.dataset, "test")
+    assert (model.config.shape, model.config.levels) == (test.shape, test.levels), f"{name}: built for other data"
+
+    pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
+    model_part, train_part = split_settings(type(model.config), parse_settings(pairs))
+    TrainConfig(**train_part)
+    rebuilt = type(model.config)(**{**model_part, "channels": test.shape[0], "height": test.shape[1],
+                                    "width": test.shape[2], "levels": test.levels})
+    assert rebuilt == model.config, f"{name}: the recipe builds {rebuilt}, the folder holds {model.config}"
+
+    recorded = model.pretrained_info["metrics"].get("test")
+    assert recorded, f"{name}: no test metrics in config.json (run `zoo eval DIR --dataset {entry.dataset} --save`)"
+    assert recorded["n_images"] == len(test), f"{name}: recorded on {recorded['n_images']} images, test has {len(test)}"
+    assert abs(recorded["bits_per_dim"] - bits_per_dim(recorded["nll_nats"], model.config.dims)) < 1e-6
+    torch.manual_seed(0)
+    measured = evaluate(model, entry.dataset, split="test").nll_nats
+    tolerance = tolerance or recorded["nll_nats"] * (1e-3 if model.autoregressive else 1e-2)
+    assert abs(measured - recorded["nll_nats"]) <= tolerance, (
+        f"{name}: test NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
+    )
+
+    card = cards_dir() / entry.bundled / "README.md"
+    assert card.is_file() and (card.parent / "samples.png").is_file(), f"{name}: README.md or samples.png missing"
+    assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
+    images = model.sample(2, generator=torch.Generator().manual_seed(0))
+    assert tuple(images.shape) == (2, *test.shape), f"{name}: samples of shape {tuple(images.shape)}"
     return model

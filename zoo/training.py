@@ -540,7 +540,8 @@ class DefaultTrainer(Trainer):
 # -- the high-level entry point of `zoo train` -----------------------------------------------------
 
 
-def _split_settings(config_class, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def split_settings(config_class, settings: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Route ``--set`` values: model-config fields, then TrainConfig fields; anything else is an error."""
     model_fields, train_fields = set(config_class.model_fields), set(TrainConfig.model_fields)
     model_part, train_part, unknown = {}, {}, []
     for key, value in settings.items():
@@ -607,7 +608,7 @@ def train(
     if isinstance(arch_or_model, Model):
         model = arch_or_model
         arch = model.architecture
-        model_settings, train_settings = _split_settings(type(model).config_class, settings)
+        model_settings, train_settings = split_settings(type(model).config_class, settings)
         if model_settings:
             raise ZooError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
     else:
@@ -618,7 +619,7 @@ def train(
         if stored.get("architecture") != arch:
             raise ZooError(f"{run_file}: this run trained {stored.get('architecture')!r}, not {arch!r}")
         settings = {**stored.get("model_config", {}), **stored.get("train_config", {}), **settings}
-    model_settings, train_settings = _split_settings(config_class, settings)
+    model_settings, train_settings = split_settings(config_class, settings)
     if epochs is not None:
         train_settings["epochs"] = epochs
     cfg = _validated(TrainConfig, train_settings, "training settings")

@@ -43,7 +43,7 @@ from pydantic import Field, model_validator
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
-from zoo.layers import MaskedConv2d, logits_from_features
+from zoo.layers import MaskedConv2d, logits_from_features, lstm_cell
 
 __all__ = ["DiagonalBiLSTMConfig", "DiagonalLSTM", "DiagonalBiLSTMLayer", "DiagonalBiLSTM", "skew", "unskew"]
 
@@ -83,12 +83,6 @@ def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
     B, C, H, _ = x.shape
     return F.pad(x.flatten(2), (0, H)).view(B, C, H, width + H)[:, :, :, :width]
 
-
-def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Gates ``(..., 4h, ...)`` in the order i, f, o, g along dim 1 -> new (h, c)."""
-    i, f, o, g = gates.chunk(4, dim=1)
-    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
-    return torch.sigmoid(o) * torch.tanh(c), c
 
 
 class DiagonalLSTM(nn.Module):

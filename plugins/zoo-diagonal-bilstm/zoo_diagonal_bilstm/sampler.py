@@ -23,31 +23,10 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .model import lstm_cell
+from zoo.layers import MaskedConvAtPixel, lstm_cell
 
-__all__ = ["DiagonalBiLSTMSampler", "PixelPatchConv"]
+__all__ = ["DiagonalBiLSTMSampler"]
 
-
-class PixelPatchConv:
-    """A mask-A conv evaluated at one pixel (i, j) of ``model.scale(x)``: ``(n, out)``.
-
-    The masked kernel is cut to the rows at or above the pixel (the mask zeroes the rest)
-    once, when the sampler is built.
-    """
-
-    def __init__(self, model, conv):
-        self.model = model
-        kh, kw = conv.kernel_size
-        self.ci, self.cj = kh // 2, kw // 2
-        self.weight = (conv.weight * conv.mask)[:, :, : self.ci + 1].flatten(1)
-        self.bias = conv.bias
-
-    def __call__(self, x: torch.Tensor, i: int, j: int) -> torch.Tensor:
-        ci, cj, W = self.ci, self.cj, x.shape[-1]
-        r0, c0, c1 = max(i - ci, 0), max(j - cj, 0), min(j + cj + 1, W)
-        patch = self.model.scale(x[:, :, r0 : i + 1, c0:c1])
-        patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
-        return F.linear(patch.flatten(1), self.weight, self.bias)
 
 
 def _direction(lstm):
@@ -62,7 +41,7 @@ class DiagonalBiLSTMSampler:
 
     def __init__(self, model):
         self.model = model
-        self.input_conv = PixelPatchConv(model, model.input_conv)
+        self.input_conv = MaskedConvAtPixel(model, model.input_conv)
         cfg = model.config
         self.C, self.W, self.levels, self.hidden = cfg.channels, cfg.width, cfg.levels, cfg.hidden
         self.l2r = [_direction(layer.left_to_right) for layer in model.lstm]

@@ -160,7 +160,7 @@ def test_pretrained_entries_and_recipes():
 
     from zoo.cli import parse_settings
     from zoo.registry import get_registry
-    from zoo.training import TrainConfig, _split_settings
+    from zoo.training import TrainConfig, split_settings
     from zoo_pixelcnn import PixelCNNConfig
 
     reg = get_registry()
@@ -171,7 +171,7 @@ def test_pretrained_entries_and_recipes():
         words = shlex.split(entry.recipe)
         assert words[:3] == ["zoo", "train", "pixelcnn"] and words[words.index("--dataset") + 1] == entry.dataset
         pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
-        model_part, train_part = _split_settings(PixelCNNConfig, parse_settings(pairs))
+        model_part, train_part = split_settings(PixelCNNConfig, parse_settings(pairs))
         TrainConfig(**train_part)
         data = reg.dataset(entry.dataset)
         shape = dict(zip(("channels", "height", "width"), data.shape), levels=data.levels)
