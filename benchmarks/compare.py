@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
-import sys
 import time
+
+from _common import machine, print_table, run_isolated
 
 MODELS = {
     "pixelcnn": dict(hidden=52, layers=5),
@@ -84,14 +82,7 @@ def measure(arch: str, seconds: float, lr: float) -> dict:
 
 
 def run_one(arch: str, seconds: float, lr: float) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1000000000")
-    env.setdefault("MALLOC_TRIM_THRESHOLD_", "4000000000")
-    args = [sys.executable, __file__, "--one", arch, "--seconds", str(seconds), "--lr", str(lr)]
-    proc = subprocess.run(args, capture_output=True, text=True, env=env)
-    if proc.returncode:
-        raise RuntimeError(f"{arch} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_isolated(__file__, [arch, "--seconds", str(seconds), "--lr", str(lr)], arch)
 
 
 def main() -> None:
@@ -106,11 +97,8 @@ def main() -> None:
         print(json.dumps(measure(args.one, seconds, args.lr)))
         return
 
-    import torch
-
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores (shared), "
-        f"torch {torch.__version__}, 1 thread per model; {DATASET}, {seconds:.0f} CPU-s of training each, "
+        f"machine: {machine()}, 1 thread per model; {DATASET}, {seconds:.0f} CPU-s of training each, "
         f"Adam lr {args.lr}, batch {BATCH}, best validation epoch kept\n"
     )
     head = ["model", "config", "params", "train img/CPU-s", "epochs", "fast sample s/16", "naive sample s/16",
@@ -123,10 +111,7 @@ def main() -> None:
             str(r["epochs"]), f"{r['fast_s']:.2f}", f"{r['naive_s']:.2f}", f"{r['test_nll']:.2f}", f"{r['test_bpd']:.3f}",
         ])
         print(" | ".join(rows[-1]), flush=True)
-    widths = [max(len(str(v)) for v in col) for col in zip(head, *rows)]
-    print()
-    for row in [head, ["-" * w for w in widths], *rows]:
-        print("| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths)) + " |")
+    print_table(head, rows)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
-import subprocess
-import sys
 import time
+
+from _common import machine, print_table, run_isolated
 
 SETTINGS = {
     "28x28x1 binary": dict(channels=1, height=28, width=28, levels=2),
@@ -111,16 +110,8 @@ def measure(setting: str, size: str, phase: str, naive_steps: int, full_naive: b
 
 
 def run_one(setting: str, size: str, phase: str, naive_steps: int, full_naive: bool) -> dict:
-    env = dict(os.environ)
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1000000000")
-    env.setdefault("MALLOC_TRIM_THRESHOLD_", "4000000000")
-    args = [sys.executable, __file__, "--one", setting, size, phase, "--naive-steps", str(naive_steps)]
-    if full_naive:
-        args.append("--full-naive")
-    proc = subprocess.run(args, capture_output=True, text=True, env=env)
-    if proc.returncode:
-        raise RuntimeError(f"{setting} / {size} / {phase} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    args = [setting, size, phase, "--naive-steps", str(naive_steps)] + (["--full-naive"] if full_naive else [])
+    return run_isolated(__file__, args, f"{setting} / {size} / {phase}", threads=None)
 
 
 def main() -> None:
@@ -137,8 +128,7 @@ def main() -> None:
 
     import torch
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average "
+    print(f"machine: {machine()}, {torch.get_num_threads()} threads, load average "
           f"{os.getloadavg()[0]:.1f} at start; batch 32 (8 for paper-ish); fast sampler on 1 thread\n")
     head = ["input", "model", "train img/s", "eval img/s", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}",
             "speed-up", "peak MiB train/eval/fast/naive"]
@@ -161,10 +151,7 @@ def main() -> None:
                 "/".join(f"{r[p]['peak_mib']:.0f}" for p in PHASES),
             ])
             print(" | ".join(rows[-1]), flush=True)
-    widths = [max(len(str(v)) for v in col) for col in zip(head, *rows)]
-    print()
-    for row in [head, ["-" * w for w in widths], *rows]:
-        print("| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths)) + " |")
+    print_table(head, rows)
 
 
 if __name__ == "__main__":

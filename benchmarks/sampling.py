@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
-import subprocess
-import sys
 import time
+
+from _common import machine, print_table, run_isolated
 
 N_SAMPLES = 16
 SETTINGS = {
@@ -102,14 +100,7 @@ def measure(arch: str, setting: str, size: str, method: str, max_steps: int) -> 
 
 
 def run_one(arch: str, setting: str, size: str, method: str, max_steps: int) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    env.setdefault("MALLOC_MMAP_THRESHOLD_", "1000000000")
-    env.setdefault("MALLOC_TRIM_THRESHOLD_", "4000000000")
-    args = [sys.executable, __file__, "--one", arch, setting, size, method, str(max_steps)]
-    proc = subprocess.run(args, capture_output=True, text=True, env=env)
-    if proc.returncode:
-        raise RuntimeError(f"{arch} / {setting} / {size} / {method} failed:\n{proc.stderr[-2000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_isolated(__file__, [arch, setting, size, method, str(max_steps)], f"{arch} / {setting} / {size} / {method}")
 
 
 def main() -> None:
@@ -126,11 +117,8 @@ def main() -> None:
         print(json.dumps(measure(arch, setting, size, method, int(steps))))
         return
 
-    import torch
-
     print(
-        f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores (shared), "
-        f"torch {torch.__version__}, 1 thread per measurement; {N_SAMPLES} samples; * = extrapolated\n"
+        f"machine: {machine()}, 1 thread per measurement; {N_SAMPLES} samples; * = extrapolated\n"
     )
     head = ["architecture", "input", "size", "params", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}", "ratio",
             "peak MiB naive/fast"]
@@ -152,10 +140,7 @@ def main() -> None:
                     f"{naive['peak_mib']:.0f}/{fast['peak_mib']:.0f}",
                 ])
                 print(" | ".join(rows[-1]), flush=True)
-    widths = [max(len(str(v)) for v in col) for col in zip(head, *rows)]
-    print()
-    for row in [head, ["-" * w for w in widths], *rows]:
-        print("| " + " | ".join(str(v).ljust(w) for v, w in zip(row, widths)) + " |")
+    print_table(head, rows)
 
 
 if __name__ == "__main__":

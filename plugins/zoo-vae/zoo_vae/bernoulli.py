@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator
 
 from .base import VAE, VAEConfig
-from .bounds import randn
+
 
 __all__ = ["BernoulliVAEConfig", "BernoulliVAE"]
 
