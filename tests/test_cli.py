@@ -63,3 +63,26 @@ def test_create_sample_and_bad_settings(tmp_path):
     bad = zoo_cli("create", "independent", "--out", tmp_path / "x", "--set", "levels=1", check=False)
     assert bad.returncode == 2 and "invalid config for independent: levels" in bad.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_train_eval_card_complete_round_trip(tmp_path, capsys):
+    """The path a researcher takes: train, measure into config.json, write the card, complete images."""
+    import math
+
+    out = tmp_path / "m"
+    assert main(["train", "independent", "--dataset", "digits", "--epochs", "2", "--out", str(out),
+                 "--set", "lr=0.05", "--set", "progress=false"]) == 0
+    assert f"saved the best model to {out}" in capsys.readouterr().out
+    assert main(["eval", str(out), "--dataset", "digits", "--json", "--save"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["split"] == "test" and result["n_images"] == 360
+    assert result["bits_per_dim"] < math.log2(17) - 0.5  # well below the uniform model
+    recorded = json.loads((out / "config.json").read_text())["metrics"]["test"]
+    assert recorded["nll_nats"] == pytest.approx(result["nll_nats"])
+    assert main(["card", str(out), "--recipe", "zoo train independent --dataset digits --epochs 2"]) == 0
+    card = (out / "README.md").read_text()
+    assert "zoo train independent --dataset digits --epochs 2" in card and (out / "samples.png").is_file()
+    assert main(["complete", str(out), "--dataset", "digits", "--n", "4", "--samples", "2", "--out", str(tmp_path / "c.png")]) == 0
+    assert Image.open(tmp_path / "c.png").size[1] > Image.open(tmp_path / "c.png").size[0] // 4  # 4 rows of 4
+    assert main(["eval", str(out), "--dataset", "mnist"]) == 2  # no MNIST files here: one clear error
+    assert "mnist" in capsys.readouterr().err
