@@ -9,7 +9,7 @@ BUNDLED = sorted(name for name, (entry, _) in get_registry().pretrained.items() 
 
 
 def test_the_plugins_bundle_models():
-    assert len(BUNDLED) >= 8  # 2 each: pixelcnn, row-lstm, diagonal-bilstm, vae
+    assert len(BUNDLED) >= 10  # 2 each: independent, pixelcnn, row-lstm, diagonal-bilstm, vae
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from ..hookspecs import hookimpl
+from ..registry import PretrainedEntry
 from .independent import Independent
 
 
 @hookimpl
 def zoo_register_models(register):
     register(Independent)
+
+
+@hookimpl
+def zoo_register_pretrained(register):
+    for dataset in ("digits", "digits-binarized"):
+        name = f"independent-{dataset}"
+        register(PretrainedEntry(
+            name=name,
+            architecture="independent",
+            dataset=dataset,
+            description=f"Per-pixel baseline on {dataset}: the row every likelihood table starts from.",
+            bundled=name,
+            recipe=f"zoo train independent --dataset {dataset} --epochs 30 --set lr=0.05 --out cards/{name}"
+            f" && zoo eval cards/{name} --dataset {dataset} --save",
+        ))
 
 
 @hookimpl
