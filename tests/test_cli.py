@@ -49,7 +49,7 @@ def test_list_info_plugins():
 def test_unknown_name_is_one_clear_line():
     run = zoo_cli("info", "independant", check=False)
     assert run.returncode == 2
-    assert run.stderr.strip() == "zoo info: error: unknown model 'independant'; did you mean 'independent'? Known: " + run.stderr.split("Known: ")[1].strip()
+    assert run.stderr.startswith("zoo info: error: unknown model 'independant'; did you mean 'independent'")
     assert len(run.stderr.strip().splitlines()) == 1
 
 
