@@ -100,14 +100,13 @@ def create(arch: str, **config_overrides: Any) -> Model:
     """A freshly initialised model of architecture ``arch``; keyword arguments set config fields."""
     from pydantic import ValidationError
 
+    from .errors import validation_problems
+
     spec = get_registry().model(arch)
     try:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ValueError(f"invalid config for {arch}: {problems}") from None
+        raise ValueError(f"invalid config for {arch}: {validation_problems(exc)}") from None
     return spec.cls(config)
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "DatasetError",
     "HubError",
     "unknown_name",
+    "validation_problems",
 ]
 
 
@@ -59,3 +60,13 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError
     if not known:
         listing = f" No {kind} is registered."
     return UnknownNameError(f"unknown {kind} {name!r}{hint}{listing}")
+
+
+def validation_problems(exc) -> str:
+    """A pydantic ValidationError as one line: ``field: message; other: message``."""
+    parts = []
+    for e in exc.errors():
+        where = ".".join(str(p) for p in e["loc"])
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .errors import ImageError
 
@@ -30,10 +30,24 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    #: fields that count feature maps split into one group per colour (see :mod:`zoo.layers`)
+    colour_grouped: ClassVar[tuple[str, ...]] = ()
+
     channels: int = Field(1, ge=1, description="colour channels C (1 grey, 3 RGB)")
     height: int = Field(8, ge=1, description="image height H in pixels")
     width: int = Field(8, ge=1, description="image width W in pixels")
     levels: int = Field(17, ge=2, description="intensity levels per channel (2 = binary)")
+
+    @model_validator(mode="after")
+    def _check_colour_groups(self):
+        for name in self.colour_grouped:
+            value = getattr(self, name)
+            if value % self.channels:
+                raise ValueError(
+                    f"{name}={value} must be a multiple of channels={self.channels} "
+                    "(feature maps are split into one group per colour channel)"
+                )
+        return self
 
     @property
     def shape(self) -> tuple[int, int, int]:

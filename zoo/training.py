@@ -37,7 +37,7 @@ import torch.distributed as dist
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .data import ImageSet, load_dataset
-from .errors import WeightsError, ZooError
+from .errors import WeightsError, ZooError, validation_problems
 from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible
 from .interfaces import Model, Trainer
 from .weights import atomic_write_json, load_tensors, save_tensors
@@ -567,8 +567,7 @@ def _validated(cls, values: dict[str, Any], what: str):
     try:
         return cls(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ZooError(f"invalid {what}: {problems}") from None
+        raise ZooError(f"invalid {what}: {validation_problems(exc)}") from None
 
 
 def train(

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .errors import UnknownNameError, WeightsError
+from .errors import UnknownNameError, WeightsError, validation_problems
 
 __all__ = [
     "FORMAT_VERSION",
@@ -154,10 +154,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
-        )
-        raise WeightsError(f"{cfg_path}: invalid config for {arch}: {problems}") from None
+        raise WeightsError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
     model = spec.cls(config)
     tensors = load_tensors(folder / WEIGHTS_FILE)
     expected = model.state_dict()

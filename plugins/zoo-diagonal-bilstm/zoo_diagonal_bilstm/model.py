@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
@@ -60,16 +60,7 @@ class DiagonalBiLSTMConfig(ModelConfig):
         "(the last pixel of each row); False is the paper's layout",
     )
 
-    @model_validator(mode="after")
-    def _colour_groups(self):
-        for name in ("hidden", "out_hidden"):
-            value = getattr(self, name)
-            if value % self.channels:
-                raise ValueError(
-                    f"{name}={value} must be a multiple of channels={self.channels} "
-                    "(one feature group per colour channel)"
-                )
-        return self
+    colour_grouped = ("hidden", "out_hidden")
 
 
 def skew(x: torch.Tensor) -> torch.Tensor:

@@ -127,7 +127,7 @@ def test_class_conditioning(gated):
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match="divisible by channels=3"):
+    with pytest.raises(ValueError, match="hidden=.* must be a multiple of channels=3"):
         zoo.create("pixelcnn", channels=3, hidden=8)
     with pytest.raises(ValueError, match="hiden"):
         zoo.create("pixelcnn", hiden=8)

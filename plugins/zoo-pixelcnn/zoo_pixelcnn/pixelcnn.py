@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 
 import torch
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
@@ -30,14 +30,7 @@ class PixelCNNConfig(ModelConfig):
     num_classes: int | None = Field(None, ge=1, description="class-conditional with this many labels (None = unconditional)")
     gated: bool = Field(False, description="Gated PixelCNN: vertical + horizontal stacks, no blind spot")
 
-    @model_validator(mode="after")
-    def _colour_groups(self):
-        if self.hidden % self.channels:
-            raise ValueError(
-                f"hidden={self.hidden} must be divisible by channels={self.channels} "
-                "(feature maps are split into one group per colour)"
-            )
-        return self
+    colour_grouped = ("hidden",)
 
 
 @contextlib.contextmanager

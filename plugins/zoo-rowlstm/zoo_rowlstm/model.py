@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, model_validator
+from pydantic import Field
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
@@ -38,16 +38,7 @@ class RowLSTMConfig(ModelConfig):
     layers: int = Field(2, ge=1, description="number of Row LSTM layers")
     out_hidden: int = Field(64, ge=1, description="feature maps of the first 1x1 output conv")
 
-    @model_validator(mode="after")
-    def _colour_groups(self):
-        for name in ("hidden", "out_hidden"):
-            value = getattr(self, name)
-            if value % self.channels:
-                raise ValueError(
-                    f"{name}={value} must be a multiple of channels={self.channels} "
-                    "(one feature group per colour channel)"
-                )
-        return self
+    colour_grouped = ("hidden", "out_hidden")
 
 
 
