@@ -11,6 +11,8 @@ class LeftContextConfig(zoo.ModelConfig):
     hidden: int = Field(12, ge=1, description="feature maps (a multiple of channels)")
     width_of_view: int = Field(5, ge=3, description="odd kernel width along the row")
 
+    colour_grouped = ("hidden",)  # checked: hidden must split into one group per colour
+
 
 class LeftContext(zoo.AutoregressiveModel):
     """Predicts each pixel from up to width_of_view // 2 pixels on its left."""
