@@ -139,6 +139,13 @@ def cmd_sample(args) -> None:
     model = zoo.load(args.model)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
+    if model.conditional:  # one class per grid column unless --label picks one
+        import torch
+
+        k = model.config.num_classes
+        kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
+    elif args.label is not None:
+        raise ValueError(f"{model.architecture} is not class-conditional: --label does not apply")
     images = model.sample(args.n, generator=_generator(args.seed), temperature=args.temperature, **kwargs)
     seconds = time.perf_counter() - start
     path = save_grid(images, model.config.levels, args.out)
@@ -161,8 +168,9 @@ def cmd_complete(args) -> None:
     originals = data.images[pick].long()
     known = occlusion_mask(model.config.shape, args.occlude).expand_as(originals)
     rows = [torch.where(known, originals, torch.zeros_like(originals))]
+    labels = {"labels": data.labels[pick]} if model.conditional else {}
     for _ in range(args.samples):
-        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature))
+        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature, **labels))
     rows.append(originals)
     path = save_grid(torch.cat(rows), model.config.levels, args.out, nrow=args.n)
     print(f"wrote {path}: rows are occluded, {args.samples} completion(s), original")
@@ -253,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
+    s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("complete", help="complete occluded test images: rows occluded, completions, original")

@@ -50,6 +50,13 @@ def check_compatible(model: Model, data: ImageSet) -> None:
             f"{data.name}/{data.split} has images {tuple(data.shape)} with {data.levels} levels, but the "
             f"{model.architecture} model was built for {tuple(cfg.shape)} with {cfg.levels} levels"
         )
+    if model.conditional and data.labels is None:
+        raise DatasetError(f"{data.name}/{data.split} has no labels, but this {model.architecture} is class-conditional")
+
+
+def label_kwargs(model: Model, data: ImageSet, index, device) -> dict[str, Any]:
+    """``{"labels": ...}`` for the images ``data.images[index]`` when the model is conditional, else ``{}``."""
+    return {"labels": data.labels[index].to(device)} if model.conditional else {}
 
 
 class DefaultEvaluator(Evaluator):
@@ -78,10 +85,11 @@ class DefaultEvaluator(Evaluator):
         try:
             with torch.no_grad():
                 for start in batches:
-                    x = data.images[start : start + batch_size].to(device)
-                    terms = {"nll": -model.log_prob(x)}
+                    part = slice(start, start + batch_size)
+                    x, labels = data.images[part].to(device), label_kwargs(model, data, part, device)
+                    terms = {"nll": -model.log_prob(x, **labels)}
                     if has_metrics:
-                        terms.update(model.metrics(x))
+                        terms.update(model.metrics(x, **labels))
                     for key, value in terms.items():
                         if value.shape != (len(x),):
                             raise ValueError(

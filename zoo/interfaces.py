@@ -110,6 +110,14 @@ class Model(torch.nn.Module, abc.ABC):
         return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
 
     @property
+    def conditional(self) -> bool:
+        """True when ``loss``, ``log_prob`` and ``sample`` need ``labels=`` (class-conditional models).
+
+        The default trainer and evaluator then pass each batch's labels, int64 ``(B,)``.
+        """
+        return False
+
+    @property
     def device(self) -> torch.device:
         p = next(self.parameters(), None)
         return p.device if p is not None else torch.device("cpu")

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .data import ImageSet, load_dataset
 from .errors import WeightsError, ZooError, validation_problems
-from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible
+from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible, label_kwargs
 from .interfaces import Model, Trainer
 from .weights import atomic_write_json, load_tensors, save_tensors
 
@@ -123,21 +123,22 @@ class _LossModule(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model.loss(x)
+    def forward(self, x: torch.Tensor, **labels: torch.Tensor) -> torch.Tensor:
+        return self.model.loss(x, **labels)
 
 
 class _Batches(torch.utils.data.Dataset):
-    """Batch ``i`` of an epoch, for a DataLoader with workers (automatic batching off)."""
+    """Batch ``i`` of an epoch as (images, labels or an empty tensor), for a DataLoader with workers."""
 
-    def __init__(self, images: torch.Tensor, batches: list[torch.Tensor]):
-        self.images, self.batches = images, batches
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | None, batches: list[torch.Tensor]):
+        self.images, self.labels, self.batches = images, labels, batches
 
     def __len__(self) -> int:
         return len(self.batches)
 
-    def __getitem__(self, i: int) -> torch.Tensor:
-        return self.images[self.batches[i]]
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        b = self.batches[i]
+        return self.images[b], (self.labels[b] if self.labels is not None else torch.empty(0, dtype=torch.long))
 
 
 class _IndexSet(torch.utils.data.Dataset):
@@ -309,14 +310,16 @@ class DefaultTrainer(Trainer):
             sampler.set_epoch(state.epoch)
             batches = list(torch.tensor(list(sampler), dtype=torch.long).split(per_rank))
             images = train.epoch_images(state.epoch)
+            labels = train.labels if model.conditional else None
             bar = self._bar(len(batches), state)
-            for x in self._loader(images, batches, state.batch):
+            for x, y in self._loader(images, labels, batches, state.batch):
                 x = x.to(device, non_blocking=True)
+                kw = {"labels": y.to(device)} if labels is not None else {}
                 lr = self._last_lr = _lr(cfg, state, len(batches))
                 for group in opt.param_groups:
                     group["lr"] = lr
                 opt.zero_grad(set_to_none=True)
-                loss = module(x) if world > 1 else model.loss(x)
+                loss = module(x, **kw) if world > 1 else model.loss(x, **kw)
                 value = float(loss.detach())
                 if not math.isfinite(value):
                     raise ZooError(f"training loss became {value} at step {state.step + 1}; lower lr or set grad_clip")
@@ -414,10 +417,11 @@ class DefaultTrainer(Trainer):
         total = torch.zeros(2, dtype=torch.float64)
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(self.cfg.seed + 7919 * (self.rank + 1))
-            images = val.images[self.rank :: self.world]
-            for start in range(0, len(images), self.cfg.eval_batch_size):
-                x = images[start : start + self.cfg.eval_batch_size].to(self.device)
-                total[0] += float(-model.log_prob(x).double().sum())
+            mine = torch.arange(self.rank, len(val), self.world)
+            for start in range(0, len(mine), self.cfg.eval_batch_size):
+                part = mine[start : start + self.cfg.eval_batch_size]
+                x = val.images[part].to(self.device)
+                total[0] += float(-model.log_prob(x, **label_kwargs(model, val, part, self.device)).double().sum())
                 total[1] += len(x)
         model.train(was_training)
         if self.world > 1:
@@ -425,11 +429,12 @@ class DefaultTrainer(Trainer):
         return float(total[0] / total[1])
 
     # -- data, logs ------------------------------------------------------------------------------
-    def _loader(self, images: torch.Tensor, batches: list[torch.Tensor], start: int):
+    def _loader(self, images: torch.Tensor, labels: torch.Tensor | None, batches: list[torch.Tensor], start: int):
+        epoch = _Batches(images, labels, batches[start:])
         if self.cfg.num_workers == 0:
-            return (images[b] for b in batches[start:])
+            return (epoch[i] for i in range(len(epoch)))
         return torch.utils.data.DataLoader(
-            _Batches(images, batches[start:]),
+            epoch,
             batch_size=None,
             num_workers=self.cfg.num_workers,
             pin_memory=self.device.type == "cuda",

@@ -83,6 +83,10 @@ class PixelCNN(AutoregressiveModel):
         self._labels: torch.Tensor | None = None  # set while sampling/scoring with labels
 
     # -- class conditioning ---------------------------------------------------
+    @property
+    def conditional(self) -> bool:
+        return self.config.num_classes is not None
+
     def check_labels(self, labels, n: int) -> torch.Tensor | None:
         """``labels`` as int64 ``(n,)`` for a conditional model; None for an unconditional one."""
         k = self.config.num_classes
