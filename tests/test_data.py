@@ -119,7 +119,7 @@ def test_mnist_missing_file_says_where_and_how(tmp_path):
         zd.load_dataset("mnist", "test", root=tmp_path)
     msg = str(err.value)
     assert str(tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz") in msg
-    assert "zoo.data.download('mnist')" in msg and "http" in msg
+    assert "`zoo download mnist`" in msg and "zoo.data.download('mnist')" in msg and "http" in msg
 
 
 def test_idx_truncated_payload_and_gzip(tmp_path):

@@ -91,7 +91,7 @@ def model_info(name: str) -> dict[str, Any]:
 
 def _fields(config_class) -> dict[str, dict[str, Any]]:
     return {
-        k: {"default": f.default, "description": f.description or ""}
+        k: {"default": f.get_default(call_default_factory=True), "description": f.description or ""}
         for k, f in config_class.model_fields.items()
     }
 

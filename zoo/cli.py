@@ -139,6 +139,8 @@ def cmd_sample(args) -> None:
     model = zoo.load(args.model)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
+    if args.method != "auto" and not model.autoregressive:
+        raise ValueError(f"--method applies to autoregressive models; {model.architecture} is not one")
     if model.conditional:  # one class per grid column unless --label picks one
         import torch
 

@@ -313,7 +313,7 @@ def _how_to_get(name: str) -> str:
         "cifar10": CIFAR_URL + " (the binary version)",
     }[name]
     return (
-        f"get it with zoo.data.download({name!r}) on a machine that is online "
+        f"get it with `zoo download {name}` (or zoo.data.download({name!r})) on a machine that is online "
         f"(source: {source}), or set ZOO_DATA to the folder that holds {name}/"
     )
 
