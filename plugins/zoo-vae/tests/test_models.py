@@ -137,3 +137,24 @@ def test_log_prob_tightens_with_k_on_a_trained_model():
     k200 = model.log_prob(x, k=200, generator=g)
     assert (k200 > elbo).float().mean() > 0.9 and (k200 < 0).all()
     assert torch.allclose(model.metrics(x)["neg_elbo"].mean(), -elbo.mean(), rtol=0.05)
+
+
+@pytest.mark.parametrize("arch, shape", [
+    ("vae-bernoulli", dict(channels=1, height=8, width=8)),
+    ("vae-gaussian", dict(channels=3, height=5, width=7, levels=17, variance="decoder")),
+])
+def test_conv_variant_passes_the_contract(arch, shape):
+    from zoo_vae.conv import ConvDecoder, ConvEncoder
+
+    model = check_model(arch, network="conv", conv_channels=[8, 16], latent=4, hidden=[16], eval_samples=20, **shape)
+    assert isinstance(model.encoder, ConvEncoder) and isinstance(model.decoder, ConvDecoder)
+    params = model.decode(torch.zeros(2, 4))
+    first = params[0] if isinstance(params, tuple) else params
+    assert first.shape == (2, shape["channels"], shape["height"], shape["width"])
+
+
+def test_conv_variant_needs_channels():
+    with pytest.raises(ValueError, match="at least one entry in conv_channels"):
+        zoo.create("vae-bernoulli", network="conv", conv_channels=[])
+    with pytest.raises(ValueError, match="widths must be >= 1"):
+        zoo.create("vae-bernoulli", network="conv", conv_channels=[0])

@@ -1,4 +1,4 @@
-"""What both VAEs share: the config, the MLP encoder q(z|x), the bounds and the latent tools.
+"""What both VAEs share: the config, the encoder q(z|x) (MLP, or conv), the bounds and the latent tools.
 
 A subclass picks the decoder p(x|z): it says how many numbers per pixel the decoder MLP
 emits (``outputs_per_pixel``) and implements ``decode``, ``log_likelihood``, ``draw`` and ``mode``.
@@ -16,6 +16,7 @@ from torch import nn
 import zoo
 
 from .bounds import elbo_terms, iwae_bound, randn
+from .conv import ConvDecoder, ConvEncoder
 
 __all__ = ["VAEConfig", "VAE", "mlp"]
 
@@ -29,12 +30,16 @@ class VAEConfig(zoo.ModelConfig):
     samples: int = Field(1, ge=1, description="L: latent samples per image in the training ELBO")
     estimator: Literal["A", "B"] = Field("B", description="SGVB estimator: A (Monte Carlo KL) or B (closed-form KL)")
     eval_samples: int = Field(500, ge=1, description="default k of the importance-weighted bound in log_prob")
+    network: Literal["mlp", "conv"] = Field("mlp", description="mlp (the paper) or conv: stride-2 convs around the MLP")
+    conv_channels: list[int] = Field(
+        default_factory=lambda: [32, 64], description="network=conv: channels of each stride-2 conv (the decoder mirrors them)"
+    )
 
-    @field_validator("hidden")
+    @field_validator("hidden", "conv_channels")
     @classmethod
     def _positive_widths(cls, v: list[int]) -> list[int]:
         if any(w < 1 for w in v):
-            raise ValueError(f"hidden widths must be >= 1, got {v}")
+            raise ValueError(f"widths must be >= 1, got {v}")
         return v
 
 
@@ -56,9 +61,18 @@ class VAE(zoo.Model):
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
-        D, d = config.dims, config.latent
-        self.encoder = mlp([D, *config.hidden, 2 * d], config.activation)
-        self.decoder = mlp([d, *reversed(config.hidden), self.outputs_per_pixel(config) * D], config.activation)
+        D, d, act = config.dims, config.latent, config.activation
+        k = self.outputs_per_pixel(config)
+        if config.network == "mlp":
+            self.encoder = mlp([D, *config.hidden, 2 * d], act)
+            self.decoder = mlp([d, *reversed(config.hidden), k * D], act)
+        else:
+            if not config.conv_channels:
+                raise ValueError("network=conv needs at least one entry in conv_channels")
+            flat = ConvDecoder.stem_width(config.shape, config.conv_channels)
+            self.encoder = ConvEncoder(config.shape, config.conv_channels, mlp([flat, *config.hidden, 2 * d], act), act)
+            stem = mlp([d, *reversed(config.hidden), flat], act)
+            self.decoder = ConvDecoder(config.shape, config.conv_channels, stem, k, act)
 
     @classmethod
     def outputs_per_pixel(cls, config: VAEConfig) -> int:
