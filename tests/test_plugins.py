@@ -65,3 +65,17 @@ def test_cli_shows_broken_plugins_and_keeps_working(installed):
     assert listing.returncode == 0
     assert "good-ext" in listing.stdout and "independent" in listing.stdout
     assert "plugin(s) with errors; see `zoo plugins`" in listing.stderr
+
+
+def test_every_hook_is_documented_in_code_and_in_the_guide():
+    import inspect
+    from pathlib import Path
+
+    from zoo import hookspecs
+
+    guide = (Path(__file__).resolve().parent.parent / "CONTRIBUTING.md").read_text()
+    hooks = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("zoo_")]
+    assert len(hooks) == 5
+    for name in hooks:
+        assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
+        assert f"`{name}`" in guide, f"CONTRIBUTING.md does not describe {name}"
