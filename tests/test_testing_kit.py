@@ -72,3 +72,25 @@ def test_kit_catches_a_model_that_accepts_bad_input():
 
     with pytest.raises(AssertionError, match="float tensor"):
         check_model(Lax(zoo.ModelConfig(height=2, width=2, levels=2)))
+
+
+def test_kit_catches_an_inexact_fast_sampler():
+    from zoo.testing import check_fast_sampler
+
+    class OffByOne:
+        def __init__(self, model):
+            self.table = model.logit_table
+
+        def start(self, x):
+            pass
+
+        def logits_at(self, x, i, j, c):  # reads the neighbour's logits: a wrong cache index
+            return self.table[:, c, i, (j + 1) % self.table.shape[-1]].expand(x.shape[0], -1)
+
+    model = zoo.create("independent", height=3, width=3, levels=4)
+    with torch.no_grad():
+        model.logit_table.normal_()
+    check_fast_sampler(model)  # the built-in constant sampler is exact
+    model.incremental_sampler = lambda n: OffByOne(model)
+    with pytest.raises(AssertionError, match=r"fast logits of channel 0 at pixel \(0, 0\) differ"):
+        check_fast_sampler(model)

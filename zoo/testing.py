@@ -27,6 +27,7 @@ __all__ = [
     "receptive_field",
     "random_images",
     "check_pretrained",
+    "check_fast_sampler",
 ]
 
 
@@ -94,6 +95,41 @@ def check_autoregressive(model: Model) -> None:
             )
 
 
+@torch.no_grad()
+def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
+    """The model's incremental sampler is exact: step by step it gives the full forward pass's
+    logits, and with the same seed it returns the naive sampler's samples and completions."""
+    from .sampling import occlusion_mask
+
+    name = model.architecture or type(model).__name__
+    was_training = model.training
+    model.eval()
+    try:
+        C, H, W = model.config.shape
+        x = random_images(model, n, seed=seed)
+        full = model.logits(x)
+        fast = model.incremental_sampler(n)
+        assert fast is not None, f"{name} has no incremental sampler"
+        fast.start(x)
+        for i, j, c in itertools.product(range(H), range(W), range(C)):
+            got, want = fast.logits_at(x, i, j, c), full[:, :, c, i, j]
+            assert torch.allclose(got, want, atol=1e-4, rtol=1e-4), (
+                f"{name}: fast logits of channel {c} at pixel ({i}, {j}) differ from the full forward pass "
+                f"by {(got - want).abs().max().item():.2e}"
+            )
+        for temperature in (1.0, 0.7):
+            runs = {m: model.sample(n, generator=torch.Generator().manual_seed(seed), temperature=temperature, method=m)
+                    for m in ("naive", "fast", "auto")}
+            assert torch.equal(runs["naive"], runs["fast"]), f"{name}: fast samples differ from naive (T={temperature})"
+            assert torch.equal(runs["fast"], runs["auto"]), f"{name}: method='auto' does not use the fast sampler"
+        known = occlusion_mask((C, H, W), "bottom-half")
+        done = {m: model.complete(x, known, generator=torch.Generator().manual_seed(seed + 1), method=m)
+                for m in ("naive", "fast")}
+        assert torch.equal(done["naive"], done["fast"]), f"{name}: fast completions differ from naive"
+    finally:
+        model.train(was_training)
+
+
 def check_normalised(model: Model, tol: float = 1e-3) -> None:
     """Probabilities of all possible images sum to 1 (only for tiny images)."""
     cfg = model.config
@@ -117,7 +153,10 @@ def _expect_image_error(fn, x, what: str) -> None:
 
 
 def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: Any) -> Model:
-    """Run every contract check on a fresh ``arch`` model built with ``config``; return the model."""
+    """Run every contract check on a fresh ``arch`` model built with ``config``; return the model.
+
+    For a model with a fast sampler this includes :func:`check_fast_sampler` (exactness).
+    """
     import zoo
 
     torch.manual_seed(0)
@@ -184,6 +223,8 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
         assert torch.equal(done[known], x[:2][known]), f"{name}.complete changed known pixels"
         if cfg.levels ** cfg.dims <= 4096:
             check_normalised(model)
+        if not model.conditional and model.incremental_sampler(1) is not None:
+            check_fast_sampler(model)
     return model
 
 
