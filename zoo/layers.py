@@ -21,6 +21,7 @@ __all__ = [
     "causal_mask",
     "MaskedConv2d",
     "MaskedConvAtPixel",
+    "OutputHeadAtPixel",
     "logits_from_features",
     "lstm_cell",
 ]
@@ -128,6 +129,24 @@ class MaskedConvAtPixel:
         patch = self.model.scale(x[:, :, r0 : i + 1, c0:c1])
         patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
         return F.linear(patch.flatten(1), self.weight, self.bias)
+
+
+class OutputHeadAtPixel:
+    """The pixel models' output head (ReLU, 1x1 mask-B ``out1``, ReLU, 1x1 mask-B ``out2``) at one pixel.
+
+    Called with the pixel's features ``(n, maps)`` and a colour c, it returns only colour c's
+    ``(n, levels)`` logits: the rows of ``out2`` that belong to c in the contiguous grouping.
+    """
+
+    def __init__(self, out1: MaskedConv2d, out2: MaskedConv2d, colours: int, levels: int):
+        self.w1 = (out1.weight * out1.mask)[:, :, 0, 0]
+        self.b1 = out1.bias
+        self.w2 = (out2.weight * out2.mask)[:, :, 0, 0].view(colours, levels, -1)
+        self.b2 = out2.bias.view(colours, levels)
+
+    def __call__(self, features: torch.Tensor, c: int) -> torch.Tensor:
+        hidden = F.relu(F.linear(F.relu(features), self.w1, self.b1))
+        return F.linear(hidden, self.w2[c], self.b2[c])
 
 
 def lstm_cell(gates: torch.Tensor, c_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.layers import MaskedConvAtPixel, lstm_cell
+from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, lstm_cell
 
 __all__ = ["DiagonalBiLSTMSampler"]
 
@@ -48,11 +48,7 @@ class DiagonalBiLSTMSampler:
         self.r2l = [_direction(layer.right_to_left) for layer in model.lstm]
         first = model.lstm[0].image_to_state
         self.w_image = None if first is None else first.weight[:, :, 0, 0]
-        self.w1 = (model.out1.weight * model.out1.mask)[:, :, 0, 0]
-        self.b1 = model.out1.bias
-        w2 = (model.out2.weight * model.out2.mask)[:, :, 0, 0]
-        self.w2 = w2.view(self.C, self.levels, -1)
-        self.b2 = model.out2.bias.view(self.C, self.levels)
+        self.head = OutputHeadAtPixel(model.out1, model.out2, self.C, self.levels)
 
     def start(self, x: torch.Tensor) -> None:
         n = x.shape[0]
@@ -84,8 +80,7 @@ class DiagonalBiLSTMSampler:
                 self.h_left[k][:, :, j] = h
                 self.c_left[k][:, :, j] = cell
             feats = feats + h + self.r2l_above[k][:, :, j]
-        hidden = F.relu(F.linear(F.relu(feats), self.w1, self.b1))
-        logits = F.linear(hidden, self.w2[c], self.b2[c])
+        logits = self.head(feats, c)
         self.expected = (i, j, c + 1) if not last else ((i, j + 1, 0) if j < self.W - 1 else (i + 1, 0, 0))
         return logits
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.layers import MaskedConvAtPixel, lstm_cell
+from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, lstm_cell
 
 __all__ = ["RowLSTMSampler"]
 
@@ -36,11 +36,7 @@ class RowLSTMSampler:
         for layer in model.lstm:
             w = layer.input_to_state.weight * layer.input_to_state.mask
             self.layers.append((w[:, :, 0, 0], w[:, :, 0, 1], layer.input_to_state.bias, layer.state_to_state))
-        self.w1 = (model.out1.weight * model.out1.mask)[:, :, 0, 0]
-        self.b1 = model.out1.bias
-        w2 = (model.out2.weight * model.out2.mask)[:, :, 0, 0]
-        self.w2 = w2.view(self.C, self.levels, -1)
-        self.b2 = model.out2.bias.view(self.C, self.levels)
+        self.head = OutputHeadAtPixel(model.out1, model.out2, self.C, self.levels)
 
     def start(self, x: torch.Tensor) -> None:
         n, h = x.shape[0], self.model.config.hidden
@@ -69,8 +65,7 @@ class RowLSTMSampler:
                 self.h_row[k][:, :, j] = h
                 self.c_row[k][:, :, j] = cell
             feats = feats + h
-        hidden = F.relu(F.linear(F.relu(feats), self.w1, self.b1))
-        logits = F.linear(hidden, self.w2[c], self.b2[c])
+        logits = self.head(feats, c)
         if last and j == self.W - 1:
             self.h_prev, self.h_row = self.h_row, self.h_prev
             self.c_prev, self.c_row = self.c_row, self.c_prev
