@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,7 @@ def cmd_train(args) -> None:
         epochs=args.epochs,
         resume=args.resume,
     )
-    if out is not None:
+    if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
 
 
