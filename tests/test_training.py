@@ -151,6 +151,37 @@ def test_plateau_schedule_and_early_stopping():
         DefaultTrainer().fit(model, zeros, None, cfg)
 
 
+def test_validate_every_skips_epochs_and_patience_counts_validations():
+    zeros = ImageSet(torch.zeros(64, 1, 4, 4, dtype=torch.uint8), None, 2, "zeros", "train")
+    ones = ImageSet(torch.ones(16, 1, 4, 4, dtype=torch.uint8), None, 2, "ones", "val")
+    model = zoo.create("independent", levels=2, height=4, width=4)
+    cfg = TrainConfig(epochs=7, batch_size=16, lr=0.05, validate_every=3, **FAST)
+    result = DefaultTrainer().fit(model, zeros, ones, cfg)
+    assert [h["epoch"] for h in result.history if "val_nll" in h] == [3, 6, 7]  # every 3rd, and the last
+    assert result.best_epoch == 3
+    model = zoo.create("independent", levels=2, height=4, width=4)
+    cfg = TrainConfig(epochs=20, batch_size=16, lr=0.05, validate_every=2, patience=2, **FAST)
+    result = DefaultTrainer().fit(model, zeros, ones, cfg)
+    assert result.stopped_early and result.epochs == 6  # validations at 2, 4, 6: two without improvement
+
+
+def test_checkpoints_from_before_a_new_setting_still_resume(tmp_path):
+    """A TrainConfig field added after a checkpoint was written counts as its default on resume."""
+    import json
+
+    zeros = ImageSet(torch.zeros(32, 1, 4, 4, dtype=torch.uint8), None, 2, "zeros", "train")
+    model = zoo.create("independent", levels=2, height=4, width=4)
+    DefaultTrainer().fit(model, zeros, None, TrainConfig(epochs=1, batch_size=16, **FAST), out=tmp_path)
+    latest = tmp_path / "checkpoints" / "latest.json"
+    meta = json.loads(latest.read_text())
+    del meta["train_config"]["validate_every"]
+    latest.write_text(json.dumps(meta))
+    result = DefaultTrainer().fit(model, zeros, None, TrainConfig(epochs=2, batch_size=16, **FAST), out=tmp_path, resume=True)
+    assert result.epochs == 2
+    with pytest.raises(zoo.ZooError, match="lr: 0.001 -> 0.5"):
+        DefaultTrainer().fit(model, zeros, None, TrainConfig(epochs=3, batch_size=16, lr=0.5, **FAST), out=tmp_path, resume=True)
+
+
 def test_gradient_clipping_bounds_each_step():
     data = ImageSet(torch.zeros(8, 1, 4, 4, dtype=torch.uint8), None, 2, "zeros", "train")
     model = zoo.create("independent", levels=2, height=4, width=4)

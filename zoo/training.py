@@ -51,7 +51,9 @@ BEST = "best.safetensors"
 CHECKPOINT_FORMAT = 1
 
 # Fields that may differ between the interrupted run and the resumed one.
-RESUMABLE_CHANGES = {"epochs", "progress", "num_workers", "device", "checkpoint_every", "eval_batch_size", "patience"}
+RESUMABLE_CHANGES = {
+    "epochs", "progress", "num_workers", "device", "checkpoint_every", "eval_batch_size", "patience", "validate_every",
+}
 
 
 class TrainConfig(BaseModel):
@@ -77,6 +79,7 @@ class TrainConfig(BaseModel):
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better val NLL")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps (always at epoch ends)")
     eval_batch_size: int = Field(256, ge=1)
+    validate_every: int = Field(1, ge=1, description="validate every N epochs (and after the last); patience counts validations")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
 
@@ -373,8 +376,10 @@ class DefaultTrainer(Trainer):
         train_nll = float(totals[0] / totals[1])
         record = {"epoch": state.epoch + 1, "step": state.step, "train_nll": train_nll,
                   "train_bits_per_dim": bits_per_dim(train_nll, train.dims), "lr": self._last_lr}
-        monitored = train_nll
-        if val is not None:
+        monitored: float | None = train_nll
+        if val is not None and not ((state.epoch + 1) % cfg.validate_every == 0 or state.epoch + 1 == cfg.epochs):
+            monitored = None  # a skipped validation: the schedule waits for the next one
+        elif val is not None:
             val_nll = self._validate(model, val)
             record.update(val_nll=val_nll, val_bits_per_dim=bits_per_dim(val_nll, val.dims))
             monitored = val_nll
@@ -387,7 +392,7 @@ class DefaultTrainer(Trainer):
                     best_memory = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 state.bad_epochs += 1
-        if cfg.schedule == "plateau":
+        if cfg.schedule == "plateau" and monitored is not None:
             if state.plateau_best is None or monitored < state.plateau_best:
                 state.plateau_best, state.plateau_bad = monitored, 0
             else:
@@ -402,7 +407,7 @@ class DefaultTrainer(Trainer):
         if cfg.patience is not None and state.bad_epochs >= cfg.patience:
             state.stopped_early = True
         line = f"epoch {record['epoch']}/{cfg.epochs}: train {record['train_bits_per_dim']:.4f} bits/dim"
-        if val is not None:
+        if "val_nll" in record:
             best = " (best)" if state.best_epoch == record["epoch"] else ""
             line += f", val {record['val_nll']:.3f} nats = {record['val_bits_per_dim']:.4f} bits/dim{best}"
         self._log(line + (", stopping early" if state.stopped_early else ""))
@@ -507,9 +512,10 @@ class DefaultTrainer(Trainer):
             raise WeightsError(f"{path}: checkpoint format {meta['format_version']} is newer than this zoo reads")
         before = meta["train_config"]
         now = cfg.model_dump(mode="json")
-        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and before.get(k) != now[k])
+        defaults = TrainConfig().model_dump(mode="json")  # fields newer than the checkpoint: their defaults
+        changed = sorted(k for k in now if k not in RESUMABLE_CHANGES and before.get(k, defaults[k]) != now[k])
         if changed:
-            diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed)
+            diffs = ", ".join(f"{k}: {before.get(k, defaults[k])!r} -> {now[k]!r}" for k in changed)
             raise ZooError(f"cannot resume {path} with different settings ({diffs}); only {', '.join(sorted(RESUMABLE_CHANGES))} may change")
         tensors = load_tensors(ckdir / meta["tensors"])
         weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
