@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from .errors import UnknownNameError, WeightsError, validation_problems
 
@@ -56,16 +56,7 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
     """Save tensors as safetensors atomically (detached, contiguous, CPU, unshared copies)."""
     clean = {k: v.detach().to("cpu").clone().contiguous() for k, v in tensors.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(clean, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(path, save(clean, metadata=metadata))
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
