@@ -28,6 +28,8 @@ __all__ = [
     "sample_autoregressive",
     "complete_autoregressive",
     "draw",
+    "check_count",
+    "check_temperature",
     "occlusion_mask",
     "image_grid",
     "save_grid",
@@ -70,13 +72,20 @@ def _sampler(model, n: int, method: str):
     return fast
 
 
-def _check_temperature(temperature: float) -> None:
+def check_temperature(temperature: float) -> None:
+    """Every sampler's temperature check: T > 0."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0, got {temperature}")
 
 
+def check_count(n) -> None:
+    """Every sampler's image-count check: a positive integer."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+
+
 def _run(model, x, known, generator, temperature, method):
-    _check_temperature(temperature)
+    check_temperature(temperature)
     was_training = model.training
     model.eval()
     try:
@@ -99,8 +108,7 @@ def _run(model, x, known, generator, temperature, method):
 @torch.no_grad()
 def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto"):
     """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)``."""
-    if not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    check_count(n)
     x = torch.zeros((n, *model.config.shape), dtype=torch.long, device=model.device)
     return _run(model, x, None, generator, temperature, method)
 

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator
 from torch import nn
 
 import zoo
+from zoo.sampling import check_count, check_temperature
 
 from .bounds import elbo_terms, iwae_bound, randn
 from .conv import ConvDecoder, ConvEncoder
@@ -166,11 +167,6 @@ class VAE(zoo.Model):
         return {"neg_elbo": -self.elbo(x, samples=10, estimator="B", generator=generator)}
 
     # -- generation and the latent space -------------------------------------
-    @staticmethod
-    def _check_temperature(temperature: float) -> None:
-        if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
-
     @torch.no_grad()
     def sample(
         self,
@@ -183,9 +179,8 @@ class VAE(zoo.Model):
 
         ``temperature`` scales the pixel noise of p(x|z), not the prior.
         """
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be a positive integer, got {n!r}")
-        self._check_temperature(temperature)
+        check_count(n)
+        check_temperature(temperature)
         p = next(self.parameters())
         z = randn((n, self.config.latent), p, generator)
         params = self.decode(z)
