@@ -276,13 +276,20 @@ def test_push_rejects_a_folder_that_is_not_a_model(tmp_path):
         zoo.push_to_hub(tmp_path, "alice/empty")
 
 
-def test_bundled_entries_resolve_locally(tmp_path, monkeypatch):
-    monkeypatch.setenv("ZOO_CARDS", str(tmp_path))
-    entry = zoo.PretrainedEntry(name="ind-local", architecture="independent", dataset="digits", bundled="ind-local")
+def test_bundled_entries_resolve_in_their_package(tmp_path, monkeypatch):
+    (tmp_path / "shipper").mkdir()
+    (tmp_path / "shipper" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entry = zoo.PretrainedEntry(
+        name="ind-local", architecture="independent", dataset="digits", bundled="ind-local", package="shipper"
+    )
+    folder = tmp_path / "shipper" / "pretrained" / "ind-local"
     with pytest.raises(zoo.WeightsError, match="bundled model 'ind-local': .* has no config.json and model.safetensors"):
         resolve_entry(entry)
-    zoo.save_pretrained(make_model(13), tmp_path / "ind-local")
-    assert resolve_entry(entry) == tmp_path / "ind-local"
+    zoo.save_pretrained(make_model(13), folder)
+    assert resolve_entry(entry) == folder
+    with pytest.raises(zoo.WeightsError, match="bundled model 'ind-local': .*No module named 'nowhere'"):
+        resolve_entry(entry.model_copy(update={"package": "nowhere"}))
     with pytest.raises(zoo.HubError, match="bundled with zoo; revision= applies only to Hub models"):
         resolve_entry(entry, revision="v1")
 

@@ -1,4 +1,4 @@
-"""Model cards: one generator for the bundled ``cards/`` and for every model pushed to the Hub.
+"""Model cards: one generator for the bundled models (``<package>/pretrained/``) and for every model pushed to the Hub.
 
 A card is ``README.md`` in the model folder, built with huggingface_hub's ``ModelCard``: YAML
 metadata the Hub indexes (library, tags, datasets, licence, ``model-index`` with the measured

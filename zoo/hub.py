@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import HubError, WeightsError
-from .registry import PretrainedEntry, cards_dir
+from .registry import PretrainedEntry
 from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, read_config
 
 __all__ = ["resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES"]
@@ -55,11 +55,14 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
     if entry.bundled:
         if revision is not None:
             raise HubError(f"pretrained model {entry.name!r} is bundled with zoo; revision= applies only to Hub models")
-        folder = cards_dir() / entry.bundled
+        try:
+            folder = entry.folder
+        except (ValueError, ModuleNotFoundError) as exc:
+            raise WeightsError(f"bundled model {entry.name!r}: {exc}") from None
         if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
             raise WeightsError(
                 f"bundled model {entry.name!r}: {folder} has no {CONFIG_FILE} and {WEIGHTS_FILE} "
-                f"(reinstall zoo, or set ZOO_CARDS to the folder holding the bundled cards)"
+                f"(reinstall the package {entry.package!r} that ships it)"
             )
         return folder
     # The index's hash describes the index's revision; another pinned revision has other weights.

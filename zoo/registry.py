@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
-import os
+import importlib.resources
+import sys
 import threading
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,14 +24,10 @@ __all__ = [
     "get_registry",
     "register_plugin",
     "unregister_plugin",
-    "cards_dir",
+    "BUNDLED_DIR",
 ]
 
-
-def cards_dir() -> Path:
-    """Folder of the bundled pretrained models: ``$ZOO_CARDS`` or ``cards/`` beside the package."""
-    env = os.environ.get("ZOO_CARDS")
-    return Path(env) if env else Path(__file__).resolve().parent.parent / "cards"
+BUNDLED_DIR = "pretrained"  # a bundled model lives in <package>/pretrained/<name>/ (package data)
 
 
 @dataclass
@@ -51,7 +49,14 @@ class DatasetSpec:
 
 
 class PretrainedEntry(BaseModel):
-    """One pretrained model: bundled in ``cards/<bundled>/`` or on the Hub at ``repo_id``."""
+    """One pretrained model: bundled with the plugin that registers it, or on the Hub at ``repo_id``.
+
+    A bundled model is package data of the registering plugin, ``<package>/pretrained/<bundled>/``,
+    so it travels inside the plugin's wheel and is found with :mod:`importlib.resources` wherever
+    the plugin is installed. ``package`` defaults to the module of the registering plugin.
+    ``dataset_options`` are the options of the data the model was trained and evaluated on
+    (``{"dynamic": True}`` for dynamically binarized MNIST).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -64,6 +69,8 @@ class PretrainedEntry(BaseModel):
     revision: str = "main"
     sha256: str | None = None
     recipe: str | None = None  # the command that reproduces the weights
+    package: str | None = None  # import name of the package holding a bundled model
+    dataset_options: dict[str, Any] = {}
 
     @model_validator(mode="after")
     def _one_location(self):
@@ -72,9 +79,18 @@ class PretrainedEntry(BaseModel):
         return self
 
     @property
+    def folder(self) -> Path:
+        """Where a bundled model's files are (the package need not be imported by the caller)."""
+        if not self.bundled:
+            raise ValueError(f"pretrained model {self.name!r} is not bundled (it lives at {self.location})")
+        if not self.package:
+            raise ValueError(f"bundled pretrained model {self.name!r} names no package")
+        return Path(str(importlib.resources.files(self.package) / BUNDLED_DIR / self.bundled))
+
+    @property
     def location(self) -> str:
         if self.bundled:
-            return f"bundled: {cards_dir() / self.bundled}"
+            return f"bundled: {self.folder}"
         return f"hub: {self.repo_id}@{self.revision}"
 
 
@@ -126,6 +142,15 @@ class Registry:
         return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern))
 
 
+def _package_of(plugin: Any) -> str | None:
+    """The import name of the package a plugin (a module or an object) comes from."""
+    name = plugin.__name__ if isinstance(plugin, types.ModuleType) else type(plugin).__module__
+    module = sys.modules.get(name)
+    if module is not None and not hasattr(module, "__path__"):  # a plain module: its package
+        return module.__package__ or None
+    return name
+
+
 def _collect(pm, records) -> Registry:
     from .interfaces import Evaluator, Model, Trainer
 
@@ -151,6 +176,8 @@ def _collect(pm, records) -> Registry:
         def register(entry: PretrainedEntry):
             if not isinstance(entry, PretrainedEntry):
                 raise TypeError(f"register() needs a zoo.PretrainedEntry, got {entry!r}")
+            if entry.bundled and not entry.package:  # bundled files sit in the registering plugin's package
+                entry = entry.model_copy(update={"package": _package_of(pm.get_plugin(plugin))})
             claim(reg.pretrained, "pretrained model", entry.name, (entry, plugin), plugin)
         return register
 

@@ -241,7 +241,7 @@ def check_pretrained(name: str, tolerance: float | None = None) -> Model:
     from .cli import parse_settings
     from .data import load_dataset
     from .evaluation import bits_per_dim, evaluate
-    from .registry import cards_dir, get_registry
+    from .registry import get_registry
     from .training import TrainConfig, split_settings
 
     entry = get_registry().entry(name)
@@ -275,7 +275,7 @@ def check_pretrained(name: str, tolerance: float | None = None) -> Model:
         f"{name}: test NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
 
-    card = cards_dir() / entry.bundled / "README.md"
+    card = entry.folder / "README.md"
     assert card.is_file() and (card.parent / "samples.png").is_file(), f"{name}: README.md or samples.png missing"
     assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
     images = model.sample(2, generator=torch.Generator().manual_seed(0))

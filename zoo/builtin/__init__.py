@@ -22,8 +22,8 @@ def zoo_register_pretrained(register):
             dataset=dataset,
             description=f"Per-pixel baseline on {dataset}: the row every likelihood table starts from.",
             bundled=name,
-            recipe=f"zoo train independent --dataset {dataset} --epochs 30 --set lr=0.05 --out cards/{name}"
-            f" && zoo eval cards/{name} --dataset {dataset} --save",
+            recipe=f"zoo train independent --dataset {dataset} --epochs 30 --set lr=0.05 --out {name}"
+            f" && zoo eval {name} --dataset {dataset} --save",
         ))
 
 

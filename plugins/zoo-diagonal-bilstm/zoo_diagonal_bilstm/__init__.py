@@ -27,7 +27,7 @@ def zoo_register_pretrained(register):
         bundled="diagonal-bilstm-digits",
         recipe=(
             "zoo train diagonal-bilstm --dataset digits --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
-            "--out cards/diagonal-bilstm-digits && zoo eval cards/diagonal-bilstm-digits --dataset digits --save"
+            "--out diagonal-bilstm-digits && zoo eval diagonal-bilstm-digits --dataset digits --save"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -38,7 +38,7 @@ def zoo_register_pretrained(register):
         bundled="diagonal-bilstm-digits-binarized",
         recipe=(
             "zoo train diagonal-bilstm --dataset digits-binarized --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
-            "--out cards/diagonal-bilstm-digits-binarized && zoo eval cards/diagonal-bilstm-digits-binarized --dataset digits-binarized --save"
+            "--out diagonal-bilstm-digits-binarized && zoo eval diagonal-bilstm-digits-binarized --dataset digits-binarized --save"
         ),
     ))
     register(zoo.PretrainedEntry(

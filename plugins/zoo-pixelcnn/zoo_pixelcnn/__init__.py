@@ -10,7 +10,7 @@ __all__ = ["PixelCNN", "PixelCNNConfig"]
 
 DIGITS_RECIPE = (
     "zoo train pixelcnn --dataset {dataset} --set hidden=64 --set layers=5 --set epochs=30 "
-    "--set patience=4 --set lr=0.003 --set batch_size=32 --out cards/pixelcnn-{dataset}"
+    "--set patience=4 --set lr=0.003 --set batch_size=32 --out pixelcnn-{dataset}"
 )
 
 

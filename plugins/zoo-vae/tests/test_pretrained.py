@@ -44,7 +44,7 @@ def test_bundled_models_are_small_and_better_than_the_independent_baseline():
     """FIELD-NOTES: the per-pixel independent model scores 25.06 nats (binarized) and 107.41 (17 levels)."""
     baseline = {"vae-bernoulli-digits": 25.06, "vae-gaussian-digits": 107.41}
     for name, *_ in BUNDLED:
-        folder = zoo.registry.cards_dir() / name
+        folder = zoo.registry.get_registry().entry(name).folder
         assert (folder / "model.safetensors").stat().st_size < 1_000_000
         assert "README.md" in {p.name for p in folder.iterdir()}
         metrics = zoo.load(name).pretrained_info["metrics"]["test"]

@@ -30,13 +30,13 @@ __all__ = [
 RECIPES = {
     "vae-bernoulli-digits": (
         "zoo train vae-bernoulli --dataset digits-binarized --epochs 300 --set lr=0.002 "
-        "--out cards/vae-bernoulli-digits && "
-        "zoo eval cards/vae-bernoulli-digits --dataset digits-binarized --save"
+        "--out vae-bernoulli-digits && "
+        "zoo eval vae-bernoulli-digits --dataset digits-binarized --save"
     ),
     "vae-gaussian-digits": (
         "zoo train vae-gaussian --dataset digits --epochs 100 --set batch_size=16 --set lr=0.002 "
-        "--out cards/vae-gaussian-digits && "
-        "zoo eval cards/vae-gaussian-digits --dataset digits --save"
+        "--out vae-gaussian-digits && "
+        "zoo eval vae-gaussian-digits --dataset digits --save"
     ),
 }
 

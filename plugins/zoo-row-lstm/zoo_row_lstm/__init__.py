@@ -27,7 +27,7 @@ def zoo_register_pretrained(register):
         bundled="row-lstm-digits",
         recipe=(
             "zoo train row-lstm --dataset digits --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
-            "--out cards/row-lstm-digits && zoo eval cards/row-lstm-digits --dataset digits --save"
+            "--out row-lstm-digits && zoo eval row-lstm-digits --dataset digits --save"
         ),
     ))
     register(zoo.PretrainedEntry(
@@ -38,7 +38,7 @@ def zoo_register_pretrained(register):
         bundled="row-lstm-digits-binarized",
         recipe=(
             "zoo train row-lstm --dataset digits-binarized --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
-            "--out cards/row-lstm-digits-binarized && zoo eval cards/row-lstm-digits-binarized --dataset digits-binarized --save"
+            "--out row-lstm-digits-binarized && zoo eval row-lstm-digits-binarized --dataset digits-binarized --save"
         ),
     ))
     register(zoo.PretrainedEntry(

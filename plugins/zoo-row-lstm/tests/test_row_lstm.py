@@ -7,7 +7,7 @@ import torch
 
 import zoo
 from zoo.testing import check_model, check_normalised, receptive_field
-from zoo_rowlstm import RowLSTM, RowLSTMSampler
+from zoo_row_lstm import RowLSTM, RowLSTMSampler
 
 SMALL = dict(height=6, width=6, hidden=12, layers=2, out_hidden=12)
 
