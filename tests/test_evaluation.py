@@ -79,8 +79,9 @@ def test_evaluate_folder_and_record_metrics(tmp_path):
     assert result.n_images == 20 and result.bits_per_dim == pytest.approx(1.0, rel=1e-6)
     metrics = record_metrics(tmp_path, result)
     stored = json.loads((tmp_path / "config.json").read_text())
-    assert stored["metrics"]["test"] == result.model_dump() == metrics["test"]
+    assert stored["metrics"]["test[:20]"] == result.model_dump() == metrics["test[:20]"]  # a part is kept apart
+    assert "test" not in stored["metrics"] and result.options == {"limit": 20}
     assert stored["metrics"]["val"] == val_metrics  # other splits are kept
-    assert zoo.load(tmp_path).pretrained_info["metrics"]["test"]["n_images"] == 20
+    assert zoo.load(tmp_path).pretrained_info["metrics"]["test[:20]"]["n_images"] == 20
     with pytest.raises(zoo.UnknownNameError, match="unknown evaluator"):
         evaluate(tmp_path, "digits-binarized", evaluator="defualt")

@@ -14,6 +14,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
 from .weights import CARD_FILE, atomic_write_bytes, read_config
 
 __all__ = ["SAMPLES_FILE", "write_model_card", "card_data", "read_card"]
@@ -68,11 +69,18 @@ def write_model_card(
     samples: bool = True,
     seed: int = 0,
     n_samples: int = 16,
+    completions: bool = True,
+    notes: str | None = None,
+    hardware: str | None = None,
 ) -> Path:
-    """Write ``README.md`` (and ``samples.png`` when ``samples``) into the model folder; returns the card path.
+    """Write ``README.md`` (and the figures it shows) into the model folder; returns the card path.
 
     ``recipe`` is the exact command that reproduced the weights; it defaults to the ``recipe``
-    key of config.json. The sample grid is drawn with a seeded generator, so it is reproducible.
+    key of config.json. The sample grid (``samples``) and, for autoregressive models whose data
+    set can be loaded, the completion figure (``completions``) are drawn with seeded generators,
+    so they are reproducible. The training curve is drawn from ``train_result.json`` when the
+    folder holds one; training time and ``hardware`` come from there too unless given.
+    ``notes`` is a markdown paragraph placed under the results (targets met or missed, caveats).
     """
     import torch
 
@@ -88,13 +96,45 @@ def write_model_card(
         with torch.no_grad():
             images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed))
         save_grid(images, model.config.levels, folder / SAMPLES_FILE)
+    run = _train_result(folder)
+    if run.get("history") and not (folder / CURVES_FILE).is_file():
+        write_history(folder, run["history"])
+    if completions and model.autoregressive and meta.get("dataset"):
+        _completions(model, meta, folder / COMPLETIONS_FILE, seed)
+    if hardware:
+        run["hardware"] = hardware
     has_grid = (folder / SAMPLES_FILE).is_file()
     data = card_data(folder, name)
-    body = _body(name, meta, model, recipe, description, has_grid, seed if samples else None)
+    body = _body(name, meta, model, recipe, description, has_grid, seed if samples else None, run, notes,
+                 (folder / CURVES_FILE).is_file(), (folder / COMPLETIONS_FILE).is_file())
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
     path = folder / CARD_FILE
     atomic_write_bytes(path, str(card).encode("utf-8"))
     return path
+
+
+def _train_result(folder: Path) -> dict[str, Any]:
+    """``train_result.json`` of a training run folder, or ``{}``."""
+    import json
+
+    path = folder / "train_result.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
+    """The completion figure on the model's own test data; skipped when that data is not on this machine
+    or does not fit the model."""
+    from .data import load_dataset
+    from .errors import ZooError
+
+    try:
+        data = load_dataset(meta["dataset"], "test", **(meta.get("dataset_options") or {}))
+        completion_figure(model, data, path, seed=seed)
+    except ZooError:
+        return
 
 
 def read_card(folder) -> ModelCard:
@@ -129,7 +169,7 @@ def _dataset_note(dataset: str | None) -> str:
     return f"trained and evaluated on `{dataset}`{desc} only"
 
 
-def _body(name, meta, model, recipe, description, has_grid, seed) -> str:
+def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions) -> str:
     cfg = model.config
     arch = meta["architecture"]
     n_params = sum(p.numel() for p in model.parameters())
@@ -155,10 +195,22 @@ def _body(name, meta, model, recipe, description, has_grid, seed) -> str:
         "## Training",
         "",
     ]
+    options = meta.get("dataset_options") or {}
+    if options:
+        lines += [f"Dataset options: {', '.join(f'`{k}={_fmt(v)}`' for k, v in options.items())}.", ""]
     if recipe:
         lines += ["The exact command that produced these weights:", "", "```bash", recipe, "```", ""]
     else:
         lines += ["The training command was not recorded.", ""]
+    if run.get("seconds") is not None:
+        best = f"; the weights are those of epoch {run['best_epoch']}, the best on validation" if run.get(
+            "best_epoch") else ""
+        lines += [f"Trained for {run.get('epochs')} epochs ({run.get('steps')} steps) in {run['seconds']:.0f} s "
+                  f"on {run.get('hardware') or 'hardware not recorded'}{best}.", ""]
+    elif run.get("hardware"):
+        lines += [f"Trained on {run['hardware']}.", ""]
+    if has_curves:
+        lines += [f"![training curve]({CURVES_FILE})", "", "Train and validation bits/dim per epoch.", ""]
     lines += ["## Results", ""]
     metrics = _metrics(meta)
     if metrics:
@@ -178,9 +230,18 @@ def _body(name, meta, model, recipe, description, has_grid, seed) -> str:
         lines.append("")
     else:
         lines += ["No metrics were recorded in config.json (run `zoo eval DIR --save`).", ""]
+    if notes:
+        lines += [notes.strip(), ""]
     if has_grid:
         seeded = f", drawn with `torch.Generator().manual_seed({seed})`" if seed is not None else ""
         lines += ["## Samples", "", f"![samples]({SAMPLES_FILE})", "", f"Samples at temperature 1{seeded}.", ""]
+    if has_completions:
+        lines += [
+            "## Completions", "", f"![completions]({COMPLETIONS_FILE})", "",
+            "Test images with the bottom half hidden (first row, hidden part tinted blue), three completions "
+            "sampled by the model, and the original (last row). Completion in raster order conditions on "
+            "every known pixel above the hidden half, so it is exact here.", "",
+        ]
     lines += [
         "## Usage",
         "",

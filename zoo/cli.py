@@ -12,13 +12,13 @@ from typing import Any
 __all__ = ["main", "parse_settings"]
 
 
-def parse_settings(pairs: list[str] | None) -> dict[str, Any]:
+def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, Any]:
     """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses)."""
     settings: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--set expects key=value, got {pair!r}")
+            raise ValueError(f"{option} expects key=value, got {pair!r}")
         try:
             settings[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
@@ -98,6 +98,7 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
+        dataset_options=parse_settings(args.data_option, "--data-option"),
     )
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -110,8 +111,9 @@ def cmd_eval(args) -> None:
     import torch
 
     model = zoo.load(args.model)
+    dataset, options = _data_of(model, args)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    result = evaluate(model, args.dataset, split=args.split)
+    result = evaluate(model, dataset, split=args.split, limit=args.limit, **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ValueError("--save needs a model folder, not a name")
@@ -123,6 +125,17 @@ def cmd_eval(args) -> None:
     print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
     for key, value in (result.extra or {}).items():
         print(f"{key}: {value:.4f}")
+
+
+def _data_of(model, args) -> tuple[str, dict[str, Any]]:
+    """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on."""
+    options = parse_settings(args.data_option, "--data-option")
+    if args.dataset is not None:
+        return args.dataset, options
+    info = getattr(model, "pretrained_info", {}) or {}
+    if not info.get("dataset"):
+        raise ValueError(f"{args.model} records no dataset: name one with --dataset")
+    return info["dataset"], {**(info.get("dataset_options") or {}), **options}
 
 
 def _generator(seed: int | None):
@@ -156,33 +169,25 @@ def cmd_sample(args) -> None:
 
 
 def cmd_complete(args) -> None:
-    import torch
-
     import zoo
     from zoo.data import load_dataset
-    from zoo.sampling import occlusion_mask, save_grid
+    from zoo.figures import completion_figure
 
     model = zoo.load(args.model)
     if not model.autoregressive:
         raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
-    data = load_dataset(args.dataset, split=args.split)
-    g = torch.Generator().manual_seed(args.seed)
-    pick = torch.randperm(len(data), generator=g)[: args.n]
-    originals = data.images[pick].long()
-    known = occlusion_mask(model.config.shape, args.occlude).expand_as(originals)
-    rows = [torch.where(known, originals, torch.zeros_like(originals))]
-    labels = {"labels": data.labels[pick]} if model.conditional else {}
-    for _ in range(args.samples):
-        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature, **labels))
-    rows.append(originals)
-    path = save_grid(torch.cat(rows), model.config.levels, args.out, nrow=args.n)
-    print(f"wrote {path}: rows are occluded, {args.samples} completion(s), original")
+    dataset, options = _data_of(model, args)
+    data = load_dataset(dataset, split=args.split, **options)
+    path = completion_figure(model, data, args.out, n=args.n, samples=args.samples, occlude=args.occlude,
+                             seed=args.seed, temperature=args.temperature)
+    print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
 
 
 def cmd_card(args) -> None:
     from zoo.cards import write_model_card
 
-    path = write_model_card(args.folder, recipe=args.recipe, description=args.description, name=args.name)
+    path = write_model_card(args.folder, recipe=args.recipe, description=args.description, name=args.name,
+                            notes=args.notes, hardware=args.hardware)
     print(f"wrote {path}")
 
 
@@ -246,12 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config or TrainConfig field (repeatable)")
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("eval", help="NLL (nats/image) and bits/dim of a model on a dataset split")
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
-    s.add_argument("--dataset", required=True)
+    s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
+    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
     s.add_argument("--split", default="test")
+    s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
@@ -269,7 +279,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("complete", help="complete occluded test images: rows occluded, completions, original")
     s.add_argument("model")
-    s.add_argument("--dataset", required=True)
+    s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
+    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
+                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
     s.add_argument("--split", default="test")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"])
     s.add_argument("--n", type=int, default=8, help="images (columns)")
@@ -284,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
     s.add_argument("--description")
     s.add_argument("--name", help="the pretrained name users load")
+    s.add_argument("--notes", help="a markdown paragraph under the results (targets met or missed, caveats)")
+    s.add_argument("--hardware", help="what the model trained on, when train_result.json does not record it")
     s.set_defaults(func=cmd_card)
 
     s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub in one commit")

@@ -40,6 +40,15 @@ class EvalResult(BaseModel):
     nll_nats: float = Field(description="mean negative log-likelihood (or bound) in nats per image")
     bits_per_dim: float
     extra: dict[str, float] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="dataset options of the evaluated data (dynamic=, seed=, limit= ...)"
+    )
+
+    @property
+    def key(self) -> str:
+        """Where config.json keeps this result: the split, or ``test[:500]`` for the first 500 images."""
+        limit = self.options.get("limit")
+        return f"{self.split}[:{limit}]" if limit else self.split
 
 
 def check_compatible(model: Model, data: ImageSet) -> None:
@@ -124,7 +133,9 @@ def evaluate(
 ) -> EvalResult:
     """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
 
-    ``options`` go to :func:`zoo.data.load_dataset` (``limit=``, ``root=`` ...).
+    ``options`` go to :func:`zoo.data.load_dataset` (``limit=``, ``dynamic=`` ...) and are recorded
+    in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
+    only where the files are and is not recorded.
     """
     from .registry import get_registry
 
@@ -133,18 +144,20 @@ def evaluate(
 
         model = load(model)
     data = load_dataset(dataset, split, **options)
-    return get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size)
+    result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size)
+    recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
+    return result.model_copy(update={"options": {**result.options, **recorded}})
 
 
 def record_metrics(folder: str | Path, result: EvalResult) -> dict[str, Any]:
-    """Store ``result`` in ``folder/config.json`` under ``metrics[split]`` (atomic); returns the metrics."""
+    """Store ``result`` in ``folder/config.json`` under ``metrics[result.key]`` (atomic); returns the metrics."""
     from .weights import CONFIG_FILE, atomic_write_json, read_config
 
     meta = read_config(folder)
     metrics = meta.get("metrics") or {}
     if not isinstance(metrics, dict):
         raise WeightsError(f"{Path(folder) / CONFIG_FILE}: 'metrics' must be a JSON object")
-    metrics[result.split] = result.model_dump()
+    metrics[result.key] = result.model_dump()
     meta["metrics"] = metrics
     atomic_write_json(Path(folder) / CONFIG_FILE, meta)
     return metrics

@@ -24,6 +24,7 @@ import json
 import logging
 import math
 import os
+import platform
 import random
 import sys
 import time
@@ -36,6 +37,7 @@ import torch
 import torch.distributed as dist
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .figures import write_history
 from .data import ImageSet, load_dataset
 from .errors import WeightsError, ZooError, validation_problems
 from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible, label_kwargs
@@ -95,6 +97,7 @@ class TrainResult(BaseModel):
     final_train_nll: float | None = None
     seconds: float
     stopped_early: bool = False
+    hardware: str = Field("", description="where the run trained, e.g. 'NVIDIA H200' or '2-core x86_64 CPU'")
     history: list[dict[str, int | float]] = Field(default_factory=list)
 
 
@@ -153,6 +156,15 @@ class _IndexSet(torch.utils.data.Dataset):
 
 
 _OWNS_PROCESS_GROUP = False
+
+
+def describe_hardware(device: torch.device, world: int = 1) -> str:
+    """What a model card says the run trained on: the GPU's name, or the CPU's cores and machine type."""
+    if device.type == "cuda":
+        what = torch.cuda.get_device_name(device)
+    else:
+        what = f"{os.cpu_count()}-core {platform.machine()} CPU"
+    return f"{world} x {what}, torch {torch.__version__}" if world > 1 else f"{what}, torch {torch.__version__}"
 
 
 def _setup(cfg: TrainConfig) -> tuple[int, int, torch.device]:
@@ -363,6 +375,7 @@ class DefaultTrainer(Trainer):
             best_val_bits_per_dim=None if state.best_val is None else bits_per_dim(state.best_val, train.dims),
             final_train_nll=last.get("train_nll"),
             seconds=time.perf_counter() - started,
+            hardware=describe_hardware(self.device, self.world),
             stopped_early=state.stopped_early,
             history=state.history,
         )
@@ -401,6 +414,8 @@ class DefaultTrainer(Trainer):
                     state.lr_factor *= cfg.gamma
                     state.plateau_bad = 0
         state.history.append(record)
+        if self.rank == 0 and ckdir is not None:
+            write_history(ckdir.parent, state.history)
         state.epoch += 1
         state.batch = 0
         state.loss_sum = state.loss_count = 0.0
@@ -670,10 +685,12 @@ def train(
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if (dist.get_rank() if dist.is_initialized() else rank) == 0:
         val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
+        val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
         from .weights import save_pretrained
 
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
-        save_pretrained(model, out, dataset=dataset, metrics={"val": val_result.model_dump()})
+        save_pretrained(model, out, dataset=dataset, dataset_options=val_result.options,
+                        metrics={"val": val_result.model_dump()})
     _finish_distributed()
     return out
 

@@ -76,10 +76,12 @@ def save_pretrained(
     dataset: str | None = None,
     metrics: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    dataset_options: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` to ``folder`` as config.json + model.safetensors; returns the folder.
 
-    ``dataset`` and ``metrics`` default to what the model carries from training or loading.
+    ``dataset``, its ``dataset_options`` (``{"dynamic": true}`` ...) and ``metrics`` default to
+    what the model carries from training or loading.
     """
     from . import __version__
     from .registry import get_registry
@@ -95,13 +97,14 @@ def save_pretrained(
         "architecture": model.architecture,
         "config": model.config.model_dump(mode="json"),
         "dataset": dataset if dataset is not None else info.get("dataset"),
+        "dataset_options": dataset_options if dataset_options is not None else info.get("dataset_options") or {},
         "metrics": metrics if metrics is not None else info.get("metrics", {}),
     }
     if extra:
         meta.update(extra)
     save_tensors(model.state_dict(), folder / WEIGHTS_FILE, metadata={"format": "pt", "library": "zoo"})
     atomic_write_json(folder / CONFIG_FILE, meta)
-    model.pretrained_info = {k: meta[k] for k in ("plugin", "dataset", "metrics")}
+    model.pretrained_info = {k: meta[k] for k in ("plugin", "dataset", "dataset_options", "metrics")}
     return folder
 
 
@@ -172,6 +175,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     model.pretrained_info = {
         "plugin": meta.get("plugin", ""),
         "dataset": meta.get("dataset"),
+        "dataset_options": meta.get("dataset_options") or {},
         "metrics": meta.get("metrics") or {},
         "source": str(folder),
     }
