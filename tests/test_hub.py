@@ -231,7 +231,7 @@ def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypa
     monkeypatch.setenv("HF_ENDPOINT", closed)
     hub_entry(name="pixelcnn-cifar10-test", repo_id="zoo-models/pixelcnn-cifar10")
     reg = zoo.registry.get_registry()
-    names = [n for n, (e, _) in reg.pretrained.items() if e.repo_id]  # every Hub entry plugins registered
+    names = [n for n, (e, _) in reg.pretrained.items() if e.repo_id and e.published and not e.bundled]
     for name in names:
         entry = reg.entry(name)
         start = time.perf_counter()
@@ -245,9 +245,24 @@ def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypa
         )
 
 
+def test_unpublished_entries_say_so_with_the_recipe_and_no_request(fake_hub):
+    reg = zoo.registry.get_registry()
+    unpublished = [n for n, (e, _) in reg.pretrained.items() if not e.available]
+    assert "pixelcnn-cifar10" in unpublished
+    before = len(fake_hub.requests)
+    for name in unpublished:
+        entry = reg.entry(name)
+        with pytest.raises(zoo.HubError) as info:
+            zoo.load(name)
+        assert str(info.value) == (
+            f"weights for {name} are not published yet (Hub repo {entry.repo_id}); to train them: {entry.recipe}"
+        )
+    assert len(fake_hub.requests) == before
+
+
 def test_cli_without_network_prints_one_line(tmp_path):
     """The real command in a fresh process: HF_ENDPOINT set before huggingface_hub is imported."""
-    name = "pixelcnn-cifar10" if "pixelcnn-cifar10" in zoo.list_models(pretrained=True) else "zoo-models/pixelcnn-cifar10"
+    name = "zoo-models/pixelcnn-cifar10"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update(HF_ENDPOINT=closed_port_url(), HF_HOME=str(tmp_path / "hf"), HF_HUB_DISABLE_TELEMETRY="1")
     code = "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))"

@@ -61,18 +61,25 @@ def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
 
 
 def model_info(name: str) -> dict[str, Any]:
-    """What is known about an architecture or a pretrained model, as a plain dict."""
+    """What is known about an architecture or a pretrained model, as a plain dict.
+
+    For a pretrained model: its real config (from the bundled config.json, or else what its recipe
+    builds on its dataset), its recorded metrics, where its weights are and, when bundled, the
+    paths of its model card and sample grid.
+    """
     reg = get_registry()
     if name in reg.pretrained:
         entry, plugin = reg.pretrained[name]
-        spec = reg.model(entry.architecture) if entry.architecture in reg.models else None
-        return {
-            "kind": "pretrained",
-            "plugin": plugin,
-            "location": entry.location,
-            **entry.model_dump(),
-            "config_fields": _fields(spec.cls.config_class) if spec else {},
-        }
+        info = {"kind": "pretrained", "plugin": plugin, "location": entry.location, "where": _where(entry),
+                **entry.model_dump()}
+        meta = _bundled_config(entry)
+        if meta is not None:
+            folder = entry.folder
+            info.update(config=meta.get("config"), metrics=meta.get("metrics") or {},
+                        card=str(folder / "README.md"), samples=str(folder / "samples.png"))
+        else:
+            info.update(config=_recipe_config(entry), metrics={})
+        return info
     spec = reg.models.get(name)
     if spec is None:
         from .errors import unknown_name
@@ -87,6 +94,55 @@ def model_info(name: str) -> dict[str, Any]:
         "config_fields": _fields(spec.cls.config_class),
         "pretrained": sorted(n for n, (e, _) in reg.pretrained.items() if e.architecture == name),
     }
+
+
+def _where(entry: PretrainedEntry) -> str:
+    """bundled / hub / not published, as ``zoo list --pretrained`` shows it."""
+    if entry.bundled:
+        return "bundled" + (" + hub" if entry.repo_id and entry.published else "")
+    return "hub" if entry.published else "not published"
+
+
+def _bundled_config(entry: PretrainedEntry) -> dict[str, Any] | None:
+    """config.json of a bundled entry, or None when the entry is not bundled or its files are missing."""
+    from .weights import read_config
+
+    if not entry.bundled:
+        return None
+    try:
+        return read_config(entry.folder)
+    except (ZooError, ValueError, ModuleNotFoundError):
+        return None
+
+
+def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
+    """The config an unpublished entry's recipe builds: its ``--set`` model fields on its dataset's shape."""
+    import json
+    import shlex
+
+    reg = get_registry()
+    if not entry.recipe or entry.architecture not in reg.models or entry.dataset not in reg.datasets:
+        return None
+    words = shlex.split(entry.recipe.split("&&")[0])
+    settings = {}
+    for k, word in enumerate(words[:-1]):
+        if word == "--set":
+            key, _, value = words[k + 1].partition("=")
+            try:
+                settings[key] = json.loads(value)
+            except ValueError:
+                settings[key] = value
+    config_class = reg.model(entry.architecture).cls.config_class
+    data = reg.dataset(entry.dataset)
+    fields = {k: v for k, v in settings.items() if k in config_class.model_fields}
+    if data.shape is not None:
+        fields.update(zip(("channels", "height", "width"), data.shape))
+    if data.levels is not None:
+        fields["levels"] = data.levels
+    try:
+        return config_class(**fields).model_dump(mode="json")
+    except ValueError:
+        return None
 
 
 def _fields(config_class) -> dict[str, dict[str, Any]]:

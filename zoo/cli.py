@@ -42,9 +42,13 @@ def cmd_list(args) -> None:
     if args.pretrained:
         rows = []
         for n in names:
-            entry, plugin = reg.pretrained[n]
-            rows.append([n, entry.architecture, entry.dataset, entry.location])
-        print(_table(rows, ["name", "architecture", "dataset", "where"]))
+            info = zoo.model_info(n)
+            options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
+            test = (info["metrics"] or {}).get("test") or {}
+            nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")
+            rows.append([n, info["where"], info["dataset"] + (f" ({options})" if options else ""),
+                         "-" if nll is None else f"{nll:.2f}", "-" if bpd is None else f"{bpd:.4f}"])
+        print(_table(rows, ["name", "weights", "dataset", "test NLL (nats)", "bits/dim"]))
     else:
         rows = [[n, reg.models[n].plugin, reg.models[n].description] for n in names]
         print(_table(rows, ["architecture", "plugin", "description"]))
@@ -61,9 +65,18 @@ def cmd_info(args) -> None:
         print(json.dumps(info, indent=2, default=str))
         return
     fields = info.pop("config_fields", {})
+    config, metrics = info.pop("config", None), info.pop("metrics", None)
     for key, value in info.items():
-        if value not in (None, "", []):
+        if value not in (None, "", [], {}):
             print(f"{key}: {value}")
+    if config:
+        print("config:")
+        for key, value in config.items():
+            print(f"  {key} = {value!r}")
+    for split, m in (metrics or {}).items():
+        if isinstance(m, dict) and m.get("nll_nats") is not None:
+            print(f"{split}: {m['nll_nats']:.3f} nats, {m.get('bits_per_dim', float('nan')):.4f} bits/dim "
+                  f"on {m.get('n_images')} images")
     if fields:
         print("config:")
         for key, f in fields.items():

@@ -52,7 +52,7 @@ def file_sha256(path) -> str:
 # -- download ------------------------------------------------------------------
 def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
     """The local folder of a pretrained entry: its bundled folder, or a verified Hub download."""
-    if entry.bundled:
+    if entry.bundled and (revision is None or not entry.repo_id):
         if revision is not None:
             raise HubError(f"pretrained model {entry.name!r} is bundled with zoo; revision= applies only to Hub models")
         try:
@@ -64,7 +64,15 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
                 f"bundled model {entry.name!r}: {folder} has no {CONFIG_FILE} and {WEIGHTS_FILE} "
                 f"(reinstall the package {entry.package!r} that ships it)"
             )
+        if entry.sha256 and file_sha256(folder / WEIGHTS_FILE) != entry.sha256:
+            raise WeightsError(
+                f"bundled model {entry.name!r}: {folder / WEIGHTS_FILE} does not match the sha256 in the "
+                f"pretrained index (reinstall the package {entry.package!r} that ships it)"
+            )
         return folder
+    if not entry.published:
+        how = f"; to train them: {entry.recipe}" if entry.recipe else ""
+        raise HubError(f"weights for {entry.name} are not published yet (Hub repo {entry.repo_id}){how}")
     # The index's hash describes the index's revision; another pinned revision has other weights.
     check = entry.sha256 if revision is None or revision == entry.revision else None
     return _download(entry.repo_id, revision or entry.revision, check, name=entry.name)

@@ -49,13 +49,15 @@ class DatasetSpec:
 
 
 class PretrainedEntry(BaseModel):
-    """One pretrained model: bundled with the plugin that registers it, or on the Hub at ``repo_id``.
+    """One pretrained model: bundled with the plugin that registers it, and/or on the Hub at ``repo_id``.
 
     A bundled model is package data of the registering plugin, ``<package>/pretrained/<bundled>/``,
     so it travels inside the plugin's wheel and is found with :mod:`importlib.resources` wherever
-    the plugin is installed. ``package`` defaults to the module of the registering plugin.
-    ``dataset_options`` are the options of the data the model was trained and evaluated on
-    (``{"dynamic": True}`` for dynamically binarized MNIST).
+    the plugin is installed. ``package`` defaults to the module of the registering plugin. A bundled
+    copy is what loads (offline); ``repo_id`` then names where the model is published.
+    ``published=False`` marks a Hub repo that holds no weights yet: loading it says so at once,
+    with the recipe, instead of asking the Hub. ``dataset_options`` are the options of the data
+    the model was trained and evaluated on (``{"dynamic": True}`` for dynamically binarized MNIST).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -67,16 +69,22 @@ class PretrainedEntry(BaseModel):
     bundled: str | None = None
     repo_id: str | None = None
     revision: str = "main"
-    sha256: str | None = None
+    sha256: str | None = None  # of model.safetensors, checked before the weights are used
     recipe: str | None = None  # the command that reproduces the weights
     package: str | None = None  # import name of the package holding a bundled model
     dataset_options: dict[str, Any] = {}
+    published: bool = True  # False: the Hub repo is named, but no weights are there yet
 
     @model_validator(mode="after")
-    def _one_location(self):
-        if (self.bundled is None) == (self.repo_id is None):
-            raise ValueError(f"pretrained entry {self.name!r} needs exactly one of bundled= or repo_id=")
+    def _a_location(self):
+        if self.bundled is None and self.repo_id is None:
+            raise ValueError(f"pretrained entry {self.name!r} needs bundled= or repo_id= (or both)")
         return self
+
+    @property
+    def available(self) -> bool:
+        """Whether weights can be had: a bundled copy, or a published Hub repo."""
+        return bool(self.bundled) or self.published
 
     @property
     def folder(self) -> Path:
@@ -89,9 +97,12 @@ class PretrainedEntry(BaseModel):
 
     @property
     def location(self) -> str:
+        hub = f"hub: {self.repo_id}@{self.revision}" if self.repo_id else ""
+        if hub and not self.published:
+            hub += " (not published yet)"
         if self.bundled:
-            return f"bundled: {self.folder}"
-        return f"hub: {self.repo_id}@{self.revision}"
+            return f"bundled: {self.folder}" + (f"; {hub}" if hub else "")
+        return hub
 
 
 @dataclass

@@ -228,12 +228,15 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
     return model
 
 
-def check_pretrained(name: str, tolerance: float | None = None) -> Model:
+def check_pretrained(name: str, tolerance: float | None = None, limit: int | None = None) -> Model:
     """Check a bundled pretrained model: it loads offline, its recipe builds it, its card is there,
     and re-measuring its test split reproduces the NLL recorded in its config.json.
 
-    ``tolerance`` (nats) defaults to 0.1% of the NLL for exact likelihoods and 1% for
-    Monte Carlo bounds (latent-variable models).
+    ``limit`` re-measures only the first ``limit`` test images and compares with the figure the
+    model records for exactly those (``metrics["test[:limit]"]``, written by ``zoo eval --limit
+    N --save``): a quick check for models whose whole test split takes minutes. ``tolerance``
+    (nats) defaults to 0.1% of the NLL for exact likelihoods and 1% for Monte Carlo bounds
+    (latent-variable models).
     """
     import shlex
 
@@ -250,11 +253,15 @@ def check_pretrained(name: str, tolerance: float | None = None) -> Model:
     words = shlex.split(entry.recipe.split("&&")[0])
     assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
     assert words[words.index("--dataset") + 1] == entry.dataset, f"{name}: recipe trains on another dataset"
+    options = parse_settings([words[k + 1] for k, w in enumerate(words) if w == "--data-option"], "--data-option")
+    assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
     model = zoo.load(name)
     assert model.architecture == entry.architecture, f"{name}: folder holds {model.architecture}"
     assert model.pretrained_info["dataset"] == entry.dataset, f"{name}: config.json names another dataset"
-    test = load_dataset(entry.dataset, "test")
+    recorded_options = model.pretrained_info.get("dataset_options") or {}
+    assert recorded_options == entry.dataset_options, f"{name}: config.json records data options {recorded_options}"
+    test = load_dataset(entry.dataset, "test", **entry.dataset_options)
     assert (model.config.shape, model.config.levels) == (test.shape, test.levels), f"{name}: built for other data"
 
     pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
@@ -264,15 +271,20 @@ def check_pretrained(name: str, tolerance: float | None = None) -> Model:
                                     "width": test.shape[2], "levels": test.levels})
     assert rebuilt == model.config, f"{name}: the recipe builds {rebuilt}, the folder holds {model.config}"
 
-    recorded = model.pretrained_info["metrics"].get("test")
-    assert recorded, f"{name}: no test metrics in config.json (run `zoo eval DIR --dataset {entry.dataset} --save`)"
-    assert recorded["n_images"] == len(test), f"{name}: recorded on {recorded['n_images']} images, test has {len(test)}"
+    metrics = model.pretrained_info["metrics"]
+    full = metrics.get("test")
+    assert full, f"{name}: no test metrics in config.json (run `zoo eval DIR --save`)"
+    assert full["n_images"] == len(test), f"{name}: recorded on {full['n_images']} images, test has {len(test)}"
+    key = "test" if limit is None else f"test[:{limit}]"
+    recorded = metrics.get(key)
+    assert recorded, f"{name}: no {key} metrics in config.json (run `zoo eval DIR --limit {limit} --save`)"
+    assert recorded["n_images"] == min(len(test), limit or len(test)), f"{name}: {key} has {recorded['n_images']}"
     assert abs(recorded["bits_per_dim"] - bits_per_dim(recorded["nll_nats"], model.config.dims)) < 1e-6
     torch.manual_seed(0)
-    measured = evaluate(model, entry.dataset, split="test").nll_nats
+    measured = evaluate(model, entry.dataset, split="test", limit=limit, **entry.dataset_options).nll_nats
     tolerance = tolerance or recorded["nll_nats"] * (1e-3 if model.autoregressive else 1e-2)
     assert abs(measured - recorded["nll_nats"]) <= tolerance, (
-        f"{name}: test NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
+        f"{name}: {key} NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
 
     card = entry.folder / "README.md"

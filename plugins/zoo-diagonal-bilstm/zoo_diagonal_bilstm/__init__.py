@@ -9,7 +9,7 @@ from .sampler import DiagonalBiLSTMSampler
 
 __all__ = ["DiagonalBiLSTM", "DiagonalBiLSTMConfig", "DiagonalBiLSTMSampler"]
 
-_HUB_NOTE = "Hub entry: nothing is published yet, so it has no sha256 and downloading it fails until it is."
+_HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
 
 
 @zoo.hookimpl
@@ -47,7 +47,7 @@ def zoo_register_pretrained(register):
         dataset="binarized-mnist",
         description="Diagonal BiLSTM on binarized MNIST (28x28, 2 levels). " + _HUB_NOTE,
         repo_id="zoo-models/diagonal-bilstm-mnist",
-        sha256=None,
+        published=False,
         recipe=(
             "zoo train diagonal-bilstm --dataset binarized-mnist --epochs 20 "
             "--set hidden=64 --set layers=7 --set out_hidden=32 --out diagonal-bilstm-mnist"
@@ -59,7 +59,7 @@ def zoo_register_pretrained(register):
         dataset="cifar10",
         description="Diagonal BiLSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
         repo_id="zoo-models/diagonal-bilstm-cifar10",
-        sha256=None,
+        published=False,
         recipe=(
             "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 "
             "--set hidden=126 --set layers=12 --set out_hidden=1023 --out diagonal-bilstm-cifar10"

@@ -14,6 +14,24 @@ DIGITS_RECIPE = (
 )
 
 
+MNIST_ENTRIES = [
+    zoo.PretrainedEntry(
+        name="pixelcnn-binarized-mnist",
+        architecture="pixelcnn",
+        dataset="binarized-mnist",
+        dataset_options={"dynamic": True},
+        description="PixelCNN (15 blocks, h=64) on dynamically binarized MNIST 28x28, trained on one H200; bundled",
+        bundled="pixelcnn-binarized-mnist",
+        sha256="7dd33fab8161096e4f7a2ca3bce9c604ff924be3e72519285f649586d15524d8",
+        repo_id="zoo-models/pixelcnn-binarized-mnist",
+        published=False,
+        recipe="zoo train pixelcnn --dataset binarized-mnist --data-option dynamic=true --set hidden=64 "
+        "--set layers=15 --set batch_size=128 --set epochs=30 --set eval_batch_size=1000 --set device=cuda "
+        "--out pixelcnn-binarized-mnist",
+    ),
+]
+
+
 @zoo.hookimpl
 def zoo_register_models(register):
     register(PixelCNN, description="PixelCNN with masks A/B (van den Oord et al. 2016); gated=True for Gated PixelCNN")
@@ -32,30 +50,18 @@ def zoo_register_pretrained(register):
                 recipe=DIGITS_RECIPE.format(dataset=dataset),
             )
         )
-    register(
-        zoo.PretrainedEntry(
-            name="pixelcnn-mnist",
-            architecture="pixelcnn",
-            dataset="binarized-mnist",
-            description="PixelCNN (7 blocks, h=32) for statically binarized MNIST 28x28; "
-            "no weights are published yet (no sha256): train them with the recipe",
-            repo_id="zoo-models/pixelcnn-mnist",
-            revision="main",
-            sha256=None,
-            recipe="zoo train pixelcnn --dataset binarized-mnist --set hidden=32 --set layers=7 "
-            "--set epochs=20 --set batch_size=32 --set patience=3 --out pixelcnn-mnist",
-        )
-    )
+    for entry in MNIST_ENTRIES:
+        register(entry)
     register(
         zoo.PretrainedEntry(
             name="pixelcnn-cifar10",
             architecture="pixelcnn",
             dataset="cifar10",
             description="PixelCNN near the paper's size (15 blocks, h=126: divisible by 3 colour groups) "
-            "for CIFAR-10 32x32x3, 256 levels; no weights are published yet (no sha256): train them with the recipe",
+            "for CIFAR-10 32x32x3, 256 levels",
             repo_id="zoo-models/pixelcnn-cifar10",
             revision="main",
-            sha256=None,
+            published=False,
             recipe="zoo train pixelcnn --dataset cifar10 --set hidden=126 --set layers=15 "
             "--set epochs=30 --set batch_size=32 --set patience=3 --out pixelcnn-cifar10",
         )

@@ -9,7 +9,7 @@ from .sampler import RowLSTMSampler
 
 __all__ = ["RowLSTM", "RowLSTMConfig", "RowLSTMSampler"]
 
-_HUB_NOTE = "Hub entry: nothing is published yet, so it has no sha256 and downloading it fails until it is."
+_HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
 
 
 @zoo.hookimpl
@@ -47,7 +47,7 @@ def zoo_register_pretrained(register):
         dataset="binarized-mnist",
         description="Row LSTM on binarized MNIST (28x28, 2 levels). " + _HUB_NOTE,
         repo_id="zoo-models/row-lstm-mnist",
-        sha256=None,
+        published=False,
         recipe=(
             "zoo train row-lstm --dataset binarized-mnist --epochs 20 "
             "--set hidden=64 --set layers=7 --set out_hidden=32 --out row-lstm-mnist"
@@ -59,7 +59,7 @@ def zoo_register_pretrained(register):
         dataset="cifar10",
         description="Row LSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
         repo_id="zoo-models/row-lstm-cifar10",
-        sha256=None,
+        published=False,
         recipe=(
             "zoo train row-lstm --dataset cifar10 --epochs 50 "
             "--set hidden=126 --set layers=12 --set out_hidden=1023 --out row-lstm-cifar10"
