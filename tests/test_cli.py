@@ -86,3 +86,26 @@ def test_train_eval_card_complete_round_trip(tmp_path, capsys):
     assert Image.open(tmp_path / "c.png").size[1] > Image.open(tmp_path / "c.png").size[0] // 4  # 4 rows of 4
     assert main(["eval", str(out), "--dataset", "mnist"]) == 2  # no MNIST files here: one clear error
     assert "mnist" in capsys.readouterr().err
+
+
+def test_pretrained_listing_and_info_are_honest(capsys):
+    import zoo
+
+    assert main(["list", "--pretrained"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    digits = zoo.load("pixelcnn-digits").pretrained_info["metrics"]["test"]
+    assert rows["pixelcnn-digits"].split()[1:] == ["bundled", "digits", f"{digits['nll_nats']:.2f}",
+                                                   f"{digits['bits_per_dim']:.4f}"]
+    assert rows["pixelcnn-cifar10"].split()[1:] == ["not", "published", "cifar10", "-", "-"]
+    assert "binarized-mnist (dynamic=True)" in rows["pixelcnn-binarized-mnist"]
+
+    assert main(["info", "pixelcnn-cifar10"]) == 0
+    out = capsys.readouterr().out
+    assert "channels = 3" in out and "height = 32" in out and "levels = 256" in out and "hidden = 126" in out
+    assert "where: not published" in out
+    assert main(["info", "pixelcnn-digits"]) == 0
+    out = capsys.readouterr().out
+    info = zoo.model_info("pixelcnn-digits")
+    assert f"card: {info['card']}" in out and f"samples: {info['samples']}" in out
+    assert os.path.isfile(info["card"]) and os.path.isfile(info["samples"])
+    assert f"test: {digits['nll_nats']:.3f} nats" in out and "levels = 17" in out
