@@ -80,3 +80,84 @@ def write_all(site: Path) -> Path:
     write_plugin(site, "zoo_dup", "zoo_dup", DUPLICATE)
     write_plugin(site, "zoo_hook_raises", "zoo_hook_raises", HOOK_RAISES)
     return site
+
+
+REENTRANT_IMPORT = '''
+import zoo
+
+KNOWN = zoo.list_models()  # asks for the registry while it is being built
+'''
+
+REENTRANT_HOOK = '''
+import zoo
+
+
+@zoo.hookimpl
+def zoo_register_models(register):
+    zoo.list_models()
+'''
+
+EXITS = '''
+import sys
+
+sys.exit(3)
+'''
+
+MISSPELT = '''
+import zoo
+
+
+@zoo.hookimpl
+def zoo_register_model(register):  # the hook is zoo_register_models
+    pass
+'''
+
+NOT_PYDANTIC = '''
+import zoo
+from zoo.builtin.independent import Independent
+
+
+class PlainConfig:
+    levels = 2
+
+
+class Plain(Independent):
+    architecture = "plain-config"
+    config_class = PlainConfig
+
+
+@zoo.hookimpl
+def zoo_register_models(register):
+    register(Plain)
+'''
+
+IMPOSTOR = '''
+import zoo
+from zoo_pixelcnn import PixelCNN
+
+
+class FakePixelCNN(PixelCNN):
+    """Claims the genuine plugin's names."""
+
+
+@zoo.hookimpl
+def zoo_register_models(register):
+    register(FakePixelCNN)
+
+
+@zoo.hookimpl
+def zoo_register_pretrained(register):
+    register(zoo.PretrainedEntry(name="pixelcnn-digits", architecture="pixelcnn", dataset="digits",
+                                 repo_id="evil/pixelcnn-digits"))
+'''
+
+
+def write_hostile(site: Path) -> Path:
+    """Plugins that misbehave while zoo loads them; ``aaa-impostor`` sorts before every genuine plugin."""
+    write_plugin(site, "zoo_reentrant_import", "zoo_reentrant_import", REENTRANT_IMPORT)
+    write_plugin(site, "zoo_reentrant_hook", "zoo_reentrant_hook", REENTRANT_HOOK)
+    write_plugin(site, "zoo_exits", "zoo_exits", EXITS)
+    write_plugin(site, "zoo_misspelt", "zoo_misspelt", MISSPELT)
+    write_plugin(site, "zoo_not_pydantic", "zoo_not_pydantic", NOT_PYDANTIC)
+    write_plugin(site, "aaa_impostor", "aaa_impostor", IMPOSTOR)
+    return site

@@ -15,7 +15,7 @@ from zoo.errors import DatasetError
 from zoo.registry import get_registry
 from zoo.testing import check_pretrained
 
-ENTRIES = {name: entry for name, (entry, _) in get_registry().pretrained.items() if entry.bundled}
+ENTRIES = {name: p.entry for name, p in get_registry().pretrained.items() if p.entry.bundled}
 SMALL = ("digits", "digits-binarized")  # data sets that ship with the install
 QUICK = 500
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -231,7 +231,7 @@ def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypa
     monkeypatch.setenv("HF_ENDPOINT", closed)
     hub_entry(name="pixelcnn-cifar10-test", repo_id="zoo-models/pixelcnn-cifar10")
     reg = zoo.registry.get_registry()
-    names = [n for n, (e, _) in reg.pretrained.items() if e.repo_id and e.published and not e.bundled]
+    names = [n for n, p in reg.pretrained.items() if p.entry.repo_id and p.entry.published and not p.entry.bundled]
     for name in names:
         entry = reg.entry(name)
         start = time.perf_counter()
@@ -247,7 +247,7 @@ def test_no_network_and_no_cache_is_one_clear_line(fake_hub, hub_entry, monkeypa
 
 def test_unpublished_entries_say_so_with_the_recipe_and_no_request(fake_hub):
     reg = zoo.registry.get_registry()
-    unpublished = [n for n, (e, _) in reg.pretrained.items() if not e.available]
+    unpublished = [n for n, p in reg.pretrained.items() if not p.entry.available]
     assert "pixelcnn-cifar10" in unpublished
     before = len(fake_hub.requests)
     for name in unpublished:
@@ -370,7 +370,7 @@ def test_every_bundled_model_with_a_hub_repo_publishes_there_and_loads_back(fake
     from zoo.cli import main
 
     reg = zoo.registry.get_registry()
-    publishable = [e for e, _ in reg.pretrained.values() if e.bundled and e.repo_id]
+    publishable = [p.entry for p in reg.pretrained.values() if p.entry.bundled and p.entry.repo_id]
     assert any(e.name == "pixelcnn-binarized-mnist" for e in publishable)
     for entry in publishable:
         folder = tmp_path / entry.name  # a copy: pushing writes the card and samples into the folder

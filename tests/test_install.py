@@ -7,6 +7,7 @@ environment through a ``.pth`` line, so the test needs no network and no second 
 """
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -36,8 +37,10 @@ print(json.dumps(out))
 
 def test_wheels_carry_their_bundled_models(tmp_path):
     wheels = tmp_path / "wheels"
+    skip = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "plugins", "tests", "outputs")
+    sources = [shutil.copytree(d, tmp_path / "src" / d.name, ignore=skip) for d in DISTRIBUTIONS]  # no build/ in the tree
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), *map(str, DISTRIBUTIONS)], check=True, cwd=tmp_path)
+                    "-w", str(wheels), *map(str, sources)], check=True, cwd=tmp_path)
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert len(built) == len(DISTRIBUTIONS), built
 

@@ -9,7 +9,9 @@ import pytest
 import zoo
 from zoo import registry
 
-from .plugin_fixtures import write_all
+from .plugin_fixtures import write_all, write_hostile
+
+pytestmark = pytest.mark.filterwarnings("ignore::zoo.registry.PluginConflictWarning")
 
 
 @pytest.fixture
@@ -43,7 +45,8 @@ def test_broken_import_is_recorded_not_fatal(installed):
 
 def test_taken_name_is_reported_and_first_owner_kept(installed):
     errors = by_name()["zoo_dup"]["errors"]
-    assert errors == ["architecture 'independent' is already registered by zoo-builtin; ignored"]
+    assert errors == ["architecture 'independent' is also registered by zoo-builtin, which keeps it "
+                      "(the built-in plugin keeps its names); ignored"]
     assert registry.get_registry().model("independent").plugin == "zoo-builtin"
     assert "dup-fine" in zoo.list_models()  # the plugin's other names still work
 
@@ -79,3 +82,49 @@ def test_every_hook_is_documented_in_code_and_in_the_guide():
     for name in hooks:
         assert (getattr(hookspecs, name).__doc__ or "").strip(), f"{name} has no docstring"
         assert f"`{name}`" in guide, f"CONTRIBUTING.md does not describe {name}"
+
+
+@pytest.fixture
+def hostile(tmp_path, monkeypatch):
+    site = write_hostile(tmp_path / "hostile-site")
+    monkeypatch.syspath_prepend(str(site))
+    registry.reload()
+    yield site
+    registry.reload()
+
+
+def test_misbehaving_plugins_are_recorded_and_the_rest_works(hostile):
+    with pytest.warns(registry.PluginConflictWarning):
+        plugins = by_name()
+    assert plugins["zoo_reentrant_import"]["errors"][0].startswith(
+        "failed to load zoo_reentrant_import: zoo.errors.PluginError: a plugin used the zoo registry while plugins are loading")
+    assert plugins["zoo_reentrant_hook"]["errors"][0].startswith(
+        "zoo_register_models raised zoo.errors.PluginError: a plugin used the zoo registry while plugins are loading")
+    assert plugins["zoo_exits"]["errors"] == ["failed to load zoo_exits: SystemExit: 3"]
+    assert plugins["zoo_misspelt"]["errors"][0].startswith("implements unknown hook(s) zoo_register_model; zoo's hooks")
+    assert "config_class must be a zoo.ModelConfig subclass" in plugins["zoo_not_pydantic"]["errors"][0]
+    assert "plain-config" not in zoo.list_models()
+    # the impostor sorts first, but the genuine plugin keeps its names, and only the impostor is blamed
+    assert plugins["pixelcnn"]["errors"] == []
+    assert plugins["aaa_impostor"]["errors"] == [
+        "architecture 'pixelcnn' is also registered by pixelcnn, which keeps it (the name belongs to pixelcnn); ignored",
+        "pretrained model 'pixelcnn-digits' is also registered by pixelcnn, which keeps it "
+        "(the name belongs to pixelcnn); ignored",
+    ]
+    assert registry.get_registry().model("pixelcnn").cls.__name__ == "PixelCNN"
+    assert registry.get_registry().entry("pixelcnn-digits").bundled == "pixelcnn-digits"
+    assert zoo.load("pixelcnn-digits").sample(1).shape == (1, 1, 8, 8)
+
+
+def test_import_time_timing_is_recorded_and_shown(installed):
+    assert all(p.import_seconds >= 0 for p in registry.get_registry().plugins.values())
+    run = subprocess.run([sys.executable, "-m", "zoo.cli", "plugins"], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(installed)})
+    assert run.returncode == 0 and "import s" in run.stdout.splitlines()[0]
+
+
+def test_cli_survives_a_plugin_that_exits_or_asks_for_the_registry(hostile):
+    env = {**os.environ, "PYTHONPATH": str(hostile)}
+    run = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0 and "pixelcnn" in run.stdout
+    assert "plugin(s) with errors; see `zoo plugins`" in run.stderr

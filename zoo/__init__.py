@@ -69,7 +69,8 @@ def model_info(name: str) -> dict[str, Any]:
     """
     reg = get_registry()
     if name in reg.pretrained:
-        entry, plugin = reg.pretrained[name]
+        spec = reg.pretrained[name]
+        entry, plugin = spec.entry, spec.plugin
         info = {"kind": "pretrained", "plugin": plugin, "location": entry.location, "where": _where(entry),
                 **entry.model_dump()}
         meta = _bundled_config(entry)
@@ -92,7 +93,7 @@ def model_info(name: str) -> dict[str, Any]:
         "description": spec.description,
         "autoregressive": spec.cls.autoregressive,
         "config_fields": _fields(spec.cls.config_class),
-        "pretrained": sorted(n for n, (e, _) in reg.pretrained.items() if e.architecture == name),
+        "pretrained": sorted(n for n, p in reg.pretrained.items() if p.entry.architecture == name),
     }
 
 
@@ -198,6 +199,7 @@ def push_to_hub(model_or_folder, repo_id: str, private: bool = False, revision: 
 def plugins() -> list[dict[str, Any]]:
     """Every plugin with its version, source and errors (an empty list when it works)."""
     return [
-        {"name": r.name, "distribution": r.distribution, "version": r.version, "source": r.source, "errors": list(r.errors)}
+        {"name": r.name, "distribution": r.distribution, "version": r.version, "source": r.source,
+         "errors": list(r.errors), "import_seconds": r.import_seconds}
         for r in get_registry().plugins.values()
     ]

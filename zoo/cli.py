@@ -86,11 +86,16 @@ def cmd_info(args) -> None:
 def cmd_plugins(args) -> None:
     import zoo
 
+    from zoo.plugins import SLOW_IMPORT_SECONDS
+
     rows = []
     for p in zoo.plugins():
         status = "ok" if not p["errors"] else "ERROR: " + " | ".join(p["errors"])
-        rows.append([p["name"], p["distribution"] or "-", p["version"] or "-", p["source"], status])
-    print(_table(rows, ["plugin", "distribution", "version", "source", "status"]))
+        seconds = p["import_seconds"]
+        slow = " (slow)" if seconds > SLOW_IMPORT_SECONDS else ""
+        rows.append([p["name"], p["distribution"] or "-", p["version"] or "-", p["source"], f"{seconds:.2f}{slow}",
+                     status])
+    print(_table(rows, ["plugin", "distribution", "version", "source", "import s", "status"]))
 
 
 def cmd_create(args) -> None:

@@ -1,11 +1,17 @@
 """The plugin manager: the core's built-in plugin, the ``zoo`` entry-point group, run-time plugins.
 
-A plugin that fails to import is recorded with its error and skipped; the others load.
+A plugin that fails to import (``SystemExit`` included), implements a hook zoo does not have (a
+misspelt name), or raises in a hook is recorded with its error and skipped; the others load.
+
+Order, which decides who keeps a contested name: the built-in plugin first, then the entry-point
+plugins sorted by distribution name (then entry-point name), then run-time plugins in the order
+they were added. The order does not depend on ``sys.path`` or on the order of installation.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +20,11 @@ import pluggy
 
 from . import hookspecs
 
-__all__ = ["PluginRecord", "build_plugin_manager", "ENTRY_POINT_GROUP"]
+__all__ = ["PluginRecord", "build_plugin_manager", "call_each", "ENTRY_POINT_GROUP", "SLOW_IMPORT_SECONDS"]
 
 ENTRY_POINT_GROUP = "zoo"
 BUILTIN = "zoo-builtin"
+SLOW_IMPORT_SECONDS = 1.0  # `zoo plugins` flags a plugin whose import takes longer
 
 
 @dataclass
@@ -29,6 +36,7 @@ class PluginRecord:
     version: str = ""
     source: str = "entry point"  # "built-in", "entry point" or "run time"
     errors: list[str] = field(default_factory=list)
+    import_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -36,35 +44,43 @@ class PluginRecord:
 
 
 def _one_line(exc: BaseException) -> str:
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()[-1]
+    lines = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The ``zoo`` entry points, one per name, sorted by distribution name then entry-point name."""
+    unique: dict[str, importlib.metadata.EntryPoint] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        unique.setdefault(ep.name, ep)  # the same distribution visible twice on sys.path: the first copy
+    dist = lambda ep: (ep.dist.metadata["Name"] or "").lower() if ep.dist is not None else ""  # noqa: E731
+    return sorted(unique.values(), key=lambda ep: (dist(ep), ep.name))
 
 
 def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginManager, dict[str, PluginRecord]]:
     """A fresh manager with the built-in plugin, every installed entry point and ``runtime``."""
-    from . import builtin
+    from . import __version__, builtin
 
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     records: dict[str, PluginRecord] = {}
 
-    import zoo
-
     pm.register(builtin, name=BUILTIN)
-    records[BUILTIN] = PluginRecord(BUILTIN, "zoo", getattr(zoo, "__version__", ""), "built-in")
+    records[BUILTIN] = PluginRecord(BUILTIN, "zoo", __version__, "built-in")
 
-    seen: set[str] = set()
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in seen:  # the same distribution visible twice on sys.path
-            continue
-        seen.add(ep.name)
+    for ep in _entry_points():
         dist = ep.dist.metadata["Name"] if ep.dist is not None else ""
         version = ep.dist.version if ep.dist is not None else ""
         record = records[ep.name] = PluginRecord(ep.name, dist, version)
+        start = time.perf_counter()
         try:
             module = ep.load()
             pm.register(module, name=ep.name)
-        except Exception as exc:  # a broken plugin must never break the others
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # SystemExit too: a broken plugin must never end or break the others
             record.errors.append(f"failed to load {ep.value}: {_one_line(exc)}")
+        record.import_seconds = time.perf_counter() - start
 
     for obj, name in runtime:
         records[name] = PluginRecord(name, "", "", "run time")
@@ -72,15 +88,42 @@ def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginM
             pm.register(obj, name=name)
         except Exception as exc:
             records[name].errors.append(f"failed to register: {_one_line(exc)}")
+    _drop_unknown_hooks(pm, records)
     return pm, records
 
 
-def call_each(pm: pluggy.PluginManager, hook_name: str, make_register, records: dict[str, PluginRecord]) -> None:
-    """Call ``hook_name`` on every plugin separately, so one that raises is recorded, not fatal."""
-    hook = getattr(pm.hook, hook_name)
-    for impl in hook.get_hookimpls():  # registration order: built-in first
-        name = impl.plugin_name
+def _drop_unknown_hooks(pm: pluggy.PluginManager, records: dict[str, PluginRecord]) -> None:
+    """pluggy's ``check_pending``, one plugin at a time: a plugin implementing a hook zoo does not
+    have (``zoo_register_model`` for ``zoo_register_models``) is recorded and taken out."""
+    known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("zoo_")))
+    while True:
         try:
-            impl.function(register=make_register(name))
-        except Exception as exc:
+            pm.check_pending()
+            return
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or str(exc.plugin)
+            unknown = sorted(
+                n for n in dir(exc.plugin) if n.startswith("zoo_") and not hasattr(hookspecs, n)
+            ) if exc.plugin is not None else []
+            what = ", ".join(unknown) or _one_line(exc)
+            records.setdefault(name, PluginRecord(name)).errors.append(
+                f"implements unknown hook(s) {what}; zoo's hooks are {known}"
+            )
+            pm.unregister(exc.plugin)
+
+
+def call_each(pm: pluggy.PluginManager, hook_name: str, make_register, records: dict[str, PluginRecord]) -> None:
+    """Call ``hook_name`` through pluggy on every plugin separately, in registration order (pluggy
+    itself calls the last registered first), so one that raises is recorded, not fatal."""
+    hook = getattr(pm.hook, hook_name)
+    order = [plugin for _, plugin in pm.list_name_plugin()]
+    implementers = [impl.plugin for impl in hook.get_hookimpls()]
+    for plugin in sorted(implementers, key=order.index):
+        name = pm.get_name(plugin)
+        only = pm.subset_hook_caller(hook_name, remove_plugins=[p for p in implementers if p is not plugin])
+        try:
+            only(register=make_register(name))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             records.setdefault(name, PluginRecord(name)).errors.append(f"{hook_name} raised {_one_line(exc)}")

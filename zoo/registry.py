@@ -7,6 +7,7 @@ import importlib.resources
 import sys
 import threading
 import types
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -14,12 +15,15 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from .errors import unknown_name
-from .plugins import PluginRecord, build_plugin_manager, call_each
+from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
 
 __all__ = [
     "ModelSpec",
     "DatasetSpec",
     "PretrainedEntry",
+    "PretrainedSpec",
+    "ClassSpec",
+    "PluginConflictWarning",
     "Registry",
     "get_registry",
     "register_plugin",
@@ -36,6 +40,21 @@ class ModelSpec:
     cls: type
     plugin: str
     description: str = ""
+
+
+@dataclass
+class PretrainedSpec:
+    entry: PretrainedEntry
+    plugin: str
+
+
+@dataclass
+class ClassSpec:
+    """A trainer or an evaluator class under its name."""
+
+    name: str
+    cls: type
+    plugin: str
 
 
 @dataclass
@@ -110,10 +129,10 @@ class Registry:
     """A snapshot of every plugin's registrations; rebuilt when run-time plugins change."""
 
     models: dict[str, ModelSpec] = field(default_factory=dict)
-    pretrained: dict[str, tuple[PretrainedEntry, str]] = field(default_factory=dict)
+    pretrained: dict[str, PretrainedSpec] = field(default_factory=dict)
     datasets: dict[str, DatasetSpec] = field(default_factory=dict)
-    trainers: dict[str, tuple[type, str]] = field(default_factory=dict)
-    evaluators: dict[str, tuple[type, str]] = field(default_factory=dict)
+    trainers: dict[str, ClassSpec] = field(default_factory=dict)
+    evaluators: dict[str, ClassSpec] = field(default_factory=dict)
     plugins: dict[str, PluginRecord] = field(default_factory=dict)
 
     # -- lookups with close-match errors -------------------------------------
@@ -125,7 +144,7 @@ class Registry:
     def entry(self, name: str) -> PretrainedEntry:
         if name not in self.pretrained:
             raise unknown_name("pretrained model", name, self.pretrained)
-        return self.pretrained[name][0]
+        return self.pretrained[name].entry
 
     def dataset(self, name: str) -> DatasetSpec:
         if name not in self.datasets:
@@ -135,12 +154,12 @@ class Registry:
     def trainer(self, name: str) -> type:
         if name not in self.trainers:
             raise unknown_name("trainer", name, self.trainers)
-        return self.trainers[name][0]
+        return self.trainers[name].cls
 
     def evaluator(self, name: str) -> type:
         if name not in self.evaluators:
             raise unknown_name("evaluator", name, self.evaluators)
-        return self.evaluators[name][0]
+        return self.evaluators[name].cls
 
     def plugin_of(self, cls: type) -> str:
         for spec in self.models.values():
@@ -163,24 +182,43 @@ def _package_of(plugin: Any) -> str | None:
 
 
 def _collect(pm, records) -> Registry:
-    from .interfaces import Evaluator, Model, Trainer
+    from .interfaces import Evaluator, Model, ModelConfig, Trainer
 
     reg = Registry(plugins=records)
+    owners: dict[tuple[str, str], str] = {}  # (kind, name) -> plugin that keeps it
 
-    def claim(table: dict, kind: str, name: str, value, plugin: str) -> None:
+    def claim(table: dict, kind: str, name: str, value, plugin: str, rightful: str | None = None) -> None:
+        """Who keeps a name two plugins register (documented in CONTRIBUTING.md): the built-in plugin
+        keeps its own; otherwise the ``rightful`` plugin (a pretrained model: the plugin of its
+        architecture; an architecture: the plugin named like it) takes it; otherwise the first in
+        plugin order (by distribution name) keeps it. The plugin that loses it is told why."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"{kind} name must be a non-empty string, got {name!r}")
         if name in table:
-            owner = table[name].plugin if hasattr(table[name], "plugin") else table[name][1]
-            records[plugin].errors.append(f"{kind} {name!r} is already registered by {owner}; ignored")
-            return
+            owner = owners[kind, name]
+            if plugin == rightful and owner not in (plugin, BUILTIN):
+                _contested(records, kind, name, keeper=plugin, loser=owner, why=f"the name belongs to {plugin}")
+            else:
+                why = ("the built-in plugin keeps its names" if owner == BUILTIN else
+                       f"the name belongs to {owner}" if owner == rightful else
+                       "first in plugin order, by distribution name")
+                _contested(records, kind, name, keeper=owner, loser=plugin, why=why)
+                return
         table[name] = value
+        owners[kind, name] = plugin
 
     def models(plugin):
         def register(cls, description: str = ""):
             if not (isinstance(cls, type) and issubclass(cls, Model)):
                 raise TypeError(f"register() needs a zoo.Model subclass, got {cls!r}")
-            claim(reg.models, "architecture", cls.architecture, ModelSpec(cls.architecture, cls, plugin, description or (cls.__doc__ or "").strip().split("\n")[0]), plugin)
+            config_class = getattr(cls, "config_class", None)
+            if not (isinstance(config_class, type) and issubclass(config_class, ModelConfig)):
+                raise TypeError(f"{cls.__name__}.config_class must be a zoo.ModelConfig subclass, got {config_class!r}")
+            about = description or (cls.__doc__ or "").strip().split("\n")[0]
+            arch = cls.architecture
+            named_like_it = arch == plugin or (isinstance(arch, str) and arch.startswith(plugin + "-"))
+            claim(reg.models, "architecture", arch, ModelSpec(arch, cls, plugin, about), plugin,
+                  rightful=plugin if named_like_it else None)
         return register
 
     def pretrained(plugin):
@@ -189,11 +227,15 @@ def _collect(pm, records) -> Registry:
                 raise TypeError(f"register() needs a zoo.PretrainedEntry, got {entry!r}")
             if entry.bundled and not entry.package:  # bundled files sit in the registering plugin's package
                 entry = entry.model_copy(update={"package": _package_of(pm.get_plugin(plugin))})
-            claim(reg.pretrained, "pretrained model", entry.name, (entry, plugin), plugin)
+            arch = reg.models.get(entry.architecture)
+            claim(reg.pretrained, "pretrained model", entry.name, PretrainedSpec(entry, plugin), plugin,
+                  rightful=arch.plugin if arch else None)
         return register
 
     def datasets(plugin):
         def register(name, loader, description: str = "", levels=None, shape=None):
+            if not callable(loader):
+                raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
             claim(reg.datasets, "dataset", name, DatasetSpec(name, loader, plugin, description, levels, shape), plugin)
         return register
 
@@ -202,7 +244,7 @@ def _collect(pm, records) -> Registry:
             def register(name, cls):
                 if not (isinstance(cls, type) and issubclass(cls, base)):
                     raise TypeError(f"register() needs a {base.__name__} subclass, got {cls!r}")
-                claim(table, kind, name, (cls, plugin), plugin)
+                claim(table, kind, name, ClassSpec(name, cls, plugin), plugin)
             return register
         return outer
 
@@ -214,18 +256,43 @@ def _collect(pm, records) -> Registry:
     return reg
 
 
-_lock = threading.Lock()
+def _contested(records: dict[str, PluginRecord], kind: str, name: str, keeper: str, loser: str, why: str) -> None:
+    """Record a name two plugins claim on the plugin that lost it, and warn Python users too."""
+    message = f"{kind} {name!r} is also registered by {keeper}, which keeps it ({why}); ignored"
+    records[loser].errors.append(message)
+    warnings.warn(f"zoo plugin {loser}: {message}", PluginConflictWarning, stacklevel=2)
+
+
+class PluginConflictWarning(UserWarning):
+    """Two plugins registered the same name; ``zoo plugins`` shows which one keeps it."""
+
+
+_lock = threading.RLock()
+_building = threading.local()
 _runtime: list[tuple[Any, str]] = []
 _current: Registry | None = None
 
 
 def get_registry() -> Registry:
-    """The registry, built on first use from all plugins."""
+    """The registry, built on first use from all plugins.
+
+    A plugin that asks for the registry while the registry is being built (at import or in a hook)
+    gets a :class:`~zoo.errors.PluginError`; it is recorded against that plugin and the others load.
+    """
     global _current
+    if getattr(_building, "active", False):
+        from .errors import PluginError
+
+        raise PluginError("a plugin used the zoo registry while plugins are loading (at import or in a hook); "
+                          "look names up when your code runs, not when zoo loads it")
     with _lock:
         if _current is None:
-            pm, records = build_plugin_manager(list(_runtime))
-            _current = _collect(pm, records)
+            _building.active = True
+            try:
+                pm, records = build_plugin_manager(list(_runtime))
+                _current = _collect(pm, records)
+            finally:
+                _building.active = False
         return _current
 
 
