@@ -63,6 +63,7 @@ class PretrainedEntry(BaseModel):
     repo_id: str | None = None
     revision: str = "main"
     sha256: str | None = None
+    config_sha256: str | None = None  # pins config.json as sha256 pins model.safetensors
     recipe: str | None = None  # the command that reproduces the weights
 
     @model_validator(mode="after")
