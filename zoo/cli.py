@@ -83,8 +83,11 @@ def cmd_plugins(args) -> None:
 def cmd_create(args) -> None:
     import zoo
 
+    from zoo.outputs import claim_output
+
     model = zoo.create(args.arch, **parse_settings(args.set))
-    zoo.save_pretrained(model, args.out)
+    with claim_output(args.out, overwrite=args.overwrite):
+        zoo.save_pretrained(model, args.out)
     print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
 
 
@@ -98,6 +101,7 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
+        overwrite=args.overwrite,
     )
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -237,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("arch")
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
+    s.add_argument("--overwrite", action="store_true", help="replace the model already in OUT (else refused)")
     s.set_defaults(func=cmd_create)
 
     s = sub.add_parser("train", help="train an architecture on a dataset (resumable; runs under torchrun)")
@@ -246,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config or TrainConfig field (repeatable)")
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
+    s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("eval", help="NLL (nats/image) and bits/dim of a model on a dataset split")

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from .errors import UnknownNameError, WeightsError, validation_problems
+from .errors import UnknownNameError, WeightsError, WriteError, ZooError, validation_problems
 
 __all__ = [
     "FORMAT_VERSION",
@@ -53,19 +53,40 @@ _DTYPES = {
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+    """Write via a temporary file in the same folder and rename, so readers never see half a file.
+
+    A failed write (disk full, name too long, no permission) removes its temporary file, leaves
+    the old file as it was and raises a one-line :class:`WriteError` naming the file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(path, exc) from None
         raise
+
+
+def write_error(path: Path, exc: OSError) -> WriteError:
+    """The one-line error of a failed write: which file, and the system's reason."""
+    reason = exc.strerror or _first_line(exc)
+    return WriteError(f"{short_path(path)}: cannot write ({reason}); any earlier version is unchanged")
+
+
+def short_path(path) -> str:
+    """A path for an error message: over-long ones are cut in the middle, keeping both ends."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-50:]}"
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -138,7 +159,10 @@ def save_pretrained(
     from .registry import get_registry
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
     info = dict(getattr(model, "pretrained_info", {}) or {})
     meta = {
         "format_version": FORMAT_VERSION,
@@ -166,12 +190,15 @@ def read_config(folder) -> dict[str, Any]:
     a name or a 5000-digit number where it expects a size.
     """
     path = Path(folder) / CONFIG_FILE
-    if not Path(folder).is_dir():
-        raise WeightsError(f"{folder}: not a folder")
-    if not path.is_file():
-        raise WeightsError(f"{path}: file not found (a zoo model folder has {CONFIG_FILE} and {WEIGHTS_FILE})")
-    with open(path, "rb") as f:
-        data = f.read(MAX_CONFIG_BYTES + 1)
+    try:
+        if not Path(folder).is_dir():
+            raise WeightsError(f"{short_path(folder)}: not a folder")
+        if not path.is_file():
+            raise WeightsError(f"{path}: file not found (a zoo model folder has {CONFIG_FILE} and {WEIGHTS_FILE})")
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:  # a name too long, no permission, a folder that vanished
+        raise WeightsError(f"{short_path(path)}: cannot read ({exc.strerror or _first_line(exc)})") from None
     if len(data) > MAX_CONFIG_BYTES:
         raise WeightsError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a zoo config")
     meta = parse_json(data, path)
