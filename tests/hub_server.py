@@ -60,6 +60,7 @@ class FakeHub:
         self.corrupt: set[str] = set()  # file names served with one flipped byte
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
+        self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
         self.lock = threading.RLock()  # the commit route holds it while calling commit()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -205,6 +206,9 @@ def _make_handler(hub: FakeHub):
             if path in hub.corrupt:  # what a broken proxy or disk would hand over: same size, other bytes
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             headers = {"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}
+            if hub.xet:
+                headers.update({"X-Xet-Hash": hashlib.sha256(data).hexdigest(),
+                                "X-Xet-Refresh-Route": f"/api/models/{repo_id}/xet-read-token/{oid}"})
             if path in hub.trickle and not head:
                 return self._trickle(data, headers, hub.trickle[path])
             self._send(200, data, headers, head)

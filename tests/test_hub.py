@@ -455,3 +455,13 @@ def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
     assert msg.startswith("pretrained model 'ind-pinned-config' (Hub repo 'alice/pinned-config', revision 'main'): "
                           "config.json has sha256 ")
     assert f"the pretrained index expects {file_sha256_of(files['config.json'])}; refusing" in msg
+
+
+def test_files_announced_on_xet_come_over_plain_http_within_the_limits(fake_hub):
+    """hf_xet would move the bytes outside huggingface_hub's HTTP client, where no deadline applies."""
+    model = make_model(23)
+    zoo.push_to_hub(model, "alice/on-xet")
+    fake_hub.xet = True
+    x = batch()
+    assert torch.equal(zoo.load("alice/on-xet").log_prob(x), model.log_prob(x))
+    assert not [p for m, p in fake_hub.requests if "xet-read-token" in p]
