@@ -499,8 +499,9 @@ class DefaultTrainer(Trainer):
             save_tensors(tensors, ckdir / name)
             atomic_write_json(ckdir / LATEST, meta)
         except WriteError as exc:  # disk full: the previous checkpoint is still the committed one
+            where = f"{getattr(exc, 'path', ckdir)}: cannot write ({getattr(exc, 'reason', exc)})"
             raise WriteError(
-                f"{exc}; training stopped at step {state.step} and the last checkpoint in {ckdir} is intact: "
+                f"{where}; training stopped at step {state.step} and any earlier checkpoint in {ckdir} is intact: "
                 "free space, then continue with --resume"
             ) from None
         for old in ckdir.glob("ckpt-*.safetensors"):

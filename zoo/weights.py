@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from .errors import UnknownNameError, WeightsError, WriteError, ZooError, validation_problems
+from .errors import UnknownNameError, WeightsError, WriteError, validation_problems
 
 __all__ = [
     "FORMAT_VERSION",
@@ -80,7 +80,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def write_error(path: Path, exc: OSError) -> WriteError:
     """The one-line error of a failed write: which file, and the system's reason."""
     reason = exc.strerror or _first_line(exc)
-    return WriteError(f"{short_path(path)}: cannot write ({reason}); any earlier version is unchanged")
+    error = WriteError(f"{short_path(path)}: cannot write ({reason}); any earlier version is unchanged")
+    error.path, error.reason = Path(path), reason  # for callers that say more (see zoo.training)
+    return error
 
 
 def short_path(path) -> str:
