@@ -214,7 +214,7 @@ class _Budget:
             rate = self.window_bytes / span
             if rate < self.limits.min_rate:
                 raise _LimitExceeded(
-                    f"{self.current} arrived at {rate:.0f} bytes/s over {span:.1f} s, below the minimum of "
+                    f"{self.current} arrived at {rate:.1f} bytes/s over {span:.1f} s, below the minimum of "
                     f"{self.limits.min_rate:g} bytes/s (ZOO_HUB_MIN_RATE); stopped (what arrived stays in the "
                     f"cache for the next try): retry later, or lower ZOO_HUB_MIN_RATE on a slow connection"
                 )
