@@ -343,3 +343,11 @@ def test_cli_refuses_nan_weights_in_one_line(saved, capsys):
     assert main(["sample", str(folder), "--n", "1", "--out", str(folder / "s.png")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "NaN or infinite" in err
+
+
+def test_oversized_safetensors_header_is_refused_before_parsing(saved):
+    _, folder = saved
+    path = folder / "model.safetensors"
+    path.write_bytes((200 << 20).to_bytes(8, "little") + b"{" + b" " * 64)
+    with pytest.raises(WeightsError, match=r"model\.safetensors: safetensors header of 209715200 bytes, more than"):
+        zoo.load(folder)

@@ -43,6 +43,7 @@ CARD_FILE = "README.md"
 MAX_CONFIG_BYTES = 1 << 20
 MAX_JSON_DEPTH = 32
 MAX_JSON_DIGITS = 18  # every int64 fits; a 5000-digit "integer" is refused, naming its field
+MAX_HEADER_BYTES = 16 << 20  # a safetensors header: about 100 bytes a tensor (the library allows 100 MB)
 
 # safetensors dtype names (as its header spells them) and the torch dtypes they load as.
 _DTYPES = {
@@ -135,6 +136,10 @@ def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     if not path.is_file():
         raise WeightsError(f"{path}: file not found")
     try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+        if size > MAX_HEADER_BYTES:
+            raise WeightsError(f"{path}: safetensors header of {size} bytes, more than {MAX_HEADER_BYTES} allowed")
         with safe_open(str(path), framework="pt") as f:
             return {name: (tuple(f.get_slice(name).get_shape()), f.get_slice(name).get_dtype()) for name in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
