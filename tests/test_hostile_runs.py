@@ -271,3 +271,12 @@ def test_stale_temporary_files_are_removed_on_resume(run_copy):
         (ckdir / name).write_bytes(b"half a file from a killed write")
     run(run_copy, epochs=2, resume=True)
     assert sorted(p.name for p in ckdir.iterdir()) == ["best.safetensors", "ckpt-000002.safetensors", "latest.json"]
+
+
+def test_other_ranks_of_a_distributed_run_leave_the_folder_to_rank_0(tmp_path):
+    out = tmp_path / "m"
+    with claim_output(out):  # rank 0 holds the folder and has written its first file
+        (out / "train_config.json").write_text("{}")
+        with claim_output(out, lock=False, overwrite=True):  # rank 1: no lock, no refusal, nothing removed
+            pass
+        assert (out / "train_config.json").is_file()

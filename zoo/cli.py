@@ -82,7 +82,6 @@ def cmd_plugins(args) -> None:
 
 def cmd_create(args) -> None:
     import zoo
-
     from zoo.outputs import claim_output
 
     model = zoo.create(args.arch, **parse_settings(args.set))

@@ -38,7 +38,8 @@ def claim_output(out, *, overwrite: bool = False, resume: bool = False, lock: bo
     ``resume=True`` accepts whatever is there (the trainer checks it). ``overwrite=True`` removes
     the files zoo wrote there before (model, card, samples, run settings, checkpoints), so an
     old card never stays beside new weights; files zoo did not write are left alone.
-    ``lock=False`` is for the processes of a distributed run other than rank 0.
+    ``lock=False`` is for the processes of a distributed run other than rank 0: they neither lock,
+    check nor clear (rank 0 does), since rank 0 may already have written its first file.
     """
     out = Path(out)
     if overwrite and resume:
@@ -49,7 +50,10 @@ def claim_output(out, *, overwrite: bool = False, resume: bool = False, lock: bo
         raise ZooError(f"{short_path(out)}: exists and is not a folder") from None
     except OSError as exc:
         raise write_error(out, exc) from None
-    fd = _lock(out) if lock and fcntl is not None else None
+    if not lock:
+        yield out
+        return
+    fd = _lock(out) if fcntl is not None else None
     try:
         if not resume:
             _check_empty(out, overwrite)
