@@ -349,5 +349,6 @@ def test_oversized_safetensors_header_is_refused_before_parsing(saved):
     _, folder = saved
     path = folder / "model.safetensors"
     path.write_bytes((200 << 20).to_bytes(8, "little") + b"{" + b" " * 64)
-    with pytest.raises(WeightsError, match=r"model\.safetensors: safetensors header of 209715200 bytes, more than"):
+    with pytest.raises(WeightsError) as info:
         zoo.load(folder)
+    assert str(info.value) == f"{path}: safetensors header of 209715200 bytes, more than 16777216 allowed"

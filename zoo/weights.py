@@ -129,8 +129,9 @@ def load_tensors(path: Path, finite: bool = False) -> dict[str, torch.Tensor]:
 def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     """Tensor name -> (shape, safetensors dtype name) from the file's header, without reading any tensor.
 
-    safetensors keeps a JSON header before the data (its size capped by the library); ``safe_open``
-    maps the file and parses only that header, so a hostile file costs no memory here.
+    safetensors keeps a JSON header before the data, its size in the first 8 bytes (capped here at
+    MAX_HEADER_BYTES); ``safe_open`` maps the file and parses only that header, so a hostile file
+    costs no memory here.
     """
     path = Path(path)
     if not path.is_file():
@@ -138,8 +139,11 @@ def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
     try:
         with open(path, "rb") as f:
             size = int.from_bytes(f.read(8), "little")
-        if size > MAX_HEADER_BYTES:
-            raise WeightsError(f"{path}: safetensors header of {size} bytes, more than {MAX_HEADER_BYTES} allowed")
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or _first_line(exc)})") from None
+    if size > MAX_HEADER_BYTES:
+        raise WeightsError(f"{path}: safetensors header of {size} bytes, more than {MAX_HEADER_BYTES} allowed")
+    try:
         with safe_open(str(path), framework="pt") as f:
             return {name: (tuple(f.get_slice(name).get_shape()), f.get_slice(name).get_dtype()) for name in f.keys()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
