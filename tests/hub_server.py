@@ -6,6 +6,9 @@ Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggin
 the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
 other path gets a 404, so stray calls (telemetry, agent detection) are harmless.
 
+Faults for the bounded-wait tests: ``FakeHub.trickle`` serves a file's body one byte at a time,
+and :func:`silent_server` accepts connections and never answers.
+
 The ``fake_hub`` fixture points huggingface_hub at the server with a temporary ``HF_HOME`` and a
 client that refuses any host but 127.0.0.1, so a test can never reach the real Hub.
 """
@@ -13,8 +16,10 @@ client that refuses any host but 127.0.0.1, so a test can never reach the real H
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-__all__ = ["FakeHub", "fake_hub", "isolate_huggingface_hub", "TOKEN"]
+__all__ = ["FakeHub", "fake_hub", "isolate_huggingface_hub", "silent_server", "TOKEN"]
 
 TOKEN = "hf_fake_secret_token_0123456789"
 
@@ -53,6 +58,9 @@ class FakeHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
         self.corrupt: set[str] = set()  # file names served with one flipped byte
+        self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
+        self.stopping = threading.Event()  # ends trickling answers when the server stops
+        self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
         self.lock = threading.RLock()  # the commit route holds it while calling commit()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -63,6 +71,7 @@ class FakeHub:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.server.shutdown()
         self.server.server_close()
 
@@ -197,7 +206,24 @@ def _make_handler(hub: FakeHub):
             if path in hub.corrupt:  # what a broken proxy or disk would hand over: same size, other bytes
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             headers = {"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}
+            if hub.xet:
+                headers.update({"X-Xet-Hash": hashlib.sha256(data).hexdigest(),
+                                "X-Xet-Refresh-Route": f"/api/models/{repo_id}/xet-read-token/{oid}"})
+            if path in hub.trickle and not head:
+                return self._trickle(data, headers, hub.trickle[path])
             self._send(200, data, headers, head)
+
+        def _trickle(self, data: bytes, headers: dict, interval: float) -> None:
+            """The headers at once, then one byte every ``interval`` seconds: a live but useless server."""
+            self._send(200, b"", {**headers, "Content-Length": str(len(data))}, head=True)
+            try:
+                for i in range(len(data)):
+                    if hub.stopping.wait(interval):
+                        return
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+            except OSError:  # the client gave up and closed the connection
+                self.close_connection = True
 
         def _create(self, req: dict) -> None:
             if not self._authorized():
@@ -271,6 +297,22 @@ def _make_handler(hub: FakeHub):
             self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}", "pullRequestUrl": None})
 
     return Handler
+
+
+@contextlib.contextmanager
+def silent_server():
+    """The URL of a server that accepts connections and never answers.
+
+    A listening socket that nobody reads: the kernel completes every TCP handshake and buffers the
+    request, and the client then waits for an answer that never comes.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
 
 
 def isolate_huggingface_hub(monkeypatch, home, endpoint: str, token: str | None = TOKEN) -> None:

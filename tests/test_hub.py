@@ -18,7 +18,7 @@ import torch
 import zoo
 from zoo.hub import file_sha256, resolve_entry
 
-from .hub_server import TOKEN, fake_hub  # noqa: F401 - the fixture
+from .hub_server import TOKEN, fake_hub, silent_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
 
@@ -381,3 +381,129 @@ def test_every_bundled_model_with_a_hub_repo_publishes_there_and_loads_back(fake
         hub_copy = entry.model_copy(update={"bundled": None, "published": True})
         x = zoo.load(entry.name).sample(2, generator=torch.Generator().manual_seed(0))
         assert torch.equal(zoo.load_folder(resolve_entry(hub_copy)).log_prob(x), zoo.load(entry.name).log_prob(x))
+
+
+# -- bounded waits: a dead server, a trickling one, and the cache lock ------------------------------
+def test_server_that_accepts_and_never_answers_ends_at_the_deadline(fake_hub, monkeypatch):
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "1")
+    with silent_server() as url:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        start = time.perf_counter()
+        with pytest.raises(zoo.HubError) as info:
+            zoo.load("alice/silent")
+        elapsed = time.perf_counter() - start
+    msg = str(info.value)
+    assert msg.startswith(f"Hub repo 'alice/silent' (revision 'main'): no complete answer from {url} "
+                          "within the download deadline (")
+    assert "ZOO_HUB_TIMEOUT=1)" in msg and "\n" not in msg
+    assert elapsed < 4, elapsed  # the deadline, plus at most one of huggingface_hub's 1 s retry pauses
+
+
+def lock_files(home: Path) -> list[Path]:
+    return sorted((home / "hub" / ".locks").rglob("*.lock"))
+
+
+def test_trickling_server_is_cut_by_the_minimum_rate_and_the_lock_is_released(fake_hub, tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    model = make_model(18)
+    zoo.push_to_hub(model, "alice/slow")
+    monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
+    monkeypatch.setenv("ZOO_HUB_RATE_WINDOW", "0.5")
+    fake_hub.trickle["model.safetensors"] = 0.05  # 20 bytes/s
+    start = time.perf_counter()
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/slow")
+    elapsed = time.perf_counter() - start
+    msg = str(info.value)
+    assert msg.startswith("Hub repo 'alice/slow' (revision 'main'): model.safetensors arrived at ")
+    assert "below the minimum of 1000 bytes/s (ZOO_HUB_MIN_RATE)" in msg and "\n" not in msg
+    assert elapsed < 3, elapsed
+    locks = lock_files(tmp_path / "hf_home")
+    assert locks
+    for path in locks:  # nobody holds them: another process sharing the cache is not blocked
+        lock = FileLock(path, timeout=0)
+        lock.acquire()
+        lock.release()
+    fake_hub.trickle.clear()
+    x = batch()
+    assert torch.equal(zoo.load("alice/slow").log_prob(x), model.log_prob(x))
+
+
+def test_two_downloads_sharing_the_cache_both_end(fake_hub, monkeypatch):
+    """The second waits on the cache lock the first holds; both end within the limits."""
+    import threading
+
+    zoo.push_to_hub(make_model(19), "alice/shared")
+    monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
+    monkeypatch.setenv("ZOO_HUB_RATE_WINDOW", "0.5")
+    fake_hub.trickle["model.safetensors"] = 0.05
+    errors = []
+
+    def load():
+        try:
+            zoo.load("alice/shared")
+        except zoo.HubError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=load) for _ in range(2)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert not any(t.is_alive() for t in threads)
+    assert time.perf_counter() - start < 8
+    assert len(errors) == 2 and all("below the minimum" in e for e in errors)
+
+
+@pytest.mark.parametrize("name, value, unit", [
+    ("ZOO_HUB_TIMEOUT", "soon", "seconds"), ("ZOO_HUB_MIN_RATE", "-5", "bytes per second"),
+    ("ZOO_HUB_RATE_WINDOW", "nan", "seconds"), ("ZOO_HUB_TIMEOUT", "0", "seconds"),
+])
+def test_bad_limit_settings_are_one_line(fake_hub, monkeypatch, name, value, unit):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(zoo.HubError, match=f"^{name}='{value}': must be a positive number of {unit}$"):
+        zoo.load("alice/x")
+
+
+def test_limits_do_not_cut_a_healthy_download_and_leave_other_calls_alone(fake_hub, monkeypatch):
+    from zoo.hub import download_limits
+
+    assert download_limits().timeout == 20 and download_limits().min_rate == 10_000
+    model = make_model(20)
+    zoo.push_to_hub(model, "alice/healthy")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "0.5")  # shorter than the whole test, not than one answer
+    x = batch()
+    assert torch.equal(zoo.load("alice/healthy").log_prob(x), model.log_prob(x))
+    zoo.push_to_hub(make_model(21), "alice/healthy")  # publishing runs outside any download budget
+
+
+def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
+    model = make_model(22)
+    zoo.push_to_hub(model, "alice/pinned-config")
+    files = fake_hub.files("alice/pinned-config")
+    name = hub_entry(name="ind-pinned-config", repo_id="alice/pinned-config",
+                     sha256=file_sha256_of(files["model.safetensors"]),
+                     config_sha256=file_sha256_of(files["config.json"]))
+    x = batch()
+    assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
+    edited = json.loads(files["config.json"])
+    edited["metrics"] = {"test": {"bits_per_dim": 0.01}}  # a flattering edit that the weights pin cannot see
+    fake_hub.commit("alice/pinned-config", {"config.json": json.dumps(edited).encode()})
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load(name)
+    msg = str(info.value)
+    assert msg.startswith("pretrained model 'ind-pinned-config' (Hub repo 'alice/pinned-config', revision 'main'): "
+                          "config.json has sha256 ")
+    assert f"the pretrained index expects {file_sha256_of(files['config.json'])}; refusing" in msg
+
+
+def test_files_announced_on_xet_come_over_plain_http_within_the_limits(fake_hub):
+    """hf_xet would move the bytes outside huggingface_hub's HTTP client, where no deadline applies."""
+    model = make_model(23)
+    zoo.push_to_hub(model, "alice/on-xet")
+    fake_hub.xet = True
+    x = batch()
+    assert torch.equal(zoo.load("alice/on-xet").log_prob(x), model.log_prob(x))
+    assert not [p for m, p in fake_hub.requests if "xet-read-token" in p]

@@ -100,9 +100,11 @@ def cmd_plugins(args) -> None:
 
 def cmd_create(args) -> None:
     import zoo
+    from zoo.outputs import claim_output
 
     model = zoo.create(args.arch, **parse_settings(args.set))
-    zoo.save_pretrained(model, args.out)
+    with claim_output(args.out, overwrite=args.overwrite):
+        zoo.save_pretrained(model, args.out)
     print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
 
 
@@ -117,6 +119,7 @@ def cmd_train(args) -> None:
         epochs=args.epochs,
         resume=args.resume,
         dataset_options=parse_settings(args.data_option, "--data-option"),
+        overwrite=args.overwrite,
     )
     if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -260,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("arch")
     s.add_argument("--out", required=True, type=Path)
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
+    s.add_argument("--overwrite", action="store_true", help="replace the model already in OUT (else refused)")
     s.set_defaults(func=cmd_create)
 
     s = sub.add_parser("train", help="train an architecture on a dataset (resumable; runs under torchrun)")
@@ -271,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
+    s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("eval", help="NLL (nats/image) and bits/dim of a model on a dataset split")

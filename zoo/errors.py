@@ -13,6 +13,8 @@ __all__ = [
     "PluginError",
     "DatasetError",
     "HubError",
+    "ArgumentError",
+    "WriteError",
     "unknown_name",
     "validation_problems",
 ]
@@ -47,6 +49,18 @@ class DatasetError(ZooError):
 
 class HubError(ZooError):
     """Downloading from or publishing to the Hugging Face Hub failed."""
+
+
+class ArgumentError(ZooError, ValueError):
+    """An argument of a call has the wrong type or is out of range (a sample count, a temperature)."""
+
+
+class WriteError(ZooError, OSError):
+    """A file could not be written (disk full, name too long, no permission); what was there is intact.
+
+    An OSError too, so code that catches OSError keeps working; a ZooError, so the command line
+    prints it as one line.
+    """
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:

@@ -6,20 +6,35 @@ is loaded. Publishing is one commit: create the repo if needed, then ``upload_fo
 comes from huggingface_hub's standard places (``HF_TOKEN``, the ``hf auth login`` cache) and is
 never printed or logged. ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE`` are honoured when a call is made,
 not only when huggingface_hub was imported.
+
+Every download has bounded waits (see :func:`download_limits`): a deadline (``ZOO_HUB_TIMEOUT``
+seconds, extended by the time the bytes received need at the minimum rate) and a minimum transfer
+rate (``ZOO_HUB_MIN_RATE`` bytes/s over ``ZOO_HUB_RATE_WINDOW`` seconds). Both are enforced inside
+huggingface_hub's own HTTP calls, through event hooks on its client, so the error ends the call
+where it stands: its retries stop, and the cache lock it holds is released on the way out.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
+
+import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
 from .errors import HubError, WeightsError
 from .registry import PretrainedEntry
 from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, read_config
 
-__all__ = ["resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES"]
+__all__ = [
+    "resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES", "DownloadLimits",
+    "download_limits",
+]
 
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
@@ -73,26 +88,50 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
     if not entry.published:
         how = f"; to train them: {entry.recipe}" if entry.recipe else ""
         raise HubError(f"weights for {entry.name} are not published yet (Hub repo {entry.repo_id}){how}")
-    # The index's hash describes the index's revision; another pinned revision has other weights.
-    check = entry.sha256 if revision is None or revision == entry.revision else None
-    return _download(entry.repo_id, revision or entry.revision, check, name=entry.name)
+    # The index's hashes describe the index's revision; another pinned revision has other files.
+    same = revision is None or revision == entry.revision
+    pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
+    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name)
 
 
 def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:
     """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder."""
-    return _download(repo_id, revision or "main", sha256)
+    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256})
 
 
-def _download(repo_id: str, revision: str, sha256: str | None, name: str | None = None) -> Path:
-    from huggingface_hub import hf_hub_download
-
+def _download(repo_id: str, revision: str, pins: dict[str, str | None], name: str | None = None) -> Path:
+    """Fetch the model files of one commit, within the download limits; check the pinned hashes."""
     what = f"Hub repo {repo_id!r} (revision {revision!r})"
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
     _check_repo_id(repo_id, what)
     offline = _offline()
-    if not offline:
-        _fail_fast_if_unreachable(repo_id, revision, what)
+    limits = download_limits()
+    _active.budget = None if offline else _Budget(limits)
+    try:
+        if not offline:
+            _install_hooks()
+            _fail_fast_if_unreachable(repo_id, revision, what)
+        folder = _fetch_files(repo_id, revision, what, offline)
+    except _LimitExceeded as exc:
+        raise HubError(f"{what}: {exc}") from None
+    finally:
+        _active.budget = None
+    for filename, expected in pins.items():
+        if expected is None:
+            continue
+        actual = file_sha256(folder / filename)
+        if actual != expected.lower():
+            raise HubError(
+                f"{what}: {filename} has sha256 {actual}, the pretrained index expects {expected}; "
+                f"refusing to load a corrupted or altered download (delete {folder} from the cache and retry)"
+            )
+    return folder
+
+
+def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
+    from huggingface_hub import hf_hub_download
+
     folder = None
     for filename in REQUIRED_FILES + OPTIONAL_FILES:
         try:
@@ -104,19 +143,193 @@ def _download(repo_id: str, revision: str, sha256: str | None, name: str | None 
                 endpoint=_endpoint(),
                 local_files_only=offline,
             )
+        except _LimitExceeded:
+            raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes one clear HubError below
             if filename in OPTIONAL_FILES and _is_missing_entry(exc):
                 continue
+            limit = _limit_in_chain(exc)
+            if limit is not None:
+                raise limit from None
             raise _download_error(exc, what, repo_id, revision, filename, offline) from None
         folder = Path(path).parent
-    if sha256 is not None:
-        actual = file_sha256(folder / WEIGHTS_FILE)
-        if actual != sha256.lower():
-            raise HubError(
-                f"{what}: {WEIGHTS_FILE} has sha256 {actual}, the pretrained index expects {sha256}; "
-                f"refusing to load a corrupted or altered download (delete {folder} from the cache and retry)"
-            )
     return folder
+
+
+# -- bounded waits ---------------------------------------------------------------
+@dataclass(frozen=True)
+class DownloadLimits:
+    """How long a Hub download may wait; see :func:`download_limits`."""
+
+    timeout: float = 20.0  # seconds for a download, beyond the time its bytes need at min_rate
+    min_rate: float = 10_000.0  # bytes per second, measured over each rate_window while a file streams
+    rate_window: float = 10.0  # seconds
+
+
+_LIMIT_SETTINGS = (
+    ("timeout", "ZOO_HUB_TIMEOUT", "seconds"),
+    ("min_rate", "ZOO_HUB_MIN_RATE", "bytes per second"),
+    ("rate_window", "ZOO_HUB_RATE_WINDOW", "seconds"),
+)
+
+
+def download_limits() -> DownloadLimits:
+    """The limits in effect: ``ZOO_HUB_TIMEOUT``, ``ZOO_HUB_MIN_RATE``, ``ZOO_HUB_RATE_WINDOW`` or the defaults.
+
+    A server that never answers costs ``timeout`` seconds (20 by default), one that trickles
+    about ``rate_window`` seconds (10); a healthy transfer is never cut: the deadline grows by
+    the time each byte received needs at ``min_rate``.
+    """
+    values = {}
+    for field, env, unit in _LIMIT_SETTINGS:
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            continue
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise HubError(f"{env}={raw[:40]!r}: must be a positive number of {unit}")
+        values[field] = value
+    return DownloadLimits(**values)
+
+
+class _LimitExceeded(Exception):
+    """Ends a download from inside huggingface_hub's HTTP calls.
+
+    It is not an httpx error, so huggingface_hub neither retries it nor mistakes it for an
+    offline network: it leaves every ``with`` block (and so every cache lock) on its way out.
+    """
+
+
+class _Budget:
+    """The time and rate accounts of one download (all its files), checked at every request and chunk."""
+
+    def __init__(self, limits: DownloadLimits):
+        self.limits = limits
+        self.start = time.monotonic()
+        self.received = 0  # body bytes of every response so far
+        self.window_start: float | None = None  # set while a body streams: start of the rate window
+        self.window_bytes = 0
+        self.current = ""  # the file whose body streams
+
+    def remaining(self) -> float:
+        allowed = self.limits.timeout + self.received / self.limits.min_rate
+        return self.start + allowed - time.monotonic()
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if self.window_start is not None and now - self.window_start >= self.limits.rate_window:
+            span = now - self.window_start
+            rate = self.window_bytes / span
+            if rate < self.limits.min_rate:
+                raise _LimitExceeded(
+                    f"{self.current} arrived at {rate:.1f} bytes/s over {span:.1f} s, below the minimum of "
+                    f"{self.limits.min_rate:g} bytes/s (ZOO_HUB_MIN_RATE); stopped (what arrived stays in the "
+                    f"cache for the next try): retry later, or lower ZOO_HUB_MIN_RATE on a slow connection"
+                )
+            self.window_start, self.window_bytes = now, 0
+        if self.remaining() <= 0:
+            raise _LimitExceeded(
+                f"no complete answer from {_endpoint()} within the download deadline "
+                f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
+                f"or unreachable: retry later, or {OFFLINE_HINT}"
+            )
+
+    def on_request(self, request) -> None:
+        """Refuse a request past the limits, else cap its timeouts to what remains."""
+        self.check()
+        remaining = max(self.remaining(), 0.001)
+        timeout = dict(request.extensions.get("timeout") or {})
+        for key in ("connect", "read", "write", "pool"):
+            old = timeout.get(key)
+            timeout[key] = remaining if old is None else min(old, remaining)
+        timeout["read"] = min(timeout["read"], self.limits.rate_window)  # a silent stream is seen within a window
+        request.extensions["timeout"] = timeout
+
+    def on_response(self, response) -> None:
+        """Meter the body; and ask for plain HTTP instead of Xet, whose transfers these hooks cannot see."""
+        from huggingface_hub import constants
+
+        if response.request.method == "HEAD":
+            for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
+                if header in response.headers:
+                    del response.headers[header]
+        response.stream = _MeteredStream(response.stream, self, response.request.url.path.rsplit("/", 1)[-1])
+
+
+class _MeteredStream(httpx2.SyncByteStream):
+    """A response body that counts its bytes into the budget and checks the budget at every chunk."""
+
+    def __init__(self, stream, budget: _Budget, name: str):
+        self.stream, self.budget, self.name = stream, budget, name
+
+    def __iter__(self):
+        budget = self.budget
+        budget.window_start, budget.window_bytes, budget.current = time.monotonic(), 0, self.name
+        for chunk in self.stream:
+            budget.received += len(chunk)
+            budget.window_bytes += len(chunk)
+            budget.check()
+            yield chunk
+        budget.window_start = None  # complete: a later request starts its own window
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+_active = threading.local()  # .budget: the _Budget of the download running in this thread, or None
+
+
+def _request_hook(request) -> None:
+    budget = getattr(_active, "budget", None)
+    if budget is not None:
+        budget.on_request(request)
+
+
+def _response_hook(response) -> None:
+    budget = getattr(_active, "budget", None)
+    if budget is not None:
+        budget.on_response(response)
+
+
+def _add_hooks(client) -> None:
+    if _request_hook not in client.event_hooks["request"]:
+        client.event_hooks["request"].append(_request_hook)
+    if _response_hook not in client.event_hooks["response"]:
+        client.event_hooks["response"].append(_response_hook)
+
+
+def _install_hooks() -> None:
+    """Put zoo's hooks on huggingface_hub's shared client, and on every client it makes later.
+
+    huggingface_hub replaces its client after a connection error, so the factory is wrapped too
+    (it has no public getter: without one, only the current client gets the hooks). The hooks do
+    nothing outside a zoo download in the same thread.
+    """
+    from huggingface_hub import get_session, set_client_factory
+    from huggingface_hub.utils import _http
+
+    factory = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
+    if callable(factory) and not getattr(factory, "zoo_hooks", False):
+        def factory_with_hooks():
+            client = factory()
+            _add_hooks(client)
+            return client
+
+        factory_with_hooks.zoo_hooks = True
+        set_client_factory(factory_with_hooks)
+    _add_hooks(get_session())
+
+
+def _limit_in_chain(exc: BaseException) -> _LimitExceeded | None:
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, _LimitExceeded):
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def _check_repo_id(repo_id: str, what: str) -> None:
@@ -133,7 +346,6 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
     """With nothing cached, one probe first: huggingface_hub would retry a connection that cannot be
     made (refused, unresolvable, or not made within the ETag timeout) five times over about 20 s,
     logging each retry, before giving up. Any answer at all is left to huggingface_hub."""
-    import httpx2
     from huggingface_hub import constants, get_session, hf_hub_url, try_to_load_from_cache
 
     if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision), str):
@@ -157,7 +369,6 @@ def _is_missing_entry(exc: Exception) -> bool:
 
 
 def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError:
-    import httpx2
     from huggingface_hub import constants
     from huggingface_hub.errors import (
         HFValidationError,
@@ -263,7 +474,6 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
 
 
 def _push_error(exc, repo_id) -> HubError:
-    import httpx2
     from huggingface_hub.errors import HFValidationError, HfHubHTTPError, LocalTokenNotFoundError
 
     where = f"push to Hub repo {repo_id!r} at {_endpoint()}"

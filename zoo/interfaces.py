@@ -33,10 +33,25 @@ class ModelConfig(BaseModel):
     #: fields that count feature maps split into one group per colour (see :mod:`zoo.layers`)
     colour_grouped: ClassVar[tuple[str, ...]] = ()
 
-    channels: int = Field(1, ge=1, description="colour channels C (1 grey, 3 RGB)")
-    height: int = Field(8, ge=1, description="image height H in pixels")
-    width: int = Field(8, ge=1, description="image width W in pixels")
-    levels: int = Field(17, ge=2, description="intensity levels per channel (2 = binary)")
+    # Upper bounds: a config.json may come from anyone, and these sizes decide how much memory a
+    # model takes. They sit far above every pixel model of the literature (3 x 256 x 256, 256 levels).
+    channels: int = Field(1, ge=1, le=16, description="colour channels C (1 grey, 3 RGB)")
+    height: int = Field(8, ge=1, le=1024, description="image height H in pixels")
+    width: int = Field(8, ge=1, le=1024, description="image width W in pixels")
+    levels: int = Field(17, ge=2, le=65536, description="intensity levels per channel (2 = binary)")
+
+    #: most numbers one image's logits (levels x C x H x W) may hold: 3 x 1024 x 1024 x 256 fits
+    max_logits: ClassVar[int] = 2**30
+
+    @model_validator(mode="after")
+    def _check_image_size(self):
+        size = self.levels * self.channels * self.height * self.width
+        if size > self.max_logits:
+            raise ValueError(
+                f"levels x channels x height x width = {size:,} is more than {self.max_logits:,} "
+                "(one image's logits would not fit in memory)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_colour_groups(self):

@@ -89,6 +89,7 @@ class PretrainedEntry(BaseModel):
     repo_id: str | None = None
     revision: str = "main"
     sha256: str | None = None  # of model.safetensors, checked before the weights are used
+    config_sha256: str | None = None  # pins a Hub config.json as sha256 pins model.safetensors
     recipe: str | None = None  # the command that reproduces the weights
     package: str | None = None  # import name of the package holding a bundled model
     dataset_options: dict[str, Any] = {}

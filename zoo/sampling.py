@@ -16,12 +16,13 @@ returns an object with two methods::
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .errors import ImageError
+from .errors import ArgumentError, ImageError
 
 __all__ = [
     "NaiveSampler",
@@ -72,16 +73,31 @@ def _sampler(model, n: int, method: str):
     return fast
 
 
+MIN_TEMPERATURE = 1e-6  # logits / T stays finite in float64 for any |logit| < 1e302
+MAX_SAMPLES = 100_000  # images per call: more is a memory error, not a useful batch
+
+
 def check_temperature(temperature: float) -> None:
-    """Every sampler's temperature check: T > 0."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    """Every sampler's temperature check: a finite number, not so small that ``logits / T`` overflows.
+
+    A string or None would fail deep inside torch; T = 1e-320 would turn every logit into
+    infinity and every sample into zeros without an error.
+    """
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+        raise ArgumentError(f"temperature must be a number, got {temperature!r:.40} ({type(temperature).__name__})")
+    if not (math.isfinite(temperature) and temperature >= MIN_TEMPERATURE):
+        raise ArgumentError(
+            f"temperature must be > 0: a finite number of at least {MIN_TEMPERATURE:g} "
+            f"(smaller ones overflow the logits), got {temperature!r}"
+        )
 
 
 def check_count(n) -> None:
-    """Every sampler's image-count check: a positive integer."""
+    """Every sampler's image-count check: a positive integer, at most MAX_SAMPLES per call."""
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+        raise ArgumentError(f"n must be a positive integer, got {n!r:.40}")
+    if n > MAX_SAMPLES:
+        raise ArgumentError(f"n must be at most {MAX_SAMPLES} per call, got {n}; sample in batches")
 
 
 def _run(model, x, known, generator, temperature, method):
@@ -117,6 +133,8 @@ def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.
 def complete_autoregressive(model, x, known, generator=None, temperature: float = 1.0, method: str = "auto"):
     """Copy of ``x`` whose unknown pixels (``known`` False) are sampled given the earlier ones."""
     x = model.check_images(x).clone().to(model.device)
+    if not len(x):
+        raise ImageError("x holds no images: complete needs at least one")
     if not isinstance(known, torch.Tensor) or known.dtype != torch.bool:
         raise ImageError(f"known must be a bool tensor, got {getattr(known, 'dtype', type(known))}")
     try:

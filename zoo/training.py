@@ -26,6 +26,7 @@ import math
 import os
 import platform
 import random
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,14 +36,14 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.distributed as dist
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .figures import write_history
 from .data import ImageSet, load_dataset
-from .errors import WeightsError, ZooError, validation_problems
+from .errors import WeightsError, WriteError, ZooError, validation_problems
 from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible, label_kwargs
 from .interfaces import Model, Trainer
-from .weights import atomic_write_json, load_tensors, save_tensors
+from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
 
 __all__ = ["TrainConfig", "TrainResult", "DefaultTrainer", "train", "CHECKPOINT_DIR"]
 
@@ -499,7 +500,6 @@ class DefaultTrainer(Trainer):
             if cuda:
                 tensors[f"rng.cuda.{r}"] = cuda[r]
         name = f"ckpt-{state.saves:06d}.safetensors"
-        save_tensors(tensors, ckdir / name)
         meta = {
             "format": "zoo-checkpoint",
             "format_version": CHECKPOINT_FORMAT,
@@ -510,21 +510,35 @@ class DefaultTrainer(Trainer):
             "optimizer": opt_meta,
             "rng": _py_np_rng(),
         }
-        atomic_write_json(ckdir / LATEST, meta)
+        try:
+            save_tensors(tensors, ckdir / name)
+            atomic_write_json(ckdir / LATEST, meta)
+        except WriteError as exc:  # disk full: the previous checkpoint is still the committed one
+            where = f"{getattr(exc, 'path', ckdir)}: cannot write ({getattr(exc, 'reason', exc)})"
+            raise WriteError(
+                f"{where}; training stopped at step {state.step} and any earlier checkpoint in {ckdir} is intact: "
+                "free space, then continue with --resume"
+            ) from None
         for old in ckdir.glob("ckpt-*.safetensors"):
             if old.name != name:
                 old.unlink(missing_ok=True)
+        _remove_stale_temp(ckdir)
 
     def _load(self, ckdir: Path, model: Model, opt: torch.optim.Optimizer, cfg: TrainConfig) -> _State:
+        """Restore a checkpoint; a malformed one is a one-line WeightsError naming the file and field."""
         path = ckdir / LATEST
+        meta = _read_latest(path)
+        if self.rank == 0:
+            _remove_stale_temp(ckdir)
         try:
-            meta = json.loads(path.read_text())
-            if meta.get("format") != "zoo-checkpoint":
-                raise ValueError("not a zoo checkpoint")
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise WeightsError(f"{path}: unreadable checkpoint ({exc})") from None
-        if meta["format_version"] > CHECKPOINT_FORMAT:
-            raise WeightsError(f"{path}: checkpoint format {meta['format_version']} is newer than this zoo reads")
+            return self._restore(ckdir, path, meta, model, opt, cfg)
+        except ZooError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RuntimeError, OverflowError) as exc:
+            first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            raise WeightsError(f"{path}: malformed checkpoint ({type(exc).__name__}: {first})") from None
+
+    def _restore(self, ckdir: Path, path: Path, meta: dict, model: Model, opt, cfg: TrainConfig) -> _State:
         before = meta["train_config"]
         now = cfg.model_dump(mode="json")
         defaults = TrainConfig().model_dump(mode="json")  # fields newer than the checkpoint: their defaults
@@ -540,7 +554,11 @@ class DefaultTrainer(Trainer):
             first = str(exc).strip().splitlines()[0]
             raise WeightsError(f"{ckdir / meta['tensors']}: does not fit this model ({first})") from None
         opt.load_state_dict(_unflatten_optimizer(tensors, meta["optimizer"]))
-        state = _State(**meta["state"])
+        try:  # the types of every field: a string where a count belongs would fail later, far from here
+            state = TypeAdapter(_State).validate_python(meta["state"])
+        except ValidationError as exc:
+            raise WeightsError(f"{path}: field state: {validation_problems(exc)}") from None
+        state.history = meta["state"].get("history", [])  # as written: validation would turn ints into floats
         same_world = meta["world_size"] == self.world
         if not same_world and state.batch:
             raise ZooError(
@@ -561,6 +579,53 @@ class DefaultTrainer(Trainer):
             random.seed(cfg.seed + rank + state.step)
             np.random.seed((cfg.seed + rank + state.step) % 2**32)
         return state
+
+
+CHECKPOINT_NAME = re.compile(r"ckpt-[0-9]{6,}\.safetensors")
+MAX_LATEST_BYTES = 64 << 20  # latest.json grows by one history entry per epoch: far below this
+
+
+def _read_latest(path: Path) -> dict[str, Any]:
+    """``latest.json``, parsed with bounds and its structure checked, so a hand-edited or hostile file
+    ends in one line naming the field. ``tensors`` must name a checkpoint file inside the folder:
+    no other path (absolute, ``../``, a link out of the folder) is ever opened."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_LATEST_BYTES + 1)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_LATEST_BYTES:
+        raise WeightsError(f"{path}: larger than {MAX_LATEST_BYTES} bytes; not a zoo checkpoint")
+    meta = parse_json(data, path)
+    if not isinstance(meta, dict) or meta.get("format") != "zoo-checkpoint":
+        raise WeightsError(f"{path}: unreadable checkpoint (not a zoo checkpoint)")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WeightsError(f"{path}: field format_version must be a positive integer, got {version!r:.40}")
+    if version > CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path}: checkpoint format {version} is newer than this zoo reads")
+    kinds = {"world_size": int, "train_config": dict, "state": dict, "optimizer": dict, "rng": dict, "tensors": str}
+    for key, kind in kinds.items():
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise WeightsError(f"{path}: field {key} must be a {kind.__name__}, got {meta.get(key)!r:.40}")
+    name = meta["tensors"]
+    if not CHECKPOINT_NAME.fullmatch(name):
+        raise WeightsError(
+            f"{path}: field tensors must name a checkpoint file in {path.parent} (ckpt-NNNNNN.safetensors), "
+            f"got {name!r:.80}"
+        )
+    target = path.parent / name
+    if target.is_symlink() and target.resolve().parent != path.parent.resolve():
+        raise WeightsError(f"{path}: field tensors: {target} links out of the checkpoint folder")
+    if meta["world_size"] < 1:
+        raise WeightsError(f"{path}: field world_size must be at least 1, got {meta['world_size']}")
+    return meta
+
+
+def _remove_stale_temp(ckdir: Path) -> None:
+    """Temporary files of a write that was killed (``.ckpt-*.tmp`` and the like): never committed, never read."""
+    for stale in ckdir.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 # -- the high-level entry point of `zoo train` -----------------------------------------------------
@@ -605,6 +670,7 @@ def train(
     resume: bool = False,
     dataset_options: dict[str, Any] | None = None,
     trainer: str = "default",
+    overwrite: bool = False,
 ) -> Path:
     """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
 
@@ -613,7 +679,18 @@ def train(
     ``config.json`` + ``model.safetensors`` (the best-validation weights, with their val
     metrics), ``train_config.json`` and ``checkpoints/``. With ``resume=True`` the settings
     stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
+    ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
+    (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
     """
+    from .outputs import claim_output
+
+    rank = int(os.environ.get("RANK", "0"))
+    with claim_output(out, overwrite=overwrite, resume=resume, lock=rank == 0):
+        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
+
+
+def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer) -> Path:
+    """The body of :func:`train`, run while ``out`` is claimed."""
     from . import __version__
     from .registry import get_registry
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -10,10 +11,10 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from .errors import UnknownNameError, WeightsError, validation_problems
+from .errors import UnknownNameError, WeightsError, WriteError, validation_problems
 
 __all__ = [
     "FORMAT_VERSION",
@@ -22,31 +23,73 @@ __all__ = [
     "CARD_FILE",
     "save_pretrained",
     "read_config",
+    "read_header",
+    "parse_json",
+    "load_tensors",
     "load_folder",
     "atomic_write_bytes",
     "atomic_write_json",
 ]
+
+log = logging.getLogger("zoo.weights")
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 
+# Limits on what an untrusted config.json may hold: far above anything zoo writes (a few hundred
+# bytes, depth 4, small integers), low enough that reading it costs no noticeable memory or time.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_JSON_DEPTH = 32
+MAX_JSON_DIGITS = 18  # every int64 fits; a 5000-digit "integer" is refused, naming its field
+MAX_HEADER_BYTES = 16 << 20  # a safetensors header: about 100 bytes a tensor (the library allows 100 MB)
+
+# safetensors dtype names (as its header spells them) and the torch dtypes they load as.
+_DTYPES = {
+    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "BOOL": torch.bool,
+}
+
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+    """Write via a temporary file in the same folder and rename, so readers never see half a file.
+
+    A failed write (disk full, name too long, no permission) removes its temporary file, leaves
+    the old file as it was and raises a one-line :class:`WriteError` naming the file.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
+    except OSError as exc:
+        raise write_error(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise write_error(path, exc) from None
         raise
+
+
+def write_error(path: Path, exc: OSError) -> WriteError:
+    """The one-line error of a failed write: which file, and the system's reason."""
+    reason = exc.strerror or _first_line(exc)
+    error = WriteError(f"{short_path(path)}: cannot write ({reason}); any earlier version is unchanged")
+    error.path, error.reason = Path(path), reason  # for callers that say more (see zoo.training)
+    return error
+
+
+def short_path(path) -> str:
+    """A path for an error message: over-long ones are cut in the middle, keeping both ends."""
+    text = str(path)
+    return text if len(text) <= 120 else f"{text[:60]}...{text[-50:]}"
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
@@ -59,15 +102,57 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
     atomic_write_bytes(path, save(clean, metadata=metadata))
 
 
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Read a safetensors file; a missing or corrupt file is a WeightsError naming it."""
+def load_tensors(path: Path, finite: bool = False) -> dict[str, torch.Tensor]:
+    """Read a safetensors file; a missing or corrupt file is a WeightsError naming it.
+
+    With ``finite=True`` a floating-point tensor holding NaN or infinity is refused too: such
+    weights load without complaint and then give ``nan`` likelihoods and blank samples.
+    """
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: file not found")
     try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise WeightsError(f"{path}: not a valid safetensors file ({exc})") from None
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+    if finite:
+        for name, value in tensors.items():
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                bad = int((~torch.isfinite(value)).sum())
+                raise WeightsError(
+                    f"{path}: tensor {name!r} holds {bad} NaN or infinite value(s) of {value.numel()}; "
+                    "refusing weights that cannot give finite likelihoods"
+                )
+    return tensors
+
+
+def read_header(path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    """Tensor name -> (shape, safetensors dtype name) from the file's header, without reading any tensor.
+
+    safetensors keeps a JSON header before the data, its size in the first 8 bytes (capped here at
+    MAX_HEADER_BYTES); ``safe_open`` maps the file and parses only that header, so a hostile file
+    costs no memory here.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: file not found")
+    try:
+        with open(path, "rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or _first_line(exc)})") from None
+    if size > MAX_HEADER_BYTES:
+        raise WeightsError(f"{path}: safetensors header of {size} bytes, more than {MAX_HEADER_BYTES} allowed")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {name: (tuple(f.get_slice(name).get_shape()), f.get_slice(name).get_dtype()) for name in f.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise WeightsError(f"{path}: not a valid safetensors file ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
 
 
 def save_pretrained(
@@ -87,7 +172,10 @@ def save_pretrained(
     from .registry import get_registry
 
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(folder, exc) from None
     info = dict(getattr(model, "pretrained_info", {}) or {})
     meta = {
         "format_version": FORMAT_VERSION,
@@ -109,36 +197,139 @@ def save_pretrained(
 
 
 def read_config(folder) -> dict[str, Any]:
-    """Read and check ``config.json`` of a saved model folder."""
+    """Read and check ``config.json`` of a saved model folder.
+
+    The file may come from anyone: its size, nesting and integer lengths are bounded and every
+    top-level field has its type checked here, so later code never meets a list where it expects
+    a name or a 5000-digit number where it expects a size.
+    """
     path = Path(folder) / CONFIG_FILE
-    if not Path(folder).is_dir():
-        raise WeightsError(f"{folder}: not a folder")
-    if not path.is_file():
-        raise WeightsError(f"{path}: file not found (a zoo model folder has {CONFIG_FILE} and {WEIGHTS_FILE})")
     try:
-        meta = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise WeightsError(f"{path}: not valid JSON ({exc})") from None
+        if not Path(folder).is_dir():
+            raise WeightsError(f"{short_path(folder)}: not a folder")
+        if not path.is_file():
+            raise WeightsError(f"{path}: file not found (a zoo model folder has {CONFIG_FILE} and {WEIGHTS_FILE})")
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:  # a name too long, no permission, a folder that vanished
+        raise WeightsError(f"{short_path(path)}: cannot read ({exc.strerror or _first_line(exc)})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise WeightsError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a zoo config")
+    meta = parse_json(data, path)
     if not isinstance(meta, dict):
         raise WeightsError(f"{path}: expected a JSON object, got {type(meta).__name__}")
     for key in ("format_version", "architecture", "config"):
         if key not in meta:
             raise WeightsError(f"{path}: missing key {key!r}")
-    if not isinstance(meta["format_version"], int) or meta["format_version"] > FORMAT_VERSION:
+    version = meta["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise WeightsError(f"{path}: field format_version must be a positive integer, got {_short(version)}")
+    if version > FORMAT_VERSION:
         raise WeightsError(
-            f"{path}: format_version {meta['format_version']!r} is newer than this zoo reads "
-            f"({FORMAT_VERSION}); upgrade zoo"
+            f"{path}: format_version {version} is newer than this zoo reads ({FORMAT_VERSION}); upgrade zoo"
         )
+    arch = meta["architecture"]
+    if not isinstance(arch, str) or not arch or len(arch) > 200:
+        raise WeightsError(f"{path}: field architecture must be a name (a short string), got {_short(arch)}")
+    if not isinstance(meta["config"], dict):
+        raise WeightsError(f"{path}: field config must be a JSON object, got {type(meta['config']).__name__}")
+    for key, kinds, what in (("plugin", (str,), "a string"), ("dataset", (str, type(None)), "a string or null"),
+                             ("metrics", (dict, type(None)), "an object")):
+        if key in meta and not isinstance(meta[key], kinds):
+            raise WeightsError(f"{path}: field {key} must be {what}, got {_short(meta[key])}")
     return meta
 
 
+class _LongInteger:
+    """Stands in for an integer literal too long to be a setting, so that the check can name its field."""
+
+    def __init__(self, digits: int):
+        self.digits = digits
+
+
+def _parse_int(text: str):
+    digits = len(text.lstrip("-"))
+    return _LongInteger(digits) if digits > MAX_JSON_DIGITS else int(text)
+
+
+def parse_json(data: bytes | str, path) -> Any:
+    """JSON from an untrusted file, or a one-line WeightsError naming the file (and the field where known).
+
+    Python's parser recurses once per nesting level and turns every digit string into an int:
+    deep nesting ends in RecursionError and a 5000-digit integer in a ValueError that names no
+    field. Both become clear errors here, and the parsed value is walked once to bound its depth.
+    """
+    try:
+        obj = json.loads(data, parse_int=_parse_int)
+    except RecursionError:
+        raise WeightsError(f"{path}: JSON nested more than {MAX_JSON_DEPTH} levels deep") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise WeightsError(f"{path}: not valid JSON ({_first_line(exc)})") from None
+    stack = [(obj, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise WeightsError(f"{path}: field {_field(where)} is nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(value, _LongInteger):
+            raise WeightsError(
+                f"{path}: field {_field(where)} is an integer of {value.digits} digits "
+                f"(at most {MAX_JSON_DIGITS} are accepted)"
+            )
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value))
+    return obj
+
+
+def _field(where: str) -> str:
+    return (where if len(where) <= 80 else where[:77] + "...") or "(the top level)"
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: its repr, cut to one readable line."""
+    text = repr(value) if not isinstance(value, _LongInteger) else f"an integer of {value.digits} digits"
+    return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
+
+
+def _expected_tensors(cls, config, cfg_path: Path, arch: str) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
+    """Name -> (shape, dtype) of the state dict the config implies, from a model built on the meta device.
+
+    The meta device allocates nothing, so a config that asks for 10^9 hidden units costs
+    nothing here: the weights file must then hold exactly that much data before anything is
+    materialised. A model that cannot be built on the meta device is built for real (its
+    config has already passed the architecture's bounds).
+    """
+    try:
+        with torch.device("meta"):
+            model = cls(config)
+    except Exception as exc:  # noqa: BLE001 - a model that rejects its config, or one that needs real tensors
+        log.debug("building %s on the meta device failed (%s); building it on the CPU", arch, exc)
+        model = _build(cls, config, cfg_path, arch)
+    return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
+
+
+def _build(cls, config, cfg_path: Path, arch: str):
+    try:
+        return cls(config)
+    except Exception as exc:  # noqa: BLE001 - a constructor that rejects the config: one line, naming the file
+        raise WeightsError(f"{cfg_path}: cannot build {arch} from this config ({_first_line(exc)})") from None
+
+
 def load_folder(folder, map_location: str | torch.device = "cpu"):
-    """Rebuild the exact model saved in ``folder``; every mismatch is a one-line WeightsError."""
+    """Rebuild the exact model saved in ``folder``; every mismatch is a one-line WeightsError.
+
+    Order matters for untrusted folders: the config is parsed with bounds, validated (the
+    architecture's config has upper bounds on every size), the safetensors header is compared
+    with the shapes and dtypes the config implies, and only then are tensors read (refusing
+    NaN and infinity) and the model materialised. Nothing here executes code from the folder.
+    """
     from .registry import get_registry
 
     folder = Path(folder)
     meta = read_config(folder)
     cfg_path = folder / CONFIG_FILE
+    weights_path = folder / WEIGHTS_FILE
     arch = meta["architecture"]
     try:
         spec = get_registry().model(arch)
@@ -149,26 +340,23 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
         raise WeightsError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
-    model = spec.cls(config)
-    tensors = load_tensors(folder / WEIGHTS_FILE)
-    expected = model.state_dict()
-    weights_path = folder / WEIGHTS_FILE
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
+    header = read_header(weights_path)
+    expected = _expected_tensors(spec.cls, config, cfg_path, arch)
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
     if missing:
         raise WeightsError(f"{weights_path}: missing tensor(s) {', '.join(missing[:5])} for {arch}")
     if extra:
         raise WeightsError(f"{weights_path}: unexpected tensor(s) {', '.join(extra[:5])} for {arch}")
-    for key, value in expected.items():
-        if tuple(tensors[key].shape) != tuple(value.shape):
-            raise WeightsError(
-                f"{weights_path}: tensor {key!r} has shape {tuple(tensors[key].shape)}, "
-                f"the config needs {tuple(value.shape)}"
-            )
-        if tensors[key].dtype != value.dtype:
-            raise WeightsError(
-                f"{weights_path}: tensor {key!r} has dtype {tensors[key].dtype}, expected {value.dtype}"
-            )
+    for key, (shape, dtype) in expected.items():
+        found_shape, found_dtype = header[key]
+        if found_shape != shape:
+            raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
+        if _DTYPES.get(found_dtype) != dtype:
+            found = _DTYPES.get(found_dtype, found_dtype)
+            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found}, expected {dtype}")
+    tensors = load_tensors(weights_path, finite=True)
+    model = _build(spec.cls, config, cfg_path, arch)
     model.load_state_dict(tensors)
     model.to(map_location)
     model.eval()

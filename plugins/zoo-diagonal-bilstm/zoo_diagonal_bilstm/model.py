@@ -51,9 +51,9 @@ __all__ = ["DiagonalBiLSTMConfig", "DiagonalLSTM", "DiagonalBiLSTMLayer", "Diago
 class DiagonalBiLSTMConfig(ModelConfig):
     """Image spec plus the network size; feature counts must split evenly into colour groups."""
 
-    hidden: int = Field(32, ge=1, description="feature maps of the input conv and of every LSTM direction")
-    layers: int = Field(1, ge=1, description="number of Diagonal BiLSTM layers")
-    out_hidden: int = Field(64, ge=1, description="feature maps of the first 1x1 output conv")
+    hidden: int = Field(32, ge=1, le=4096, description="feature maps of the input conv and of every LSTM direction")
+    layers: int = Field(1, ge=1, le=256, description="number of Diagonal BiLSTM layers")
+    out_hidden: int = Field(64, ge=1, le=4096, description="feature maps of the first 1x1 output conv")
     full_context: bool = Field(
         True,
         description="feed the image row to the first right-to-left LSTM, closing the paper layout's blind spot "

@@ -25,9 +25,13 @@ from .plain import INPUT_KERNEL, PlainNet
 class PixelCNNConfig(ModelConfig):
     """Image spec plus the network size; the residual stream carries 2*hidden maps."""
 
-    hidden: int = Field(64, ge=1, description="h: residual blocks work on h maps, the stream has 2h")
-    layers: int = Field(5, ge=0, description="residual blocks (gated layers with gated=True) after the 7x7 input layer")
-    num_classes: int | None = Field(None, ge=1, description="class-conditional with this many labels (None = unconditional)")
+    hidden: int = Field(64, ge=1, le=4096, description="h: residual blocks work on h maps, the stream has 2h")
+    layers: int = Field(
+        5, ge=0, le=256, description="residual blocks (gated layers with gated=True) after the 7x7 input layer"
+    )
+    num_classes: int | None = Field(
+        None, ge=1, le=100_000, description="class-conditional with this many labels (None = unconditional)"
+    )
     gated: bool = Field(False, description="Gated PixelCNN: vertical + horizontal stacks, no blind spot")
 
     colour_grouped = ("hidden",)

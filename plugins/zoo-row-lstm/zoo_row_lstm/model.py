@@ -34,9 +34,9 @@ __all__ = ["RowLSTMConfig", "RowLSTMLayer", "RowLSTM"]
 class RowLSTMConfig(ModelConfig):
     """Image spec plus the network size; feature counts must split evenly into colour groups."""
 
-    hidden: int = Field(32, ge=1, description="feature maps of the input conv and of every LSTM layer")
-    layers: int = Field(2, ge=1, description="number of Row LSTM layers")
-    out_hidden: int = Field(64, ge=1, description="feature maps of the first 1x1 output conv")
+    hidden: int = Field(32, ge=1, le=4096, description="feature maps of the input conv and of every LSTM layer")
+    layers: int = Field(2, ge=1, le=256, description="number of Row LSTM layers")
+    out_hidden: int = Field(64, ge=1, le=4096, description="feature maps of the first 1x1 output conv")
 
     colour_grouped = ("hidden", "out_hidden")
 

@@ -25,15 +25,21 @@ __all__ = ["VAEConfig", "VAE", "mlp"]
 class VAEConfig(zoo.ModelConfig):
     """Kingma & Welling's MLP VAE with a standard normal prior."""
 
-    latent: int = Field(8, ge=1, description="size d of the latent z")
-    hidden: list[int] = Field(default_factory=lambda: [128], description="hidden widths of the encoder MLP (the decoder mirrors them)")
+    latent: int = Field(8, ge=1, le=65536, description="size d of the latent z")
+    hidden: list[int] = Field(
+        default_factory=lambda: [128], max_length=32,
+        description="hidden widths of the encoder MLP (the decoder mirrors them)",
+    )
     activation: Literal["relu", "tanh"] = Field("relu", description="nonlinearity of both MLPs")
-    samples: int = Field(1, ge=1, description="L: latent samples per image in the training ELBO")
+    samples: int = Field(1, ge=1, le=10_000, description="L: latent samples per image in the training ELBO")
     estimator: Literal["A", "B"] = Field("B", description="SGVB estimator: A (Monte Carlo KL) or B (closed-form KL)")
-    eval_samples: int = Field(500, ge=1, description="default k of the importance-weighted bound in log_prob")
+    eval_samples: int = Field(
+        500, ge=1, le=1_000_000, description="default k of the importance-weighted bound in log_prob"
+    )
     network: Literal["mlp", "conv"] = Field("mlp", description="mlp (the paper) or conv: stride-2 convs around the MLP")
     conv_channels: list[int] = Field(
-        default_factory=lambda: [32, 64], description="network=conv: channels of each stride-2 conv (the decoder mirrors them)"
+        default_factory=lambda: [32, 64], max_length=16,
+        description="network=conv: channels of each stride-2 conv (the decoder mirrors them)",
     )
 
     @field_validator("hidden", "conv_channels")
@@ -41,6 +47,8 @@ class VAEConfig(zoo.ModelConfig):
     def _positive_widths(cls, v: list[int]) -> list[int]:
         if any(w < 1 for w in v):
             raise ValueError(f"widths must be >= 1, got {v}")
+        if any(w > 65536 for w in v):  # keeps an untrusted config.json within memory
+            raise ValueError(f"widths must be <= 65536, got {v}")
         return v
 
 

@@ -15,7 +15,7 @@ __all__ = ["BernoulliVAEConfig", "BernoulliVAE"]
 class BernoulliVAEConfig(VAEConfig):
     """A Bernoulli likelihood is only a likelihood for binary pixels, so levels must be 2."""
 
-    levels: int = Field(2, ge=2, description="intensity levels per channel: must be 2 (binary)")
+    levels: int = Field(2, ge=2, le=65536, description="intensity levels per channel: must be 2 (binary)")
 
     @field_validator("levels")
     @classmethod
