@@ -109,3 +109,53 @@ def test_pretrained_listing_and_info_are_honest(capsys):
     assert f"card: {info['card']}" in out and f"samples: {info['samples']}" in out
     assert os.path.isfile(info["card"]) and os.path.isfile(info["samples"])
     assert f"test: {digits['nll_nats']:.3f} nats" in out and "levels = 17" in out
+
+
+def test_fine_tune_devices_permissions_and_missing_folders(tmp_path, capsys, monkeypatch):
+    import stat
+
+    import torch
+
+    import zoo
+
+    out = tmp_path / "tuned"
+    assert main(["train", "pixelcnn-digits", "--dataset", "digits", "--epochs", "1", "--set", "lr=1e-4",
+                 "--set", "progress=false", "--out", str(out)]) == 0
+    tuned, base = zoo.load(out), zoo.load("pixelcnn-digits")
+    assert tuned.config == base.config  # the pretrained model was trained further, not rebuilt
+    changed = [k for k, v in base.state_dict().items() if not torch.equal(v, tuned.state_dict()[k])]
+    assert changed
+    for name in ("config.json", "model.safetensors", "history.csv"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
+    assert main(["train", "independent", "--dataset", "digits", "--out", str(tmp_path / "fresh"), "--resume"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+    assert zoo.load("pixelcnn-digits", device="cpu").device.type == "cpu"
+    assert zoo.load("pixelcnn-digits", map_location="cpu").device.type == "cpu"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(zoo.WeightsError, match=r"^runs/nothere: no such model folder$"):
+        zoo.load("runs/nothere")
+    with pytest.warns(UserWarning, match="loading the local folder pixelcnn-digits, not the pretrained model"):
+        zoo.save_pretrained(zoo.load("independent-digits"), tmp_path / "pixelcnn-digits")
+        assert zoo.load("pixelcnn-digits").architecture == "independent"
+
+
+def test_models_follow_their_dtype_and_are_callable():
+    import torch
+
+    import zoo
+
+    for name in ("pixelcnn-digits", "row-lstm-digits", "diagonal-bilstm-digits", "independent-digits"):
+        model = zoo.load(name)
+        x = model.sample(3, generator=torch.Generator().manual_seed(0))
+        exact = model.log_prob(x)
+        assert torch.equal(model(x), exact)  # model(x) is log_prob(x)
+        for dtype, tolerance in ((torch.float64, 1e-3), (torch.bfloat16, 2.0)):
+            other = zoo.load(name).to(dtype)
+            assert other.dtype == dtype and other.scale(x).dtype == dtype
+            assert (other.log_prob(x).double() - exact.double()).abs().max() < tolerance, (name, dtype)
+            assert other.sample(2, generator=torch.Generator().manual_seed(0)).dtype == torch.int64
+            known = torch.zeros_like(x, dtype=torch.bool)
+            known[:, :, :4] = True
+            assert torch.equal(other.complete(x, known, generator=torch.Generator())[known], x[known])

@@ -13,6 +13,8 @@ __version__ = "0.1.0"
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .errors import (
     DatasetError,
     HubError,
@@ -167,26 +169,63 @@ def create(arch: str, **config_overrides: Any) -> Model:
     return spec.cls(config)
 
 
-def load(name_or_path: str | Path, revision: str | None = None, map_location: str = "cpu") -> Model:
-    """A ready model with weights: a saved folder, a pretrained name, or a Hub repo ``org/name``."""
+def load(
+    name_or_path: str | Path, revision: str | None = None, device: str | torch.device | None = None,
+    map_location: str | torch.device | None = None,
+) -> Model:
+    """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
+
+    ``name_or_path`` is looked up in this order: an existing local model folder, a pretrained
+    name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or a Hub repo
+    wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
+    for a missing folder, not for a Hub repo.
+    """
+    import warnings
+
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise ValueError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
+    device = device if device is not None else map_location if map_location is not None else "cpu"
     path = Path(name_or_path)
-    if path.is_dir():
-        return load_folder(path, map_location)
     name = str(name_or_path)
     reg = get_registry()
+    if _is_dir(path):
+        if name in reg.pretrained or _looks_like_repo(name):
+            warnings.warn(f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}",
+                          stacklevel=2)
+        return load_folder(path, device)
     if name in reg.pretrained:
         from .hub import resolve_entry
 
-        return load_folder(resolve_entry(reg.entry(name), revision=revision), map_location)
-    if name.count("/") == 1 and not path.exists() and not name.startswith((".", "/")):
+        return load_folder(resolve_entry(reg.entry(name), revision=revision), device)
+    if _looks_like_repo(name) and not _is_dir(path.parent):
         from .hub import download_repo
 
-        return load_folder(download_repo(name, revision=revision), map_location)
-    if path.exists():
+        return load_folder(download_repo(name, revision=revision), device)
+    if _exists(path):
         raise WeightsError(f"{path}: not a zoo model folder")
+    if len(path.parts) > 1:
+        raise WeightsError(f"{path}: no such model folder")
     from .errors import unknown_name
 
     raise unknown_name("pretrained model", name, reg.pretrained)
+
+
+def _looks_like_repo(name: str) -> bool:
+    return name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system is no folder
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def push_to_hub(model_or_folder, repo_id: str, private: bool = False, revision: str | None = None, **kwargs):

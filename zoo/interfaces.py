@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import math
+from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -121,8 +122,34 @@ class Model(torch.nn.Module, abc.ABC):
         return x.long()
 
     def scale(self, x: torch.Tensor) -> torch.Tensor:
-        """Map integer levels to floats in [-1, 1], the network input of every pixel model."""
-        return x.float() * (2.0 / (self.config.levels - 1)) - 1.0
+        """Map integer levels to floats in [-1, 1] of the model's dtype, the network input of every pixel model.
+
+        Following the parameters' dtype is what lets ``model.to(torch.bfloat16)`` or ``model.double()``
+        run without casts inside every architecture.
+        """
+        return x.to(self.dtype) * (2.0 / (self.config.levels - 1)) - 1.0
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The floating dtype of the parameters (float32 for a model without parameters)."""
+        p = next((p for p in self.parameters() if p.is_floating_point()), None)
+        return p.dtype if p is not None else torch.float32
+
+    def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
+        """``model(x)`` is ``model.log_prob(x)``, so that hooks, ``torch.compile(model)`` and wrappers work."""
+        return self.log_prob(x, **kwargs)
+
+    def save_pretrained(self, folder, **kwargs) -> Path:
+        """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`)."""
+        from .weights import save_pretrained
+
+        return save_pretrained(self, folder, **kwargs)
+
+    def push_to_hub(self, repo_id: str, **kwargs) -> str:
+        """Publish this model to the Hub in one commit (see :func:`zoo.push_to_hub`); returns the commit URL."""
+        from .hub import push_to_hub
+
+        return push_to_hub(self, repo_id, **kwargs)
 
     @property
     def conditional(self) -> bool:

@@ -706,7 +706,16 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         dataset_options = {**stored.get("dataset_options", {}), **dataset_options}
     elif not resume and (out / CHECKPOINT_DIR / LATEST).is_file():
         raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
+    if resume and not (out / CHECKPOINT_DIR / LATEST).is_file():
+        raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
 
+    reg = get_registry()
+    if isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models and (
+        str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir()
+    ):
+        from . import load  # fine-tuning: a pretrained name or a saved model folder
+
+        arch_or_model = load(arch_or_model)
     if isinstance(arch_or_model, Model):
         model = arch_or_model
         arch = model.architecture

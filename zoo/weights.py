@@ -53,6 +53,9 @@ _DTYPES = {
 }
 
 
+FILE_MODE = 0o644  # what zoo writes is readable by everyone, writable by its owner
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same folder and rename, so readers never see half a file.
 
@@ -69,6 +72,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
+            os.fchmod(f.fileno(), FILE_MODE)  # mkstemp makes 0600: unreadable to another user or a container
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException as exc:

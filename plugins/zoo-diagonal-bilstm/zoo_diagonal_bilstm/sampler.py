@@ -53,13 +53,13 @@ class DiagonalBiLSTMSampler:
     def start(self, x: torch.Tensor) -> None:
         n = x.shape[0]
         L = len(self.l2r)
-        zeros = lambda: x.new_zeros(n, self.hidden, self.W, dtype=torch.float32)  # noqa: E731
+        zeros = lambda: x.new_zeros(n, self.hidden, self.W, dtype=self.model.dtype)  # noqa: E731
         self.inputs = [zeros() for _ in range(L)]  # layer inputs of the current row
         self.h_left = [zeros() for _ in range(L)]  # left-to-right h and c of the current row
         self.c_left = [zeros() for _ in range(L)]
         self.h_above = [zeros() for _ in range(L)]  # left-to-right h of the previous row
         self.r2l_above = [zeros() for _ in range(L)]  # right-to-left h of the previous row
-        self.zero = x.new_zeros(n, self.hidden, dtype=torch.float32)
+        self.zero = x.new_zeros(n, self.hidden, dtype=self.model.dtype)
         self.expected = (0, 0, 0)
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:

@@ -40,7 +40,7 @@ class RowLSTMSampler:
 
     def start(self, x: torch.Tensor) -> None:
         n, h = x.shape[0], self.model.config.hidden
-        zeros = lambda: x.new_zeros(n, h, self.W, dtype=torch.float32)  # noqa: E731
+        zeros = lambda: x.new_zeros(n, h, self.W, dtype=self.model.dtype)  # noqa: E731
         L = len(self.layers)
         self.h_prev, self.c_prev = [zeros() for _ in range(L)], [zeros() for _ in range(L)]
         self.h_row, self.c_row = [zeros() for _ in range(L)], [zeros() for _ in range(L)]
