@@ -159,3 +159,27 @@ def test_models_follow_their_dtype_and_are_callable():
             known = torch.zeros_like(x, dtype=torch.bool)
             known[:, :, :4] = True
             assert torch.equal(other.complete(x, known, generator=torch.Generator())[known], x[known])
+
+
+def test_help_shows_defaults_and_training_fields(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    assert "training fields (--set KEY=VALUE):" in text
+    assert "  lr=0.001: learning rate" in text and "  patience=None: stop after" in text
+    with pytest.raises(SystemExit):
+        main(["sample", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: samples.png)" in text and "(default: 16)" in text and "(default: 0)" in text
+
+
+def test_sample_batches_and_refuses_unknown_image_extensions(tmp_path, capsys):
+    assert main(["sample", "pixelcnn-digits", "--n", "5", "--batch-size", "2", "--out", str(tmp_path / "s.png")]) == 0
+    assert Image.open(tmp_path / "s.png").size == (224, 152)  # 5 images: 3 columns, 2 rows of 8x8 + 1px pad, x8
+    for out in ("s", "s.xyz"):
+        assert main(["sample", "pixelcnn-digits", "--out", str(tmp_path / out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "unknown image extension" in err
+        assert not (tmp_path / out).exists()
+    assert main(["sample", "pixelcnn-digits", "--batch-size", "0", "--out", str(tmp_path / "t.png")]) == 2
+    assert "--batch-size must be a positive number" in capsys.readouterr().err

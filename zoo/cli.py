@@ -171,6 +171,7 @@ def cmd_sample(args) -> None:
     import zoo
     from zoo.sampling import save_grid
 
+    _image_path(args.out)
     model = zoo.load(args.model)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
@@ -183,10 +184,37 @@ def cmd_sample(args) -> None:
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
         raise ValueError(f"{model.architecture} is not class-conditional: --label does not apply")
-    images = model.sample(args.n, generator=_generator(args.seed), temperature=args.temperature, **kwargs)
+    images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
     path = save_grid(images, model.config.levels, args.out)
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+
+
+def _sample_in_batches(model, n: int, batch_size: int | None, generator, temperature: float, kwargs: dict):
+    """``n`` samples drawn ``batch_size`` at a time (bounded memory), with a progress bar for several batches."""
+    import torch
+    from tqdm.auto import tqdm
+
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"--batch-size must be a positive number of images, got {batch_size}")
+    size = min(batch_size or n, n)
+    parts = []
+    starts = range(0, n, size)
+    for start in tqdm(starts, desc="sampling", disable=len(starts) < 2, leave=False):
+        part = {k: v[start:start + size] for k, v in kwargs.items() if k == "labels"}
+        others = {k: v for k, v in kwargs.items() if k != "labels"}
+        parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **others, **part))
+    return torch.cat(parts)
+
+
+def _image_path(path: Path) -> Path:
+    """``--out`` must name an image format Pillow writes; say so before any work is done."""
+    from PIL import Image
+
+    known = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
+    if path.suffix.lower() not in known:
+        raise ValueError(f"--out {path}: unknown image extension {path.suffix or '(none)'!r}; use .png or .jpg")
+    return path
 
 
 def cmd_complete(args) -> None:
@@ -194,6 +222,7 @@ def cmd_complete(args) -> None:
     from zoo.data import load_dataset
     from zoo.figures import completion_figure
 
+    _image_path(args.out)
     model = zoo.load(args.model)
     if not model.autoregressive:
         raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
@@ -241,105 +270,133 @@ def cmd_demo(args) -> None:
 
 
 # -- parser --------------------------------------------------------------------
+class FORMATTER(argparse.RawDescriptionHelpFormatter):
+    """Help that ends with each option's default (when it has one) and keeps the epilog's lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "%(default)" not in text and not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _train_fields() -> str:
+    """The TrainConfig fields, for ``zoo train --help`` (pydantic is imported only when help is built)."""
+    from zoo.training import TrainConfig
+
+    lines = ["training fields (--set KEY=VALUE):"]
+    for name, f in TrainConfig.model_fields.items():
+        default = f.get_default(call_default_factory=True)
+        lines.append(f"  {name}={default}: {f.description or ''}".rstrip(": "))
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for generative image models.")
     p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("list", help="list architectures (or pretrained models with --pretrained)")
+    s = sub.add_parser("list", formatter_class=FORMATTER, help="list architectures (or pretrained models with --pretrained)")
     s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
     s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("info", help="show an architecture's config fields or a pretrained model's entry")
-    s.add_argument("name")
-    s.add_argument("--json", action="store_true")
+    s = sub.add_parser("info", formatter_class=FORMATTER,
+                       help="show an architecture's config fields or a pretrained model's entry")
+    s.add_argument("name", help="architecture or pretrained model")
+    s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("plugins", help="list plugins, their versions and load errors")
+    s = sub.add_parser("plugins", formatter_class=FORMATTER, help="list plugins, their versions and load errors")
     s.set_defaults(func=cmd_plugins)
 
-    s = sub.add_parser("create", help="save a freshly initialised model to a folder")
-    s.add_argument("arch")
-    s.add_argument("--out", required=True, type=Path)
+    s = sub.add_parser("create", formatter_class=FORMATTER, help="save a freshly initialised model to a folder")
+    s.add_argument("arch", help="architecture (see `zoo list`)")
+    s.add_argument("--out", required=True, type=Path, help="model folder to write")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
     s.add_argument("--overwrite", action="store_true", help="replace the model already in OUT (else refused)")
     s.set_defaults(func=cmd_create)
 
-    s = sub.add_parser("train", help="train an architecture on a dataset (resumable; runs under torchrun)")
-    s.add_argument("arch")
-    s.add_argument("--dataset", required=True)
-    s.add_argument("--epochs", type=int)
-    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="model config or TrainConfig field (repeatable)")
-    s.add_argument("--out", required=True, type=Path)
+    s = sub.add_parser("train", formatter_class=FORMATTER, epilog=_train_fields(),
+                       help="train an architecture on a dataset (resumable; runs under torchrun)")
+    s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
+    s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
+    s.add_argument("--epochs", type=int, help="passes over the training split (also --set epochs=N; default 10)")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="model config field (`zoo info ARCH`) or training field (below); repeatable")
+    s.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, history, the best model")
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
     s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
     s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("eval", help="NLL (nats/image) and bits/dim of a model on a dataset split")
+    s = sub.add_parser("eval", formatter_class=FORMATTER, help="NLL (nats/image) and bits/dim of a model on a dataset split")
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
     s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
-    s.add_argument("--split", default="test")
+    s.add_argument("--split", default="test", help="train, val or test")
     s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("sample", help="write a PNG grid of samples")
-    s.add_argument("model")
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--out", type=Path, default=Path("samples.png"))
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0)
+    s = sub.add_parser("sample", formatter_class=FORMATTER, help="write a PNG grid of samples")
+    s.add_argument("model", help="pretrained name, Hub repo or model folder")
+    s.add_argument("--n", type=int, default=16, help="number of samples")
+    s.add_argument("--batch-size", type=int, help="draw at most this many at a time (default: all at once)")
+    s.add_argument("--out", type=Path, default=Path("samples.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampler's random draws")
+    s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
     s.set_defaults(func=cmd_sample)
 
-    s = sub.add_parser("complete", help="complete occluded test images: rows occluded, completions, original")
-    s.add_argument("model")
+    s = sub.add_parser("complete", formatter_class=FORMATTER,
+                       help="complete occluded test images: rows occluded, completions, original")
+    s.add_argument("model", help="pretrained name, Hub repo or model folder (autoregressive)")
     s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
     s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
                    help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
-    s.add_argument("--split", default="test")
-    s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"])
+    s.add_argument("--split", default="test", help="train, val or test")
+    s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
-    s.add_argument("--out", type=Path, default=Path("completions.png"))
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--out", type=Path, default=Path("completions.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
+    s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.set_defaults(func=cmd_complete)
 
-    s = sub.add_parser("card", help="write the model card README.md (and samples.png) of a model folder")
-    s.add_argument("folder", type=Path)
+    s = sub.add_parser("card", formatter_class=FORMATTER,
+                       help="write the model card README.md (and its figures) of a model folder")
+    s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
-    s.add_argument("--description")
+    s.add_argument("--description", help="one sentence on what the model is (default: the class docstring)")
     s.add_argument("--name", help="the pretrained name users load")
     s.add_argument("--notes", help="a markdown paragraph under the results (targets met or missed, caveats)")
     s.add_argument("--hardware", help="what the model trained on, when train_result.json does not record it")
     s.set_defaults(func=cmd_card)
 
-    s = sub.add_parser("push", help="publish a model folder to the Hugging Face Hub in one commit")
-    s.add_argument("folder", type=Path)
-    s.add_argument("--repo", required=True, metavar="ORG/NAME")
-    s.add_argument("--private", action="store_true")
+    s = sub.add_parser("push", formatter_class=FORMATTER, help="publish a model folder to the Hugging Face Hub in one commit")
+    s.add_argument("folder", type=Path, help="model folder")
+    s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
+    s.add_argument("--private", action="store_true", help="create the repo private")
     s.add_argument("--revision", help="branch to commit to (created if missing)")
     s.set_defaults(func=cmd_push)
 
-    s = sub.add_parser("download", help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)")
-    s.add_argument("name")
+    s = sub.add_parser("download", formatter_class=FORMATTER,
+                       help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)")
+    s.add_argument("name", help="dataset name")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 
-    s = sub.add_parser("demo", help="sample a grid from the best bundled pretrained model")
-    s.add_argument("--out", type=Path, default=Path("outputs/demo.png"))
-    s.add_argument("--n", type=int, default=16)
-    s.add_argument("--seed", type=int, default=0)
+    s = sub.add_parser("demo", formatter_class=FORMATTER, help="sample a grid from the best bundled pretrained model")
+    s.add_argument("--out", type=Path, default=Path("outputs/demo.png"), help="image file")
+    s.add_argument("--n", type=int, default=16, help="number of samples")
+    s.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     s.set_defaults(func=cmd_demo)
     return p
 
