@@ -31,6 +31,8 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
     dataset = meta.get("dataset")
     results = []
     for split, m in _metrics(meta).items():
+        if "[" in split:  # a part of a split (test[:500]) is for the suite's quick check, not for the Hub's index
+            continue
         for metric_type, metric_name, key in (
             ("bits_per_dim", "bits/dim", "bits_per_dim"),
             ("nll", "NLL (nats/image)", "nll_nats"),
@@ -224,7 +226,7 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         for split, m in metrics.items():
             extra = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("extra") or {}).items())
             lines.append(
-                f"| {m.get('split') or split} | {_fmt(m.get('n_images'))} | {_fmt(m.get('nll_nats'), 3)} "
+                f"| {split} | {_fmt(m.get('n_images'))} | {_fmt(m.get('nll_nats'), 3)} "
                 f"| {_fmt(m.get('bits_per_dim'))} | {extra} |"
             )
         lines.append("")
