@@ -28,6 +28,17 @@ __all__ = [
 ]
 
 RECIPES = {
+    "vae-bernoulli-binarized-mnist": (
+        "zoo train vae-bernoulli --dataset binarized-mnist --data-option dynamic=true --set latent=50 "
+        "--set 'hidden=[500, 500]' --set batch_size=100 --set epochs=120 --set schedule=cosine "
+        "--set validate_every=50 --set eval_batch_size=500 --out vae-bernoulli-binarized-mnist && "
+        "zoo eval vae-bernoulli-binarized-mnist --save"
+    ),
+    "vae-gaussian-mnist": (
+        "zoo train vae-gaussian --dataset mnist --set latent=50 --set 'hidden=[500, 500]' --set batch_size=100 "
+        "--set epochs=40 --set schedule=cosine --set validate_every=20 --set eval_batch_size=500 "
+        "--out vae-gaussian-mnist && zoo eval vae-gaussian-mnist --save"
+    ),
     "vae-bernoulli-digits": (
         "zoo train vae-bernoulli --dataset digits-binarized --epochs 300 --set lr=0.002 "
         "--out vae-bernoulli-digits && "
