@@ -63,10 +63,19 @@ def causal_mask(
 
 
 class MaskedConv2d(nn.Conv2d):
-    """A 'same'-padded Conv2d whose kernel is multiplied by a causal mask at every call.
+    """A 'same'-padded Conv2d whose kernel is multiplied by a causal mask.
 
     The mask is applied functionally, so the saved weights stay clean and autograd sees
     the masked kernel. ``padding`` defaults to keeping H and W.
+
+    No wasted work: the rows below the centre (always masked) are cut off the kernel, and
+    for a one-row kernel also the masked columns right of the centre, with the padding made
+    asymmetric to match; a mask that is all ones on what is left (every 1x1 conv of a
+    one-colour model) is not multiplied at all. So a 3x3 mask-B conv costs a 2x3 conv and a
+    7x7 mask-A conv a 4x7 one. Without autograd (evaluation, sampling) the cut, masked
+    kernel is cached until the weight changes (an optimizer step or ``load_state_dict``
+    bumps its version); with autograd it is recomputed per call, because a cached tensor's
+    graph is freed by the first ``backward`` and every model calls each layer once per step.
     """
 
     def __init__(
@@ -86,14 +95,48 @@ class MaskedConv2d(nn.Conv2d):
         super().__init__(in_channels, out_channels, (kh, kw), padding=(kh // 2, kw // 2), bias=bias)
         self.mask_kind = mask
         self.colours = colours
-        self.register_buffer(
-            "mask",
-            causal_mask(mask, in_channels, out_channels, (kh, kw), colours, in_chunks, out_chunks),
-            persistent=False,
-        )
+        full = causal_mask(mask, in_channels, out_channels, (kh, kw), colours, in_chunks, out_chunks)
+        self.register_buffer("mask", full, persistent=False)
+        ci, cj = kh // 2, kw // 2
+        # the part of the kernel the mask keeps: rows up to the centre; a one-row kernel also
+        # loses the columns right of the centre
+        self.cut = (ci + 1, cj + 1 if kh == 1 else kw)
+        cut = full[:, :, : self.cut[0], : self.cut[1]]
+        self.register_buffer("cut_mask", None if bool(cut.all()) else cut.contiguous(), persistent=False)
+        # (left, right, top, bottom) padding of the cut kernel that keeps H and W and the centre
+        self.cut_padding = (cj, self.cut[1] - 1 - cj, ci, 0)
+        self._cache: tuple | None = None
+
+    def masked_weight(self) -> torch.Tensor:
+        """The cut kernel times its mask (see the class docstring for when it is cached)."""
+        w = self.weight
+        caching = not (torch.is_grad_enabled() and w.requires_grad) and not torch.compiler.is_compiling()
+        if caching and self._cache is not None:
+            key, cached = self._cache
+            if key == (id(w), w.data_ptr(), w._version, w.device, w.dtype):
+                return cached
+        rows, cols = self.cut
+        out = w if (rows, cols) == tuple(self.kernel_size) else w[:, :, :rows, :cols]
+        if self.cut_mask is not None:
+            out = out * self.cut_mask
+        if caching:
+            self._cache = ((id(w), w.data_ptr(), w._version, w.device, w.dtype), out)
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
+        left, right, top, bottom = self.cut_padding
+        weight = self.masked_weight()
+        if self.kernel_size == (1, 1) and x.device.type == "cpu" and x.is_contiguous() and x.dim() == 4:
+            # a 1x1 conv is a matrix product per image; on the CPU one batched product beats
+            # the convolution kernel's layout reorders (1.2-2x measured, fwd + bwd, NCHW input)
+            B, _, H, W = x.shape
+            w = weight.view(1, *weight.shape[:2]).expand(B, -1, -1)
+            if self.bias is None:
+                return torch.bmm(w, x.view(B, -1, H * W)).view(B, -1, H, W)
+            return torch.baddbmm(self.bias[:, None], w, x.view(B, -1, H * W)).view(B, -1, H, W)
+        if left == right and top == bottom:
+            return F.conv2d(x, weight, self.bias, self.stride, (top, left))
+        return F.conv2d(F.pad(x, self.cut_padding), weight, self.bias, self.stride)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", mask={self.mask_kind}, colours={self.colours}"
