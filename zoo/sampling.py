@@ -7,6 +7,12 @@ and turned into a level by inverse CDF in float64, whether or not the pixel is k
 So the random stream does not depend on the method: a fast sampler that computes the
 same conditionals gives exactly the samples of the naive one.
 
+The uniforms of a whole run are drawn in one call, up front, on the CPU (the generator's
+stream is the same as one draw per step: the CPU generator fills a tensor in order), and
+moved to the model's device once; the inverse-CDF draw runs on the device. So a GPU
+sampler never waits for the host per value, and a seed gives the same images on every
+device whose softmax agrees bit for bit (the CPU always agrees with itself).
+
 Fast samplers plug in through :meth:`AutoregressiveModel.incremental_sampler`, which
 returns an object with two methods::
 
@@ -28,6 +34,7 @@ __all__ = [
     "sample_autoregressive",
     "complete_autoregressive",
     "draw",
+    "draw_uniforms",
     "check_count",
     "check_temperature",
     "occlusion_mask",
@@ -51,12 +58,33 @@ class NaiveSampler:
         return self.model.logits(x)[:, :, c, i, j]
 
 
-def draw(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Sample one level per row of ``logits`` (n, levels) by inverse CDF of softmax(logits / T)."""
+def draw(
+    logits: torch.Tensor, temperature: float, generator: torch.Generator | None, uniforms: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sample one level per row of ``logits`` (n, levels) by inverse CDF of softmax(logits / T).
+
+    ``uniforms`` (n, 1) float64, on any device: this step's slice of :func:`draw_uniforms`;
+    without it, n uniforms are drawn from ``generator`` now (the same numbers).
+    """
     probs = torch.softmax(logits.double() / temperature, dim=-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
-    cdf = probs.cumsum(-1).cpu()
-    return (cdf < u).sum(-1).clamp_(max=probs.shape[-1] - 1).to(logits.device)
+    if uniforms is None:
+        uniforms = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
+    cdf = probs.cumsum(-1)
+    return (cdf < uniforms.to(cdf.device)).sum(-1).clamp_(max=probs.shape[-1] - 1)
+
+
+UNIFORMS_PER_BLOCK = 1 << 23  # 64 MiB of float64: more images than that are drawn a block of rows at a time
+
+
+def draw_uniforms(n: int, shape: tuple[int, int, int], generator, device, rows: int | None = None) -> torch.Tensor:
+    """The uniforms of ``rows`` image rows (all H by default), ``(rows, W, C, n, 1)`` on ``device``.
+
+    One CPU draw and one copy instead of one draw and one host round trip per value; the
+    values and their order are those of per-step draws (tested).
+    """
+    C, H, W = shape
+    u = torch.rand(rows or H, W, C, n, 1, generator=generator, dtype=torch.float64, device="cpu")
+    return u.to(device)
 
 
 def _sampler(model, n: int, method: str):
@@ -92,10 +120,13 @@ def _run(model, x, known, generator, temperature, method):
         n, C, H, W = x.shape
         sampler = _sampler(model, n, method)
         sampler.start(x)
+        block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
         for i in range(H):
+            if i % block == 0:
+                uniforms = draw_uniforms(n, (C, H, W), generator, x.device, rows=min(block, H - i))
             for j in range(W):
                 for c in range(C):
-                    value = draw(sampler.logits_at(x, i, j, c), temperature, generator)
+                    value = draw(sampler.logits_at(x, i, j, c), temperature, generator, uniforms[i % block, j, c])
                     if known is None:
                         x[:, c, i, j] = value
                     else:
