@@ -109,7 +109,7 @@ def cmd_eval(args) -> None:
 
     import torch
 
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
     result = evaluate(model, args.dataset, split=args.split)
     if args.save:
@@ -125,6 +125,25 @@ def cmd_eval(args) -> None:
         print(f"{key}: {value:.4f}")
 
 
+def _on_device(model, device: str):
+    """Move a loaded model to ``--device``: cpu, cuda, cuda:N, or auto (CUDA when there is one).
+
+    Sampling draws its random numbers on the CPU either way, so a seed gives the same images
+    on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
+    """
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        target = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available here")
+    return model.to(target)
+
+
 def _generator(seed: int | None):
     import torch
 
@@ -137,7 +156,7 @@ def cmd_sample(args) -> None:
     import zoo
     from zoo.sampling import save_grid
 
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
@@ -162,7 +181,7 @@ def cmd_complete(args) -> None:
     from zoo.data import load_dataset
     from zoo.sampling import occlusion_mask, save_grid
 
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     if not model.autoregressive:
         raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
     data = load_dataset(args.dataset, split=args.split)
@@ -173,7 +192,7 @@ def cmd_complete(args) -> None:
     rows = [torch.where(known, originals, torch.zeros_like(originals))]
     labels = {"labels": data.labels[pick]} if model.conditional else {}
     for _ in range(args.samples):
-        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature, **labels))
+        rows.append(model.complete(originals, known, generator=g, temperature=args.temperature, **labels).cpu())
     rows.append(originals)
     path = save_grid(torch.cat(rows), model.config.levels, args.out, nrow=args.n)
     print(f"wrote {path}: rows are occluded, {args.samples} completion(s), original")
@@ -255,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", help="write a PNG grid of samples")
@@ -265,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=1.0)
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("complete", help="complete occluded test images: rows occluded, completions, original")
@@ -277,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("completions.png"))
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--temperature", type=float, default=1.0)
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_complete)
 
     s = sub.add_parser("card", help="write the model card README.md (and samples.png) of a model folder")
