@@ -119,6 +119,8 @@ def bench_training(size: tuple[int, int, int], device: torch.device, args) -> li
 
     steps["plain fp32 (baseline)"] = plain_step
     for name, settings in training_paths(device.type, args.compile).items():
+        if args.paths and name != "zoo fp32" and not any(p in name for p in args.paths):
+            continue
         cfg = TrainConfig(device=device.type, **settings)
         torch.manual_seed(0)
         model = zoo.create("pixelcnn", channels=1, height=H, width=W, levels=2, hidden=hidden, layers=blocks)
@@ -212,6 +214,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                     help="include torch.compile paths (default: on CUDA only; on the CPU compiling takes minutes)")
+    ap.add_argument("--paths", action="append", help="time only zoo paths whose name contains this (repeatable)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     ap.add_argument("--no-training", dest="training", action="store_false")
     ap.add_argument("--no-sampling", dest="sampling", action="store_false")

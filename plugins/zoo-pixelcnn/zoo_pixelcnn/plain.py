@@ -31,7 +31,9 @@ class ResidualBlock(nn.Module):
         t = self.conv(F.relu(self.reduce(F.relu(x))))
         if bias is not None:
             t = t + bias[:, :, None, None]
-        return x + self.expand(F.relu(t))
+        # in place: t is a fresh 3x3 conv output that nothing else reads (a conv's backward needs
+        # its input, not its output). Not after a 1x1 conv, whose output is a view (see zoo.layers)
+        return x + self.expand(F.relu(t, inplace=True))
 
 
 class PlainNet(nn.Module):
