@@ -58,7 +58,8 @@ class PlainMaskedConv(nn.Conv2d):
 class PlainBlock(nn.Module):
     def __init__(self, h: int):
         super().__init__()
-        self.reduce, self.conv, self.expand = nn.Conv2d(2 * h, h, 1), PlainMaskedConv(h, h, 3, "B"), nn.Conv2d(h, 2 * h, 1)
+        self.reduce, self.conv = nn.Conv2d(2 * h, h, 1), PlainMaskedConv(h, h, 3, "B")
+        self.expand = nn.Conv2d(h, 2 * h, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.expand(F.relu(self.conv(F.relu(self.reduce(F.relu(x))))))

@@ -58,7 +58,8 @@ def check_samplers() -> None:
             b = model.sample(8, generator=torch.Generator().manual_seed(3)).cpu()
             differ = (a != b).float().mean().item()
             assert differ < 0.01, f"{name}: CUDA samples differ from the CPU's in {differ:.1%} of values"
-            print(f"{name} C={channels}: check_fast_sampler on {CUDA.type} ok; CPU vs {CUDA.type} samples differ in {differ:.2%}")
+            print(f"{name} C={channels}: check_fast_sampler on {CUDA.type} ok; "
+                  f"CPU vs {CUDA.type} samples differ in {differ:.2%}")
 
 
 def check_no_round_trips() -> None:

@@ -83,9 +83,9 @@ class TrainConfig(BaseModel):
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
     precision: Literal["fp32", "bf16", "fp16"] = Field(
-        "fp32", description="bf16: bfloat16 autocast; fp16: float16 autocast with a grad scaler (CUDA); weights stay fp32"
+        "fp32", description="bf16: bfloat16 autocast; fp16: float16 autocast with a grad scaler; weights stay fp32"
     )
-    channels_last: bool = Field(False, description="NHWC memory layout for weights and images (faster convs on GPU and CPU)")
+    channels_last: bool = Field(False, description="NHWC memory layout of weights and images (faster convs)")
     compile: bool = Field(False, description="torch.compile the training loss (first steps are slow while it compiles)")
     compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
         "default", description="torch.compile mode; reduce-overhead uses CUDA graphs"
