@@ -66,7 +66,8 @@ def draw(
     ``uniforms`` (n, 1) float64, on any device: this step's slice of :func:`draw_uniforms`;
     without it, n uniforms are drawn from ``generator`` now (the same numbers).
     """
-    probs = torch.softmax(logits.double() / temperature, dim=-1)
+    scaled = logits.double() if temperature == 1.0 else logits.double() / temperature  # x / 1 == x: one kernel less
+    probs = torch.softmax(scaled, dim=-1)
     if uniforms is None:
         uniforms = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
     cdf = probs.cumsum(-1)
