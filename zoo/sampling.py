@@ -122,6 +122,9 @@ def _run(model, x, known, generator, temperature, method):
         sampler = _sampler(model, n, method)
         sampler.start(x)
         block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
+        if block >= H and _use_position_steps(sampler, x):
+            _run_by_position(sampler, x, known, draw_uniforms(n, (C, H, W), generator, x.device), temperature)
+            return x
         for i in range(H):
             if i % block == 0:
                 uniforms = draw_uniforms(n, (C, H, W), generator, x.device, rows=min(block, H - i))
@@ -135,6 +138,67 @@ def _run(model, x, known, generator, temperature, method):
         return x
     finally:
         model.train(was_training)
+
+
+# -- position-indexed steps, replayed as a CUDA graph ------------------------------------------------
+#
+# A sampler may also offer ``logits_at_position(x, pos, c)`` and ``commit(x, pos)``, where ``pos``
+# is a 0-dim int64 tensor on the device holding the raster index i*W + j: every index the step
+# needs is computed from that tensor on the device, so the same kernels serve every position.
+# One pixel (all C channels, the draws, the writes into x, ``commit``, ``pos += 1``) is then
+# captured once as a CUDA graph and replayed H*W - 1 times: one launch per pixel instead of
+# about a hundred. On the CPU the same code runs eagerly when POSITION_STEPS is "always"
+# (the tests' way of checking it); ``ZOO_CUDA_GRAPHS=0`` turns the graph off.
+
+POSITION_STEPS = "cuda"  # "cuda": position steps with a CUDA graph on CUDA only; "always"; "never"
+
+
+def _use_position_steps(sampler, x: torch.Tensor) -> bool:
+    import os
+
+    if not hasattr(sampler, "logits_at_position") or POSITION_STEPS == "never" or not x.is_contiguous():
+        return False
+    if POSITION_STEPS == "always":
+        return True
+    return x.device.type == "cuda" and os.environ.get("ZOO_CUDA_GRAPHS", "1") != "0"
+
+
+def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
+    """The core loop over positions driven by a device tensor ``pos``; a CUDA graph per pixel on CUDA."""
+    n, C, H, W = x.shape
+    flat = x.view(n, C, H * W)  # x is contiguous: writes through ``flat`` land in x
+    known_flat = None if known is None else known.expand(n, C, H, W).reshape(n, C, H * W)
+    u = uniforms.view(H * W, C, n, 1)
+    pos = torch.zeros((), dtype=torch.long, device=x.device)
+
+    def pixel() -> None:
+        where = pos.view(1)
+        u_here = u.index_select(0, where)[0]  # (C, n, 1)
+        for c in range(C):
+            value = draw(sampler.logits_at_position(x, pos, c), temperature, None, u_here[c])
+            if known_flat is not None:
+                keep = known_flat[:, c].index_select(1, where)[:, 0]
+                value = torch.where(keep, flat[:, c].index_select(1, where)[:, 0], value)
+            flat[:, c].index_copy_(1, where, value.view(n, 1))
+        sampler.commit(x, pos)
+        pos.add_(1)
+
+    steps = H * W
+    if x.device.type == "cuda" and steps > 2:
+        side = torch.cuda.Stream(x.device)
+        side.wait_stream(torch.cuda.current_stream(x.device))
+        with torch.cuda.stream(side):  # warm-up outside the capture, as CUDA graphs require: two real pixels
+            pixel()
+            pixel()
+        torch.cuda.current_stream(x.device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):  # records, does not run: pos stays 2
+            pixel()
+        for _ in range(steps - 2):
+            graph.replay()
+        return
+    for _ in range(steps):
+        pixel()
 
 
 @torch.no_grad()

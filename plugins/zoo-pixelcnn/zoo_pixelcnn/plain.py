@@ -128,6 +128,48 @@ class PlainStepper:
         for a in self.acache:
             a.zero_()
 
+    # -- the same step with the position in a device tensor (for a CUDA graph, see zoo.sampling) ----------
+    def _tables(self) -> None:
+        """Flat indices, per raster position, of every cache element that :meth:`at` slices with (i, j)."""
+        if hasattr(self, "t_self"):
+            return
+        r, H, W, dev = self.r, self.H, self.W, self.xin.device
+        i, j = torch.arange(H).repeat_interleave(W), torch.arange(W).repeat(H)
+        rows = lambda k: i[:, None, None] + torch.arange(k)[None, :, None]  # noqa: E731
+        cols = lambda k: j[:, None, None] + torch.arange(k)[None, None, :]  # noqa: E731
+        wx, wc = W + 2 * r, W + 2  # widths of the padded input cache and of the 3x3 caches
+        self.t_self = ((i + r) * wx + j + r).to(dev)  # the pixel itself in the input cache
+        self.t_patch = (rows(r + 1) * wx + cols(2 * r + 1)).flatten(1).to(dev)  # rows i-3..i, cols j-3..j+3
+        self.t_cache_self = ((i + 1) * wc + j + 1).to(dev)
+        self.t_cache_patch = (rows(2) * wc + cols(3)).flatten(1).to(dev)  # rows i-1..i, cols j-1..j+1
+
+    def write_pixel(self, xs_pixel: torch.Tensor, pos: torch.Tensor) -> None:
+        """Store scale(x) of the pixel at raster index ``pos`` (0-dim device tensor), ``(n, C, 1)``."""
+        self._tables()
+        self.xin.view(self.n, self.C, -1).index_copy_(2, self.t_self.index_select(0, pos.view(1)), xs_pixel)
+
+    def at_position(self, xs_pixel: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        """:meth:`at` with the position in a tensor: the pixel's own scaled values (final below channel c)."""
+        self.write_pixel(xs_pixel, pos)
+        n, P, where = self.n, self.per_colour[c], pos.view(1)
+        g2, g1 = P["g2"], P["g1"]
+        patch = self.xin.view(n, self.C, -1).index_select(2, self.t_patch.index_select(0, where)[0])
+        x = F.linear(patch.reshape(n, -1), *P["input"])
+        if P["bias"][0] is not None:
+            x = x + P["bias"][0]
+        self.stream[0][:, g2] = x
+        here, around = self.t_cache_self.index_select(0, where), self.t_cache_patch.index_select(0, where)[0]
+        for k, ((red, conv, exp), cache) in enumerate(zip(P["blocks"], self.acache)):
+            flat = cache.view(n, cache.shape[1], -1)
+            flat[:, g1].index_copy_(2, here, F.relu(F.linear(F.relu(self.stream[k]), *red))[:, :, None])
+            t = F.linear(flat.index_select(2, around).reshape(n, -1), *conv)
+            if P["bias"][k + 1] is not None:
+                t = t + P["bias"][k + 1]
+            self.tvec[k][:, g1] = F.relu(t)
+            self.stream[k + 1][:, g2] = self.stream[k][:, g2] + F.linear(self.tvec[k], *exp)
+        self.head[:, P["g_head"]] = F.relu(F.linear(F.relu(self.stream[-1]), *P["head1"]))
+        return F.linear(self.head, *P["head2"])
+
     def at(self, xs_window: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         """Logits ``(n, levels)`` of colour c at (i, j); ``xs_window`` is scale(x[:, :, i-3..i, j-3..j+3]) clipped."""
         r, W, n, P = self.r, self.W, self.n, self.per_colour[c]
