@@ -199,9 +199,19 @@ def bench_sampling(device: torch.device, args) -> list[list[str]]:
                 with _timer(naive, device):
                     model.sample(n, generator=torch.Generator().manual_seed(0), method="naive")
                 naive = naive[0]
-            rows.append([arch, " ".join(f"{k}={v}" for k, v in size.items()), f"{n}", f"{H}x{W}",
-                         f"{naive:.2f}{mark}", f"{fast[0]:.2f}", f"{naive / fast[0]:.1f}x"])
+            label = " ".join(f"{k}={v}" for k, v in size.items())
+            rows.append([arch, label, f"{n}", f"{H}x{W}", f"{naive:.2f}{mark}", f"{fast[0]:.2f}",
+                         f"{naive / fast[0]:.1f}x"])
             print(" | ".join(rows[-1]), flush=True)
+            if device.type == "cuda" and arch == "pixelcnn":  # the same without the CUDA graph of a pixel
+                import zoo.sampling
+
+                zoo.sampling.POSITION_STEPS, loop = "never", []
+                with _timer(loop, device):
+                    model.sample(n, generator=torch.Generator().manual_seed(0), method="fast")
+                zoo.sampling.POSITION_STEPS = "cuda"
+                rows.append([arch + " (no graph)", label, f"{n}", f"{H}x{W}", f"{naive:.2f}{mark}", f"{loop[0]:.2f}",
+                             f"{naive / loop[0]:.1f}x"])
     return rows
 
 
