@@ -22,6 +22,7 @@ returns an object with two methods::
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -192,10 +193,17 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
             pixel()
         torch.cuda.current_stream(x.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):  # records, does not run: pos stays 2
-            pixel()
+        try:
+            with torch.cuda.graph(graph):  # records, does not run: pos stays 2
+                pixel()
+        except RuntimeError as exc:  # an op that cannot be captured: go on with the same steps, eagerly
+            warnings.warn(f"sampling without a CUDA graph ({str(exc).splitlines()[0]})", stacklevel=3)
+            for _ in range(steps - 2):
+                pixel()
+            return
         for _ in range(steps - 2):
             graph.replay()
+        torch.cuda.current_stream(x.device).synchronize()  # finish before the graph and its memory go
         return
     for _ in range(steps):
         pixel()
