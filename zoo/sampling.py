@@ -18,6 +18,12 @@ returns an object with two methods::
 
     start(x)                 # x: (n, C, H, W) int64 canvas (zeros, or the image to complete)
     logits_at(x, i, j, c)    # (n, levels) logits of channel c of pixel (i, j) given x
+
+and optionally two more, with the position in a device tensor, so that on CUDA one pixel can
+be captured as a CUDA graph and replayed (see ``_run_by_position``)::
+
+    logits_at_position(x, pos, c)   # pos: 0-dim int64 tensor, the raster index i*W + j
+    commit(x, pos)                  # the pixel's channels are all drawn
 """
 
 from __future__ import annotations
