@@ -243,7 +243,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     args.compile = cuda if args.compile is None else args.compile
     args.steps = args.steps or (20 if cuda else 4)
-    args.sample_image = args.sample_image or (28 if cuda and not args.quick else 12)
+    args.sample_image = args.sample_image or (28 if cuda else 12)
     args.sample_n = args.sample_n or ([16, 256] if cuda and not args.quick else [16])
     args.naive_rows = args.naive_rows if args.naive_rows is not None else (4 if cuda else 2)
     sizes = [tuple(int(v) for v in s.split(",")) for s in args.size] if args.size else SIZES[device.type]

@@ -25,7 +25,9 @@ truststore==0.10.5``), then on the GPU machine, in the repository root::
     pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site &&
     pip install -q --no-deps --no-build-isolation --no-index -e . -e plugins/zoo-pixelcnn \
         -e plugins/zoo-rowlstm -e plugins/zoo-diagonal-bilstm -e plugins/zoo-vae &&
-    python tests/_gpu_check.py && python benchmarks/gpu.py
+    python tests/_gpu_check.py && python benchmarks/gpu.py --quick
+
+(``--quick``: the first training size only, 3 rounds; drop it when device time allows the full tables.)
 """
 
 from __future__ import annotations
