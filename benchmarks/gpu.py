@@ -234,7 +234,7 @@ def main() -> None:
     ap.add_argument("--sample-n", type=int, action="append", help="images per sampling run (repeatable)")
     ap.add_argument("--naive-rows", type=int, default=None,
                     help="time only this many naive rows and extrapolate (default 4 on CUDA, 2 on CPU; 0: all)")
-    args = ap.parse_args()
+    args, _ = ap.parse_known_args()  # run_all.py passes every script the same options
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     device = torch.device(args.device)

@@ -7,7 +7,8 @@ import torch
 
 import zoo
 import zoo.sampling
-from zoo.testing import check_fast_sampler, random_images
+from zoo.sampling import occlusion_mask
+from zoo.testing import random_images
 
 
 @pytest.fixture
@@ -37,8 +38,18 @@ def test_position_steps_give_the_full_forward_logits(channels):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_kit_passes_with_position_steps(position_steps, channels):
-    check_fast_sampler(pixelcnn(channels))  # samples and completions through the position path equal naive ones
+def test_position_steps_give_the_samples_of_the_loop_and_of_naive(monkeypatch, channels):
+    model = pixelcnn(channels)
+    x = random_images(model, 3, seed=1)
+    known = occlusion_mask(model.config.shape, "bottom-half")
+    runs = {}
+    for mode in ("always", "never"):
+        monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
+        runs[mode] = (model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="fast"),
+                      model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"))
+    assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
+    naive = model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="naive")
+    assert torch.equal(runs["always"][0], naive)
 
 
 def test_conditional_position_steps_equal_naive(position_steps):
