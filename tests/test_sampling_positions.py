@@ -21,9 +21,16 @@ def pixelcnn(channels=1, **config):
     return zoo.create("pixelcnn", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2, **config).eval()
 
 
+def row_lstm(channels=1):
+    torch.manual_seed(0)
+    return zoo.create("row-lstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2,
+                      out_hidden=6).eval()
+
+
+@pytest.mark.parametrize("make", [pixelcnn, row_lstm])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_position_steps_give_the_full_forward_logits(channels):
-    model = pixelcnn(channels)
+def test_position_steps_give_the_full_forward_logits(make, channels):
+    model = make(channels)
     x = random_images(model, 3, seed=2)
     with torch.no_grad():
         full = model.logits(x)
@@ -31,6 +38,8 @@ def test_position_steps_give_the_full_forward_logits(channels):
         sampler.start(x)
         pos = torch.zeros((), dtype=torch.long)
         for i, j in itertools.product(range(5), range(4)):
+            if j == 0 and hasattr(sampler, "start_row_at_position"):
+                sampler.start_row_at_position(x, pos)
             for c in range(channels):
                 assert torch.allclose(sampler.logits_at_position(x, pos, c), full[:, :, c, i, j], atol=1e-5)
             sampler.commit(x, pos)
@@ -65,3 +74,17 @@ def test_position_steps_only_where_offered():
     plain, gated = pixelcnn().incremental_sampler(2), pixelcnn(gated=True).incremental_sampler(2)
     assert not zoo.sampling._use_position_steps(plain, x)  # the CPU keeps the plain loop by default
     assert not hasattr(gated, "logits_at_position")
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_row_lstm_position_steps_equal_the_loop_and_naive(monkeypatch, channels):
+    model = row_lstm(channels)
+    x = random_images(model, 3, seed=1)
+    known = occlusion_mask(model.config.shape, "bottom-half")
+    runs = {}
+    for mode in ("always", "never"):
+        monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
+        runs[mode] = (model.sample(3, generator=torch.Generator().manual_seed(5), method="fast"),
+                      model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"))
+    assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
+    assert torch.equal(runs["always"][0], model.sample(3, generator=torch.Generator().manual_seed(5), method="naive"))

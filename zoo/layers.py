@@ -21,6 +21,7 @@ __all__ = [
     "causal_mask",
     "MaskedConv2d",
     "MaskedConvAtPixel",
+    "PixelWindowCache",
     "OutputHeadAtPixel",
     "logits_from_features",
     "lstm_cell",
@@ -172,6 +173,37 @@ class MaskedConvAtPixel:
         patch = self.model.scale(x[:, :, r0 : i + 1, c0:c1])
         patch = F.pad(patch, (c0 - (j - cj), (j + cj + 1) - c1, r0 - (i - ci), 0))
         return F.linear(patch.flatten(1), self.weight, self.bias)
+
+
+class PixelWindowCache:
+    """Scaled input pixels in a zero-padded ``(n, C, H + r, W + 2r)`` buffer, addressed by a raster index tensor.
+
+    The position-indexed twin of :class:`MaskedConvAtPixel`'s window (see zoo.sampling's CUDA
+    graph steps): :meth:`write` stores one pixel, :meth:`patch` gathers rows i-r..i and columns
+    j-r..j+r of pixel ``pos`` in the order of a kernel cut to the rows up to its centre,
+    ``(n, C * (r + 1) * (2r + 1))``. Pixels not yet written read as zeros, which the masks
+    never use.
+    """
+
+    def __init__(self, n: int, channels: int, height: int, width: int, r: int, device, dtype=torch.float32):
+        self.n, self.C = n, channels
+        self.buf = torch.zeros(n, channels, height + r, width + 2 * r, device=device, dtype=dtype)
+        i, j = torch.arange(height).repeat_interleave(width), torch.arange(width).repeat(height)
+        wide = width + 2 * r
+        self.at = ((i + r) * wide + j + r).to(device)
+        rows, cols = torch.arange(r + 1)[None, :, None], torch.arange(2 * r + 1)[None, None, :]
+        self.window = ((i[:, None, None] + rows) * wide + j[:, None, None] + cols).flatten(1).to(device)
+
+    def reset(self) -> None:
+        self.buf.zero_()
+
+    def write(self, xs_pixel: torch.Tensor, pos: torch.Tensor) -> None:
+        """Store the scaled pixel ``(n, C, 1)`` at raster index ``pos`` (a 0-dim device tensor)."""
+        self.buf.view(self.n, self.C, -1).index_copy_(2, self.at.index_select(0, pos.view(1)), xs_pixel)
+
+    def patch(self, pos: torch.Tensor) -> torch.Tensor:
+        flat = self.buf.view(self.n, self.C, -1)
+        return flat.index_select(2, self.window.index_select(0, pos.view(1))[0]).reshape(self.n, -1)
 
 
 class OutputHeadAtPixel:

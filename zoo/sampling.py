@@ -24,6 +24,7 @@ be captured as a CUDA graph and replayed (see ``_run_by_position``)::
 
     logits_at_position(x, pos, c)   # pos: 0-dim int64 tensor, the raster index i*W + j
     commit(x, pos)                  # the pixel's channels are all drawn
+    start_row_at_position(x, pos)   # optional: before the first pixel of every row
 """
 
 from __future__ import annotations
@@ -190,29 +191,43 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
         sampler.commit(x, pos)
         pos.add_(1)
 
-    steps = H * W
-    if x.device.type == "cuda" and steps > 2:
-        side = torch.cuda.Stream(x.device)
-        side.wait_stream(torch.cuda.current_stream(x.device))
-        with torch.cuda.stream(side):  # warm-up outside the capture, as CUDA graphs require: two real pixels
+    row_start = getattr(sampler, "start_row_at_position", None)  # optional: work done once per row
+
+    def step(p: int, graphs: tuple | None = None) -> None:
+        """Position p (the Python twin of ``pos``, which says when a row starts) eagerly or by replay."""
+        if graphs is None:
+            if row_start is not None and p % W == 0:
+                row_start(x, pos)
             pixel()
-            pixel()
-        torch.cuda.current_stream(x.device).wait_stream(side)
-        graph = torch.cuda.CUDAGraph()
-        try:
-            with torch.cuda.graph(graph):  # records, does not run: pos stays 2
-                pixel()
-        except RuntimeError as exc:  # an op that cannot be captured: go on with the same steps, eagerly
-            warnings.warn(f"sampling without a CUDA graph ({str(exc).splitlines()[0]})", stacklevel=3)
-            for _ in range(steps - 2):
-                pixel()
             return
-        for _ in range(steps - 2):
-            graph.replay()
-        torch.cuda.current_stream(x.device).synchronize()  # finish before the graph and its memory go
+        if row_start is not None and p % W == 0:
+            graphs[1].replay()
+        graphs[0].replay()
+
+    steps = H * W
+    if x.device.type != "cuda" or W < 3:  # the warm-up below stays in the first row
+        for p in range(steps):
+            step(p)
         return
-    for _ in range(steps):
-        pixel()
+    side = torch.cuda.Stream(x.device)
+    side.wait_stream(torch.cuda.current_stream(x.device))
+    with torch.cuda.stream(side):  # warm-up outside the capture, as CUDA graphs require: two real pixels
+        step(0)
+        step(1)
+    torch.cuda.current_stream(x.device).wait_stream(side)
+    graphs = (torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph())
+    try:
+        with torch.cuda.graph(graphs[0]):  # records, does not run: pos stays 2
+            pixel()
+        if row_start is not None:
+            with torch.cuda.graph(graphs[1]):
+                row_start(x, pos)
+    except RuntimeError as exc:  # an op that cannot be captured: go on with the same steps, eagerly
+        warnings.warn(f"sampling without a CUDA graph ({str(exc).splitlines()[0]})", stacklevel=3)
+        graphs = None
+    for p in range(2, steps):
+        step(p, graphs)
+    torch.cuda.current_stream(x.device).synchronize()  # finish before the graphs and their memory go
 
 
 @torch.no_grad()
