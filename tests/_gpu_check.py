@@ -7,8 +7,8 @@ Checks, one printed line each, then 'SPEED GPU CHECK OK':
 1. the contract kit's ``check_fast_sampler`` on CUDA for every pixel architecture (fast = naive);
 2. CUDA samples equal the CPU's for the same seed (up to a rare flip where the device's
    softmax rounds differently at a CDF boundary), a 28x28 fast run makes no per-value host
-   round trip (counted with ``torch.cuda.set_sync_debug_mode``), and PixelCNN's pixel step
-   replayed as a CUDA graph gives the plain loop's samples (timed both ways);
+   round trip (counted with ``torch.cuda.set_sync_debug_mode``), and the pixel steps of
+   PixelCNN and Row LSTM replayed as CUDA graphs give the plain loop's samples (timed both ways);
 3. every TrainStep path trains (fp32, bf16, fp16 + grad scaler, channels_last, compile
    default and reduce-overhead) and resume is exact within a precision on CUDA;
 4. ``zoo sample/eval/complete --device cuda``;
@@ -101,16 +101,19 @@ def check_no_round_trips() -> None:
 
 
 def check_graph_replay() -> None:
-    """PixelCNN's pixel step as a CUDA graph: the same samples as the plain loop, and how much faster."""
+    """Pixel steps as CUDA graphs (PixelCNN, Row LSTM): the plain loop's samples, and how much faster."""
     import zoo.sampling
 
     if CUDA.type == "cpu":
-        print("pixelcnn CUDA graph: (dry run: skipped)")
+        print("CUDA graphs of a pixel: (dry run: skipped)")
         return
-    for channels, levels, gated in ((1, 2, False), (3, 256, False), (1, 2, True)):
+    cases = [("pixelcnn", 1, 2, dict(hidden=12, layers=7)), ("pixelcnn", 3, 256, dict(hidden=12, layers=7)),
+             ("pixelcnn", 1, 2, dict(hidden=12, layers=7, gated=True)),  # no graph: the plain loop both times
+             ("row-lstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24)),
+             ("row-lstm", 3, 256, dict(hidden=12, layers=7, out_hidden=24))]
+    for arch, channels, levels, size in cases:
         torch.manual_seed(0)
-        model = zoo.create("pixelcnn", channels=channels, height=28, width=28, levels=levels, hidden=12, layers=7,
-                           gated=gated).to(CUDA)
+        model = zoo.create(arch, channels=channels, height=28, width=28, levels=levels, **size).to(CUDA)
         runs, seconds = {}, {}
         for mode in ("cuda", "never", "cuda"):  # graph, plain loop, graph again (warm)
             zoo.sampling.POSITION_STEPS = mode
@@ -119,8 +122,8 @@ def check_graph_replay() -> None:
             runs[mode] = model.sample(16, generator=torch.Generator().manual_seed(5), method="fast").cpu()
             seconds[mode] = time.perf_counter() - t0
         zoo.sampling.POSITION_STEPS = "cuda"
-        assert torch.equal(runs["cuda"], runs["never"]), "the CUDA graph changed the samples"
-        print(f"pixelcnn C={channels} gated={gated} 28x28 x16: CUDA graph {seconds['cuda']:.2f} s, "
+        assert torch.equal(runs["cuda"], runs["never"]), f"{arch}: the CUDA graph changed the samples"
+        print(f"{arch} C={channels} {size} 28x28 x16: CUDA graph {seconds['cuda']:.2f} s, "
               f"plain loop {seconds['never']:.2f} s, same samples")
 
 
