@@ -38,7 +38,7 @@ def test_position_steps_give_the_full_forward_logits(make, channels):
         sampler.start(x)
         pos = torch.zeros((), dtype=torch.long)
         for i, j in itertools.product(range(5), range(4)):
-            if j == 0 and hasattr(sampler, "start_row_at_position"):
+            if i and j == 0 and hasattr(sampler, "start_row_at_position"):
                 sampler.start_row_at_position(x, pos)
             for c in range(channels):
                 assert torch.allclose(sampler.logits_at_position(x, pos, c), full[:, :, c, i, j], atol=1e-5)

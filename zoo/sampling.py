@@ -24,7 +24,7 @@ be captured as a CUDA graph and replayed (see ``_run_by_position``)::
 
     logits_at_position(x, pos, c)   # pos: 0-dim int64 tensor, the raster index i*W + j
     commit(x, pos)                  # the pixel's channels are all drawn
-    start_row_at_position(x, pos)   # optional: before the first pixel of every row
+    start_row_at_position(x, pos)   # optional: before the first pixel of every row but the first
 """
 
 from __future__ import annotations
@@ -194,9 +194,9 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
     row_start = getattr(sampler, "start_row_at_position", None)  # optional: work done once per row
 
     def step(p: int, graphs: tuple | None = None) -> None:
-        """Position p (the Python twin of ``pos``, which says when a row starts) eagerly or by replay."""
+        """Position p (the Python twin of ``pos``, which says when a row after the first starts)."""
         if graphs is None:
-            if row_start is not None and p % W == 0:
+            if row_start is not None and p % W == 0 and p:
                 row_start(x, pos)
             pixel()
             return

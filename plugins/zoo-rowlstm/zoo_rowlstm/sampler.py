@@ -47,7 +47,7 @@ class RowLSTMSampler:
         self.inputs = [zeros() for _ in range(L)]  # layer inputs of the current row
         self.state_gates = None
         self.expected = (0, 0, 0)
-        self.window = None  # the position-indexed steps' buffers, made at their first row
+        self.window = None  # the position-indexed steps' buffers, made at their first step
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         if (i, j, c) != self.expected:
@@ -91,14 +91,14 @@ class RowLSTMSampler:
         return self.model.scale(x.view(n, C, -1).index_select(2, pos.view(1)))
 
     def start_row_at_position(self, x: torch.Tensor, pos: torch.Tensor) -> None:
-        if self.window is None:
-            self._start_positions(x)
         for k, layer in enumerate(self.layers):
             self.h_prev[k].copy_(self.h_row[k])
             self.c_prev[k].copy_(self.c_row[k])
             self.state_gates[k].copy_(layer[3](self.h_prev[k]))
 
     def logits_at_position(self, x: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        if self.window is None:  # the first step (row 0's buffers start at zero, as in start())
+            self._start_positions(x)
         last, j = c == self.C - 1, self.column.index_select(0, pos.view(1))
         self.window.write(self._pixel(x, pos), pos)
         feats = F.linear(self.window.patch(pos), self.input_conv.weight, self.input_conv.bias)
