@@ -7,8 +7,9 @@ Checks, one printed line each, then 'SPEED GPU CHECK OK':
 1. the contract kit's ``check_fast_sampler`` on CUDA for every pixel architecture (fast = naive);
 2. CUDA samples equal the CPU's for the same seed (up to a rare flip where the device's
    softmax rounds differently at a CDF boundary), a 28x28 fast run makes no per-value host
-   round trip (counted with ``torch.cuda.set_sync_debug_mode``), and the pixel steps of
-   PixelCNN and Row LSTM replayed as CUDA graphs give the plain loop's samples (timed both ways);
+   round trip (counted with ``torch.cuda.set_sync_debug_mode``), and the pixel steps of the
+   plain PixelCNN, Row LSTM and Diagonal BiLSTM replayed as CUDA graphs give the plain loop's samples
+   (timed both ways);
 3. every TrainStep path trains (fp32, bf16, fp16 + grad scaler, channels_last, compile
    default and reduce-overhead) and resume is exact within a precision on CUDA;
 4. ``zoo sample/eval/complete --device cuda``;
@@ -101,7 +102,7 @@ def check_no_round_trips() -> None:
 
 
 def check_graph_replay() -> None:
-    """Pixel steps as CUDA graphs (PixelCNN, Row LSTM): the plain loop's samples, and how much faster."""
+    """Pixel steps as CUDA graphs (PixelCNN, Row LSTM, Diagonal BiLSTM): the loop's samples, and how much faster."""
     import zoo.sampling
 
     if CUDA.type == "cpu":
@@ -110,7 +111,8 @@ def check_graph_replay() -> None:
     cases = [("pixelcnn", 1, 2, dict(hidden=12, layers=7)), ("pixelcnn", 3, 256, dict(hidden=12, layers=7)),
              ("pixelcnn", 1, 2, dict(hidden=12, layers=7, gated=True)),  # no graph: the plain loop both times
              ("row-lstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24)),
-             ("row-lstm", 3, 256, dict(hidden=12, layers=7, out_hidden=24))]
+             ("row-lstm", 3, 256, dict(hidden=12, layers=7, out_hidden=24)),
+             ("diagonal-bilstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24))]
     for arch, channels, levels, size in cases:
         torch.manual_seed(0)
         model = zoo.create(arch, channels=channels, height=28, width=28, levels=levels, **size).to(CUDA)

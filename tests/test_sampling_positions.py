@@ -27,7 +27,13 @@ def row_lstm(channels=1):
                       out_hidden=6).eval()
 
 
-@pytest.mark.parametrize("make", [pixelcnn, row_lstm])
+def diagonal(channels=1):
+    torch.manual_seed(0)
+    return zoo.create("diagonal-bilstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2,
+                      out_hidden=6).eval()
+
+
+@pytest.mark.parametrize("make", [pixelcnn, row_lstm, diagonal])
 @pytest.mark.parametrize("channels", [1, 3])
 def test_position_steps_give_the_full_forward_logits(make, channels):
     model = make(channels)
@@ -76,9 +82,10 @@ def test_position_steps_only_where_offered():
     assert not hasattr(gated, "logits_at_position")
 
 
+@pytest.mark.parametrize("make", [row_lstm, diagonal])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_row_lstm_position_steps_equal_the_loop_and_naive(monkeypatch, channels):
-    model = row_lstm(channels)
+def test_lstm_position_steps_equal_the_loop_and_naive(monkeypatch, make, channels):
+    model = make(channels)
     x = random_images(model, 3, seed=1)
     known = occlusion_mask(model.config.shape, "bottom-half")
     runs = {}
