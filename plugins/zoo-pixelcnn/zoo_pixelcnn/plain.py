@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.layers import MaskedConv2d, channel_groups
+from zoo.layers import MaskedConv2d, PixelWindowCache, channel_groups
 
 INPUT_KERNEL = 7
 
@@ -118,7 +118,8 @@ class PlainStepper:
         p = net.input.weight
         zeros = lambda *shape: torch.zeros(*shape, dtype=p.dtype, device=p.device)  # noqa: E731
         # caches with zero padding: the scaled input (pad 3) and each block's 3x3 input (pad 1)
-        self.xin = zeros(n, C, height + r, width + 2 * r)
+        self.window = PixelWindowCache(n, C, height, width, r, p.device, p.dtype)
+        self.xin = self.window.buf
         self.acache = [zeros(n, h, height + 1, width + 2) for _ in net.blocks]
         # the current pixel's stream, 3x3 outputs and head activations, filled group by group
         self.stream = [zeros(n, h2) for _ in range(len(net.blocks) + 1)]
@@ -132,31 +133,26 @@ class PlainStepper:
 
     # -- the same step with the position in a device tensor (for a CUDA graph, see zoo.sampling) ----------
     def _tables(self) -> None:
-        """Flat indices, per raster position, of every cache element that :meth:`at` slices with (i, j)."""
-        if hasattr(self, "t_self"):
+        """Flat indices, per raster position, of the 3x3 caches' elements that :meth:`at` slices with (i, j)."""
+        if hasattr(self, "t_cache_self"):
             return
-        r, H, W, dev = self.r, self.H, self.W, self.xin.device
+        H, W, dev, wc = self.H, self.W, self.xin.device, self.W + 2  # wc: width of a padded 3x3 cache
         i, j = torch.arange(H).repeat_interleave(W), torch.arange(W).repeat(H)
-        rows = lambda k: i[:, None, None] + torch.arange(k)[None, :, None]  # noqa: E731
-        cols = lambda k: j[:, None, None] + torch.arange(k)[None, None, :]  # noqa: E731
-        wx, wc = W + 2 * r, W + 2  # widths of the padded input cache and of the 3x3 caches
-        self.t_self = ((i + r) * wx + j + r).to(dev)  # the pixel itself in the input cache
-        self.t_patch = (rows(r + 1) * wx + cols(2 * r + 1)).flatten(1).to(dev)  # rows i-3..i, cols j-3..j+3
         self.t_cache_self = ((i + 1) * wc + j + 1).to(dev)
-        self.t_cache_patch = (rows(2) * wc + cols(3)).flatten(1).to(dev)  # rows i-1..i, cols j-1..j+1
+        rows, cols = torch.arange(2)[None, :, None], torch.arange(3)[None, None, :]
+        self.t_cache_patch = ((i[:, None, None] + rows) * wc + j[:, None, None] + cols).flatten(1).to(dev)
 
     def write_pixel(self, xs_pixel: torch.Tensor, pos: torch.Tensor) -> None:
         """Store scale(x) of the pixel at raster index ``pos`` (0-dim device tensor), ``(n, C, 1)``."""
-        self._tables()
-        self.xin.view(self.n, self.C, -1).index_copy_(2, self.t_self.index_select(0, pos.view(1)), xs_pixel)
+        self.window.write(xs_pixel, pos)
 
     def at_position(self, xs_pixel: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
         """:meth:`at` with the position in a tensor: the pixel's own scaled values (final below channel c)."""
-        self.write_pixel(xs_pixel, pos)
+        self._tables()
+        self.window.write(xs_pixel, pos)
         n, P, where = self.n, self.per_colour[c], pos.view(1)
         g2, g1 = P["g2"], P["g1"]
-        patch = self.xin.view(n, self.C, -1).index_select(2, self.t_patch.index_select(0, where)[0])
-        x = F.linear(patch.reshape(n, -1), *P["input"])
+        x = F.linear(self.window.patch(pos), *P["input"])
         if P["bias"][0] is not None:
             x = x + P["bias"][0]
         self.stream[0][:, g2] = x
