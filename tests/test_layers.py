@@ -84,3 +84,64 @@ def test_conv_at_one_pixel_equals_the_full_conv():
     at = MaskedConvAtPixel(model, conv)
     for i, j in [(0, 0), (2, 4), (5, 1), (5, 4)]:
         assert torch.allclose(at(x, i, j), full[:, :, i, j], atol=1e-6)
+
+
+def reference_conv(conv, x):
+    """What every MaskedConv2d computed before the kernel was cut: the full kernel times the mask."""
+    import torch.nn.functional as F
+
+    return F.conv2d(x, conv.weight * conv.mask, conv.bias, padding=conv.padding)
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 7, "A", 1), (4, 4, 3, "B", 1), (6, 6, (1, 3), "B", 3), (6, 12, 1, "B", 3),
+                                   (8, 4, 1, "B", 1), (3, 6, (1, 7), "A", 3), (6, 6, (3, 5), "B", 3)])
+def test_cut_kernel_gives_the_full_masked_conv_and_its_gradients(shape):
+    cin, cout, k, kind, colours = shape
+    torch.manual_seed(0)
+    conv = MaskedConv2d(cin, cout, k, kind, colours)
+    x = torch.randn(2, cin, 5, 6, requires_grad=True)
+    for contiguous in (True, False):  # the 1x1 matrix-product path and the convolution path
+        xi = x if contiguous else x.transpose(2, 3).contiguous().transpose(2, 3)
+        fast, slow = conv(xi), reference_conv(conv, xi)
+        assert fast.shape == slow.shape
+        assert torch.allclose(fast, slow, atol=1e-5)
+        g = torch.randn_like(fast)
+        fast_grads = torch.autograd.grad(fast, [x, conv.weight, conv.bias], g)
+        slow_grads = torch.autograd.grad(slow, [x, conv.weight, conv.bias], g)
+        for a, b in zip(fast_grads, slow_grads):
+            assert torch.allclose(a, b, atol=1e-5)
+        assert (fast_grads[1][conv.mask == 0] == 0).all()  # masked weights get no gradient
+
+
+def test_all_ones_masks_cost_nothing():
+    assert MaskedConv2d(8, 4, 1, "B").cut_mask is None  # 1x1 of a one-colour model: no multiply
+    assert MaskedConv2d(6, 6, 1, "B", colours=3).cut_mask is not None
+    conv = MaskedConv2d(1, 4, 7, "A")
+    assert conv.cut == (4, 7) and conv.cut_padding == (3, 3, 3, 0)  # rows below the centre are cut
+    assert MaskedConv2d(4, 4, (1, 3), "B").cut == (1, 2)  # a one-row kernel also loses the right
+
+
+def test_masked_weight_is_cached_without_autograd_until_the_weight_changes():
+    torch.manual_seed(0)
+    conv = MaskedConv2d(4, 4, 3, "B")
+    with torch.no_grad():
+        first = conv.masked_weight()
+        assert conv.masked_weight() is first
+    opt = torch.optim.SGD(conv.parameters(), lr=0.1)
+    x = torch.randn(1, 4, 4, 4)
+    for _ in range(2):  # with autograd: a fresh masked kernel per call, so backward works every step
+        opt.zero_grad()
+        conv(x).square().sum().backward()
+        opt.step()
+    with torch.no_grad():
+        after_step = conv.masked_weight()
+        assert after_step is not first and torch.equal(after_step, (conv.weight * conv.mask)[:, :, :2])
+        conv.load_state_dict({"weight": torch.zeros_like(conv.weight), "bias": conv.bias.clone()})
+        assert conv.masked_weight().abs().sum() == 0  # load_state_dict invalidates the cache
+        assert torch.allclose(conv(x), reference_conv(conv, x))
+
+
+def test_masked_layers_keep_their_saved_names():
+    conv = MaskedConv2d(3, 6, 3, "B", colours=3)
+    assert sorted(conv.state_dict()) == ["bias", "weight"]
+    assert conv.state_dict()["weight"].shape == (6, 3, 3, 3)

@@ -9,7 +9,7 @@ from PIL import Image
 
 import zoo
 from zoo.errors import ImageError
-from zoo.sampling import draw, image_grid, occlusion_mask, save_grid
+from zoo.sampling import NaiveSampler, draw, image_grid, occlusion_mask, save_grid
 
 
 class Chain(zoo.AutoregressiveModel):
@@ -123,3 +123,53 @@ def test_png_grid(tmp_path):
     assert grid[1:9, 1:9].tolist() == (images[0, 0].float() * 255 / 16).round().to(torch.uint8).tolist()
     path = save_grid(torch.randint(0, 256, (4, 3, 4, 4)), 256, tmp_path / "g.png")
     assert Image.open(path).mode == "RGB"
+
+
+def per_step_sampler(model, x, known, generator, temperature=1.0):
+    """Today's sampler before the uniforms were drawn up front: one CPU draw and round trip per value."""
+    sampler = model.incremental_sampler(x.shape[0]) or NaiveSampler(model)
+    sampler.start(x)
+    _, C, H, W = x.shape
+    for i in range(H):
+        for j in range(W):
+            for c in range(C):
+                logits = sampler.logits_at(x, i, j, c)
+                probs = torch.softmax(logits.double() / temperature, dim=-1)
+                u = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
+                value = (probs.cumsum(-1).cpu() < u).sum(-1).clamp_(max=probs.shape[-1] - 1)
+                x[:, c, i, j] = value if known is None else torch.where(known[:, c, i, j], x[:, c, i, j], value)
+    return x
+
+
+@pytest.mark.parametrize("block", [None, 1])
+def test_uniforms_drawn_up_front_give_the_per_step_samples(monkeypatch, block):
+    import zoo.sampling
+
+    if block is not None:  # draw a few rows at a time, as for very many images
+        monkeypatch.setattr(zoo.sampling, "UNIFORMS_PER_BLOCK", block)
+    torch.manual_seed(0)
+    model = zoo.create("pixelcnn", channels=3, height=5, width=4, levels=4, hidden=6, layers=1).eval()
+    with torch.no_grad():
+        for method in ("fast", "naive"):
+            ours = model.sample(3, generator=torch.Generator().manual_seed(7), method=method, temperature=0.8)
+            ref = per_step_sampler(model, torch.zeros(3, 3, 5, 4, dtype=torch.long), None,
+                                   torch.Generator().manual_seed(7), temperature=0.8)
+            assert torch.equal(ours, ref), method
+        images = torch.randint(0, 4, (3, 3, 5, 4))
+        known = occlusion_mask((3, 5, 4), "bottom-half")
+        ours = model.complete(images, known, generator=torch.Generator().manual_seed(8))
+        ref = per_step_sampler(model, images.clone(), known.expand(3, -1, -1, -1), torch.Generator().manual_seed(8))
+        assert torch.equal(ours, ref)
+    chain = Chain()
+    assert torch.equal(chain.sample(64, generator=torch.Generator().manual_seed(2)),
+                       per_step_sampler(chain, torch.zeros(64, 2, 1, 2, dtype=torch.long), None,
+                                        torch.Generator().manual_seed(2)))
+
+
+def test_one_draw_of_many_uniforms_is_the_stream_of_many_small_draws():
+    from zoo.sampling import draw_uniforms
+
+    up_front = draw_uniforms(300, (3, 4, 5), torch.Generator().manual_seed(1), "cpu")
+    g = torch.Generator().manual_seed(1)
+    steps = torch.stack([torch.rand(300, 1, generator=g, dtype=torch.float64) for _ in range(4 * 5 * 3)])
+    assert torch.equal(up_front.flatten(0, 2), steps)

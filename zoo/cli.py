@@ -131,7 +131,7 @@ def cmd_eval(args) -> None:
 
     import torch
 
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
     result = evaluate(model, dataset, split=args.split, limit=args.limit, **options)
@@ -159,6 +159,25 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
     return info["dataset"], {**(info.get("dataset_options") or {}), **options}
 
 
+def _on_device(model, device: str):
+    """Move a loaded model to ``--device``: cpu, cuda, cuda:N, or auto (CUDA when there is one).
+
+    Sampling draws its random numbers on the CPU either way, so a seed gives the same images
+    on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
+    """
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        target = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {device}: no CUDA device is available here")
+    return model.to(target)
+
+
 def _generator(seed: int | None):
     import torch
 
@@ -172,7 +191,7 @@ def cmd_sample(args) -> None:
     from zoo.sampling import save_grid
 
     _image_path(args.out)
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
@@ -223,7 +242,7 @@ def cmd_complete(args) -> None:
     from zoo.figures import completion_figure
 
     _image_path(args.out)
-    model = zoo.load(args.model)
+    model = _on_device(zoo.load(args.model), args.device)
     if not model.autoregressive:
         raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
@@ -341,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", formatter_class=FORMATTER, help="write a PNG grid of samples")
@@ -352,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser("complete", formatter_class=FORMATTER,
@@ -367,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", type=Path, default=Path("completions.png"), help="image file (.png, .jpg, ...)")
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
+    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_complete)
 
     s = sub.add_parser("card", formatter_class=FORMATTER,

@@ -125,9 +125,11 @@ def completion_figure(
     n = len(originals)
     known = occlusion_mask(model.config.shape, occlude).expand_as(originals)
     rows = [torch.where(known, originals, torch.zeros_like(originals))]
-    labels = {"labels": data.labels[pick]} if model.conditional else {}
+    on = model.device  # the model may sit on a GPU; the figure is drawn on the CPU
+    labels = {"labels": data.labels[pick].to(on)} if model.conditional else {}
     for _ in range(samples):
-        rows.append(model.complete(originals, known, generator=g, temperature=temperature, **labels))
+        done = model.complete(originals.to(on), known.to(on), generator=g, temperature=temperature, **labels)
+        rows.append(done.cpu())
     rows.append(originals)
     levels, height = model.config.levels, model.config.height
     scale = max(1, 64 // max(height, 1))

@@ -7,16 +7,30 @@ and turned into a level by inverse CDF in float64, whether or not the pixel is k
 So the random stream does not depend on the method: a fast sampler that computes the
 same conditionals gives exactly the samples of the naive one.
 
+The uniforms of a whole run are drawn in one call, up front, on the CPU (the generator's
+stream is the same as one draw per step: the CPU generator fills a tensor in order), and
+moved to the model's device once; the inverse-CDF draw runs on the device. So a GPU
+sampler never waits for the host per value, and a seed gives the same images on every
+device whose softmax agrees bit for bit (the CPU always agrees with itself).
+
 Fast samplers plug in through :meth:`AutoregressiveModel.incremental_sampler`, which
 returns an object with two methods::
 
     start(x)                 # x: (n, C, H, W) int64 canvas (zeros, or the image to complete)
     logits_at(x, i, j, c)    # (n, levels) logits of channel c of pixel (i, j) given x
+
+and optionally two more, with the position in a device tensor, so that on CUDA one pixel can
+be captured as a CUDA graph and replayed (see ``_run_by_position``)::
+
+    logits_at_position(x, pos, c)   # pos: 0-dim int64 tensor, the raster index i*W + j
+    commit(x, pos)                  # the pixel's channels are all drawn
+    start_row_at_position(x, pos)   # optional: before the first pixel of every row but the first
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +43,7 @@ __all__ = [
     "sample_autoregressive",
     "complete_autoregressive",
     "draw",
+    "draw_uniforms",
     "check_count",
     "check_temperature",
     "occlusion_mask",
@@ -52,12 +67,34 @@ class NaiveSampler:
         return self.model.logits(x)[:, :, c, i, j]
 
 
-def draw(logits: torch.Tensor, temperature: float, generator: torch.Generator | None) -> torch.Tensor:
-    """Sample one level per row of ``logits`` (n, levels) by inverse CDF of softmax(logits / T)."""
-    probs = torch.softmax(logits.double() / temperature, dim=-1)
-    u = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
-    cdf = probs.cumsum(-1).cpu()
-    return (cdf < u).sum(-1).clamp_(max=probs.shape[-1] - 1).to(logits.device)
+def draw(
+    logits: torch.Tensor, temperature: float, generator: torch.Generator | None, uniforms: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Sample one level per row of ``logits`` (n, levels) by inverse CDF of softmax(logits / T).
+
+    ``uniforms`` (n, 1) float64, on any device: this step's slice of :func:`draw_uniforms`;
+    without it, n uniforms are drawn from ``generator`` now (the same numbers).
+    """
+    scaled = logits.double() if temperature == 1.0 else logits.double() / temperature  # x / 1 == x: one kernel less
+    probs = torch.softmax(scaled, dim=-1)
+    if uniforms is None:
+        uniforms = torch.rand(probs.shape[0], 1, generator=generator, dtype=torch.float64, device="cpu")
+    cdf = probs.cumsum(-1)
+    return (cdf < uniforms.to(cdf.device)).sum(-1).clamp_(max=probs.shape[-1] - 1)
+
+
+UNIFORMS_PER_BLOCK = 1 << 23  # 64 MiB of float64: more images than that are drawn a block of rows at a time
+
+
+def draw_uniforms(n: int, shape: tuple[int, int, int], generator, device, rows: int | None = None) -> torch.Tensor:
+    """The uniforms of ``rows`` image rows (all H by default), ``(rows, W, C, n, 1)`` on ``device``.
+
+    One CPU draw and one copy instead of one draw and one host round trip per value; the
+    values and their order are those of per-step draws (tested).
+    """
+    C, H, W = shape
+    u = torch.rand(rows or H, W, C, n, 1, generator=generator, dtype=torch.float64, device="cpu")
+    return u.to(device)
 
 
 def _sampler(model, n: int, method: str):
@@ -108,10 +145,16 @@ def _run(model, x, known, generator, temperature, method):
         n, C, H, W = x.shape
         sampler = _sampler(model, n, method)
         sampler.start(x)
+        block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
+        if block >= H and _use_position_steps(sampler, x):
+            _run_by_position(sampler, x, known, draw_uniforms(n, (C, H, W), generator, x.device), temperature)
+            return x
         for i in range(H):
+            if i % block == 0:
+                uniforms = draw_uniforms(n, (C, H, W), generator, x.device, rows=min(block, H - i))
             for j in range(W):
                 for c in range(C):
-                    value = draw(sampler.logits_at(x, i, j, c), temperature, generator)
+                    value = draw(sampler.logits_at(x, i, j, c), temperature, generator, uniforms[i % block, j, c])
                     if known is None:
                         x[:, c, i, j] = value
                     else:
@@ -119,6 +162,88 @@ def _run(model, x, known, generator, temperature, method):
         return x
     finally:
         model.train(was_training)
+
+
+# -- position-indexed steps, replayed as a CUDA graph ------------------------------------------------
+#
+# A sampler may also offer ``logits_at_position(x, pos, c)`` and ``commit(x, pos)``, where ``pos``
+# is a 0-dim int64 tensor on the device holding the raster index i*W + j: every index the step
+# needs is computed from that tensor on the device, so the same kernels serve every position.
+# One pixel (all C channels, the draws, the writes into x, ``commit``, ``pos += 1``) is then
+# captured once as a CUDA graph and replayed H*W - 1 times: one launch per pixel instead of
+# about a hundred. On the CPU the same code runs eagerly when POSITION_STEPS is "always"
+# (the tests' way of checking it); ``ZOO_CUDA_GRAPHS=0`` turns the graph off.
+
+POSITION_STEPS = "cuda"  # "cuda": position steps with a CUDA graph on CUDA only; "always"; "never"
+
+
+def _use_position_steps(sampler, x: torch.Tensor) -> bool:
+    import os
+
+    if not hasattr(sampler, "logits_at_position") or POSITION_STEPS == "never" or not x.is_contiguous():
+        return False
+    if POSITION_STEPS == "always":
+        return True
+    return x.device.type == "cuda" and os.environ.get("ZOO_CUDA_GRAPHS", "1") != "0"
+
+
+def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
+    """The core loop over positions driven by a device tensor ``pos``; a CUDA graph per pixel on CUDA."""
+    n, C, H, W = x.shape
+    flat = x.view(n, C, H * W)  # x is contiguous: writes through ``flat`` land in x
+    known_flat = None if known is None else known.expand(n, C, H, W).reshape(n, C, H * W)
+    u = uniforms.view(H * W, C, n, 1)
+    pos = torch.zeros((), dtype=torch.long, device=x.device)
+
+    def pixel() -> None:
+        where = pos.view(1)
+        u_here = u.index_select(0, where)[0]  # (C, n, 1)
+        for c in range(C):
+            value = draw(sampler.logits_at_position(x, pos, c), temperature, None, u_here[c])
+            if known_flat is not None:
+                keep = known_flat[:, c].index_select(1, where)[:, 0]
+                value = torch.where(keep, flat[:, c].index_select(1, where)[:, 0], value)
+            flat[:, c].index_copy_(1, where, value.view(n, 1))
+        sampler.commit(x, pos)
+        pos.add_(1)
+
+    row_start = getattr(sampler, "start_row_at_position", None)  # optional: work done once per row
+
+    def step(p: int, graphs: tuple | None = None) -> None:
+        """Position p (the Python twin of ``pos``, which says when a row after the first starts)."""
+        if graphs is None:
+            if row_start is not None and p % W == 0 and p:
+                row_start(x, pos)
+            pixel()
+            return
+        if row_start is not None and p % W == 0:
+            graphs[1].replay()
+        graphs[0].replay()
+
+    steps = H * W
+    if x.device.type != "cuda" or W < 3:  # the warm-up below stays in the first row
+        for p in range(steps):
+            step(p)
+        return
+    side = torch.cuda.Stream(x.device)
+    side.wait_stream(torch.cuda.current_stream(x.device))
+    with torch.cuda.stream(side):  # warm-up outside the capture, as CUDA graphs require: two real pixels
+        step(0)
+        step(1)
+    torch.cuda.current_stream(x.device).wait_stream(side)
+    graphs = (torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph())
+    try:
+        with torch.cuda.graph(graphs[0]):  # records, does not run: pos stays 2
+            pixel()
+        if row_start is not None:
+            with torch.cuda.graph(graphs[1]):
+                row_start(x, pos)
+    except RuntimeError as exc:  # an op that cannot be captured: go on with the same steps, eagerly
+        warnings.warn(f"sampling without a CUDA graph ({str(exc).splitlines()[0]})", stacklevel=3)
+        graphs = None
+    for p in range(2, steps):
+        step(p, graphs)
+    torch.cuda.current_stream(x.device).synchronize()  # finish before the graphs and their memory go
 
 
 @torch.no_grad()

@@ -106,7 +106,7 @@ def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
     model.eval()
     try:
         C, H, W = model.config.shape
-        x = random_images(model, n, seed=seed)
+        x = random_images(model, n, seed=seed).to(model.device)  # the same images on every device
         full = model.logits(x)
         fast = model.incremental_sampler(n)
         assert fast is not None, f"{name} has no incremental sampler"

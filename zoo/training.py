@@ -45,7 +45,7 @@ from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible, label_
 from .interfaces import Model, Trainer
 from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
 
-__all__ = ["TrainConfig", "TrainResult", "DefaultTrainer", "train", "CHECKPOINT_DIR"]
+__all__ = ["TrainConfig", "TrainResult", "TrainStep", "DefaultTrainer", "prepare_model", "train", "CHECKPOINT_DIR"]
 
 log = logging.getLogger("zoo.training")
 CHECKPOINT_DIR = "checkpoints"
@@ -85,6 +85,14 @@ class TrainConfig(BaseModel):
     validate_every: int = Field(1, ge=1, description="validate every N epochs (and after the last); patience counts validations")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="bf16: bfloat16 autocast; fp16: float16 autocast with a grad scaler; weights stay fp32"
+    )
+    channels_last: bool = Field(False, description="NHWC memory layout of weights and images (faster convs)")
+    compile: bool = Field(False, description="torch.compile the training loss (first steps are slow while it compiles)")
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
+        "default", description="torch.compile mode; reduce-overhead uses CUDA graphs"
+    )
 
 
 class TrainResult(BaseModel):
@@ -266,6 +274,65 @@ def _all_gather(t: torch.Tensor, world: int, device: torch.device) -> list[torch
     return [o.cpu() for o in out]
 
 
+def _grad_scaler(cfg: TrainConfig, device: torch.device) -> torch.amp.GradScaler | None:
+    """fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none."""
+    return torch.amp.GradScaler(device.type) if cfg.precision == "fp16" else None
+
+
+class TrainStep:
+    """One optimizer step with the fast paths of a :class:`TrainConfig`; the trainer and ``benchmarks/gpu.py`` run it.
+
+    * ``precision``: autocast around the forward pass only; the weights, their gradients and
+      the optimizer state stay fp32 (autocast keeps the loss itself in fp32). fp16 scales the
+      loss with a GradScaler, whose state goes into checkpoints so resume stays exact.
+    * ``channels_last``: the caller converts the model once (:func:`prepare_model`); each
+      batch's images are converted here, so every convolution sees NHWC on both sides.
+    * ``compile``: ``torch.compile`` of the loss function (forward and backward; the optimizer
+      step stays eager). ``reduce-overhead`` replays CUDA graphs, the cure for small models
+      that are bound by kernel launches.
+
+    The loss is read back to the host after ``backward`` is queued, not before: the device
+    works through the backward pass while the host checks that the loss is finite.
+    """
+
+    def __init__(self, loss_fn, opt: torch.optim.Optimizer, cfg: TrainConfig, device: torch.device,
+                 scaler: torch.amp.GradScaler | None = None):
+        self.opt, self.cfg, self.device, self.scaler = opt, cfg, device, scaler
+        self.dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.precision]
+        self.params = [p for group in opt.param_groups for p in group["params"]]
+        self.loss_fn = torch.compile(loss_fn, mode=cfg.compile_mode) if cfg.compile else loss_fn
+
+    def __call__(self, x: torch.Tensor, step: int, **labels: torch.Tensor) -> float:
+        """Run step number ``step`` (for the error message) on a batch; returns its loss."""
+        opt, scaler = self.opt, self.scaler
+        if self.cfg.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(self.device.type, dtype=self.dtype, enabled=self.dtype is not None):
+            loss = self.loss_fn(x, **labels)
+        (loss if scaler is None else scaler.scale(loss)).backward()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise ZooError(f"training loss became {value} at step {step}; lower lr or set grad_clip")
+        if self.cfg.grad_clip is not None:
+            if scaler is not None:
+                scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+        if scaler is None:
+            opt.step()
+        else:
+            scaler.step(opt)
+            scaler.update()
+        return value
+
+
+def prepare_model(model: torch.nn.Module, cfg: TrainConfig, device: torch.device) -> None:
+    """Move the model to the device (and to channels_last), before its optimizer is made."""
+    model.to(device)
+    if cfg.channels_last:
+        model.to(memory_format=torch.channels_last)
+
+
 class DefaultTrainer(Trainer):
     """Adam (or Adagrad, SGD, RMSprop), mini-batches, clipping, validation, best model, exact resume."""
 
@@ -297,9 +364,10 @@ class DefaultTrainer(Trainer):
             raise ZooError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
         self.rank, self.world, self.device, self.cfg = rank, world, device, cfg
         ckdir = Path(out) / CHECKPOINT_DIR if out is not None else None
-        model.to(device)
+        prepare_model(model, cfg, device)
         model.train()
         opt = make_optimizer(model, cfg)
+        self.scaler = _grad_scaler(cfg, device)
         state = _State()
         if ckdir is not None and (ckdir / LATEST).is_file():
             if not resume:
@@ -320,6 +388,7 @@ class DefaultTrainer(Trainer):
             _IndexSet(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False
         )
         per_rank = cfg.batch_size // world
+        train_step = TrainStep(module if world > 1 else model.loss, opt, cfg, device, self.scaler)
         started = time.perf_counter() - state.seconds
         self._last_lr = _lr(cfg, state, 1)
         while state.epoch < cfg.epochs and not state.stopped_early:
@@ -334,15 +403,7 @@ class DefaultTrainer(Trainer):
                 lr = self._last_lr = _lr(cfg, state, len(batches))
                 for group in opt.param_groups:
                     group["lr"] = lr
-                opt.zero_grad(set_to_none=True)
-                loss = module(x, **kw) if world > 1 else model.loss(x, **kw)
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    raise ZooError(f"training loss became {value} at step {state.step + 1}; lower lr or set grad_clip")
-                loss.backward()
-                if cfg.grad_clip is not None:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
+                value = train_step(x, state.step + 1, **kw)
                 state.step += 1
                 state.batch += 1
                 state.loss_sum += value * len(x)
@@ -509,6 +570,7 @@ class DefaultTrainer(Trainer):
             "state": asdict(state),
             "optimizer": opt_meta,
             "rng": _py_np_rng(),
+            "grad_scaler": self.scaler.state_dict() if self.scaler is not None else None,
         }
         try:
             save_tensors(tensors, ckdir / name)
@@ -559,6 +621,8 @@ class DefaultTrainer(Trainer):
         except ValidationError as exc:
             raise WeightsError(f"{path}: field state: {validation_problems(exc)}") from None
         state.history = meta["state"].get("history", [])  # as written: validation would turn ints into floats
+        if self.scaler is not None and meta.get("grad_scaler"):
+            self.scaler.load_state_dict(meta["grad_scaler"])
         same_world = meta["world_size"] == self.world
         if not same_world and state.batch:
             raise ZooError(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, lstm_cell
+from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, PixelWindowCache, lstm_cell
 
 __all__ = ["DiagonalBiLSTMSampler"]
 
@@ -61,6 +61,7 @@ class DiagonalBiLSTMSampler:
         self.r2l_above = [zeros() for _ in range(L)]  # right-to-left h of the previous row
         self.zero = x.new_zeros(n, self.hidden, dtype=self.model.dtype)
         self.expected = (0, 0, 0)
+        self.window = None  # the position-indexed steps' buffers, made at their first step
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         if (i, j, c) != self.expected:
@@ -99,3 +100,58 @@ class DiagonalBiLSTMSampler:
                 row[:, :, j] = h
             self.r2l_above[k] = row
         self.h_above, self.h_left = self.h_left, self.h_above
+
+    # -- the same steps with the position in a device tensor (zoo.sampling replays them as CUDA graphs) ---
+    # The left neighbour's h and c come from buffers with a zero column in front (column 0 needs
+    # no branch), rows are finished in place by the row hook (the right-to-left pass reads column
+    # j of the row above before it writes it), and the 7x7 input window is a PixelWindowCache.
+
+    def _start_positions(self, x: torch.Tensor) -> None:
+        n, (C, H, W) = x.shape[0], self.model.config.shape
+        self.window = PixelWindowCache(n, C, H, W, self.input_conv.ci, x.device)
+        self.column = torch.arange(W, device=x.device).repeat(H)  # raster index -> column
+        padded = lambda: x.new_zeros(n, self.hidden, W + 1, dtype=torch.float32)  # noqa: E731
+        self.h_left_pad = [padded() for _ in self.l2r]
+        self.c_left_pad = [padded() for _ in self.l2r]
+
+    def _pixel(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        n, C = x.shape[:2]
+        return self.model.scale(x.view(n, C, -1).index_select(2, pos.view(1)))
+
+    def logits_at_position(self, x: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        if self.window is None:
+            self._start_positions(x)
+        last, j = c == self.C - 1, self.column.index_select(0, pos.view(1))
+        self.window.write(self._pixel(x, pos), pos)
+        feats = F.linear(self.window.patch(pos), self.input_conv.weight, self.input_conv.bias)
+        for k, (w_in, b_in, w_above, w_side) in enumerate(self.l2r):
+            at = lambda t: t.index_select(2, j)[:, :, 0]  # noqa: E731
+            gates = F.linear(feats, w_in, b_in) + F.linear(at(self.h_above[k]), w_above)
+            h_side, c_side = at(self.h_left_pad[k]), at(self.c_left_pad[k])  # column j - 1, zeros at j = 0
+            h, cell = lstm_cell(gates + F.linear(h_side, w_side), c_side)
+            if last:
+                self.inputs[k].index_copy_(2, j, feats[:, :, None])
+                self.h_left_pad[k].index_copy_(2, j + 1, h[:, :, None])
+                self.c_left_pad[k].index_copy_(2, j + 1, cell[:, :, None])
+            feats = feats + h + at(self.r2l_above[k])
+        return self.head(feats, c)
+
+    def commit(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        self.window.write(self._pixel(x, pos), pos)
+
+    def start_row_at_position(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        """:meth:`_finish_row` for the row above ``pos`` (the first pixel of a row after the first)."""
+        n, (C, H, W) = x.shape[0], self.model.config.shape
+        for k, (w_in, b_in, w_above, w_side) in enumerate(self.r2l):
+            gates_in = torch.einsum("gh,nhw->ngw", w_in, self.inputs[k]) + b_in[:, None]
+            if k == 0 and self.w_image is not None:
+                row = x.view(n, C, H, W).index_select(2, (pos // W - 1).view(1))[:, :, 0]
+                gates_in = gates_in + torch.einsum("gc,ncw->ngw", self.w_image, self.model.scale(row))
+            above = self.r2l_above[k]  # overwritten in place: column j is read before it is written
+            h, cell = self.zero, self.zero
+            for j in range(W - 1, -1, -1):
+                gates = gates_in[:, :, j] + F.linear(above[:, :, j], w_above) + F.linear(h, w_side)
+                h, cell = lstm_cell(gates, cell)
+                above[:, :, j] = h
+            self.h_above[k].copy_(self.h_left_pad[k][:, :, 1:])
+

@@ -102,7 +102,9 @@ class GatedStepper:
         heads = [(_d(c.weight * c.mask).flatten(1), _d(c.bias)) for c in (net.head1, net.head2)]
         self.per_colour = []
         for c in range(C):
-            rows2 = group_rows(2 * p, C, c, chunks=2)  # group c of both gate chunks
+            # group c of both gate chunks, on the weights' device: a CPU index into a CUDA tensor
+            # would be copied over, waiting for the device, at every step
+            rows2 = group_rows(2 * p, C, c, chunks=2).to(net.head1.weight.device)
             self.per_colour.append(dict(
                 rows2=rows2, g=group_slice(p, C, c),
                 h_in=for_group(h_in, C, c, chunks=2),

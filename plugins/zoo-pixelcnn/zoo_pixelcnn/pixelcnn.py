@@ -71,6 +71,20 @@ class _FastSampler:
         return step.at(self.model.scale(window), i, j, c)
 
 
+class _PlainFastSampler(_FastSampler):
+    """Plain nets also step with the position in a device tensor: zoo.sampling replays one pixel as a CUDA graph."""
+
+    def _pixel(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        n, C = x.shape[:2]
+        return self.model.scale(x.view(n, C, -1).index_select(2, pos.view(1)))
+
+    def logits_at_position(self, x: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        return self.stepper.at_position(self._pixel(x, pos), pos, c)
+
+    def commit(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        self.stepper.write_pixel(self._pixel(x, pos), pos)
+
+
 class PixelCNN(AutoregressiveModel):
     """PixelCNN with masks A and B (optionally gated and class-conditional)."""
 
@@ -155,4 +169,4 @@ class PixelCNN(AutoregressiveModel):
             return super().complete(x, known, generator=generator, temperature=temperature, method=method)
 
     def incremental_sampler(self, n: int) -> _FastSampler:
-        return _FastSampler(self, n)
+        return _FastSampler(self, n) if self.config.gated else _PlainFastSampler(self, n)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, lstm_cell
+from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, PixelWindowCache, lstm_cell
 
 __all__ = ["RowLSTMSampler"]
 
@@ -47,6 +47,7 @@ class RowLSTMSampler:
         self.inputs = [zeros() for _ in range(L)]  # layer inputs of the current row
         self.state_gates = None
         self.expected = (0, 0, 0)
+        self.window = None  # the position-indexed steps' buffers, made at their first step
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         if (i, j, c) != self.expected:
@@ -71,3 +72,46 @@ class RowLSTMSampler:
             self.c_prev, self.c_row = self.c_row, self.c_prev
         self.expected = (i, j, c + 1) if not last else ((i, j + 1, 0) if j < self.W - 1 else (i + 1, 0, 0))
         return logits
+
+    # -- the same steps with the position in a device tensor (zoo.sampling replays them as CUDA graphs) ---
+    # Row buffers are copied at each row start instead of swapped, the left neighbour's layer input
+    # is read from a buffer with a zero column in front (so column 0 needs no branch), and the 7x7
+    # input window comes from a PixelWindowCache.
+
+    def _start_positions(self, x: torch.Tensor) -> None:
+        n, (C, H, W), h = x.shape[0], self.model.config.shape, self.model.config.hidden
+        r = self.input_conv.ci
+        self.window = PixelWindowCache(n, C, H, W, r, x.device)
+        self.column = torch.arange(W, device=x.device).repeat(H)  # raster index -> column
+        self.inputs_left = [x.new_zeros(n, h, W + 1, dtype=torch.float32) for _ in self.layers]
+        self.state_gates = [x.new_zeros(n, 4 * h, W, dtype=torch.float32) for _ in self.layers]
+
+    def _pixel(self, x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        n, C = x.shape[:2]
+        return self.model.scale(x.view(n, C, -1).index_select(2, pos.view(1)))
+
+    def start_row_at_position(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        for k, layer in enumerate(self.layers):
+            self.h_prev[k].copy_(self.h_row[k])
+            self.c_prev[k].copy_(self.c_row[k])
+            self.state_gates[k].copy_(layer[3](self.h_prev[k]))
+
+    def logits_at_position(self, x: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        if self.window is None:  # the first step (row 0's buffers start at zero, as in start())
+            self._start_positions(x)
+        last, j = c == self.C - 1, self.column.index_select(0, pos.view(1))
+        self.window.write(self._pixel(x, pos), pos)
+        feats = F.linear(self.window.patch(pos), self.input_conv.weight, self.input_conv.bias)
+        for k, (w_left, w_centre, bias, _) in enumerate(self.layers):
+            gates = F.linear(feats, w_centre, bias) + self.state_gates[k].index_select(2, j)[:, :, 0]
+            gates = gates + F.linear(self.inputs_left[k].index_select(2, j)[:, :, 0], w_left)  # zeros at j = 0
+            h, cell = lstm_cell(gates, self.c_prev[k].index_select(2, j)[:, :, 0])
+            if last:
+                self.inputs_left[k].index_copy_(2, j + 1, feats[:, :, None])
+                self.h_row[k].index_copy_(2, j, h[:, :, None])
+                self.c_row[k].index_copy_(2, j, cell[:, :, None])
+            feats = feats + h
+        return self.head(feats, c)
+
+    def commit(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        self.window.write(self._pixel(x, pos), pos)
