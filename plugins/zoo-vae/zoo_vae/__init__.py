@@ -58,8 +58,27 @@ def zoo_register_models(register):
     register(GaussianVAE, description="VAE, MLP encoder, discretized Gaussian decoder (grey levels)")
 
 
+MNIST_ENTRIES = [
+    zoo.PretrainedEntry(
+        name="vae-bernoulli-binarized-mnist",
+        architecture="vae-bernoulli",
+        dataset="binarized-mnist",
+        dataset_options={"dynamic": True},
+        description="MLP VAE (z=50, hidden 500-500) with a Bernoulli decoder on dynamically binarized MNIST; "
+        "trained on a 2-core CPU; bundled",
+        bundled="vae-bernoulli-binarized-mnist",
+        sha256="c2de5284e5316e4a1dc1a7a795084e255b7baa11361ba1b337144d16805f84b4",
+        repo_id="zoo-models/vae-bernoulli-binarized-mnist",
+        published=False,
+        recipe=RECIPES["vae-bernoulli-binarized-mnist"],
+    ),
+]
+
+
 @zoo.hookimpl
 def zoo_register_pretrained(register):
+    for entry in MNIST_ENTRIES:
+        register(entry)
     register(zoo.PretrainedEntry(
         name="vae-bernoulli-digits",
         architecture="vae-bernoulli",
