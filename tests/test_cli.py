@@ -183,3 +183,18 @@ def test_sample_batches_and_refuses_unknown_image_extensions(tmp_path, capsys):
         assert not (tmp_path / out).exists()
     assert main(["sample", "pixelcnn-digits", "--batch-size", "0", "--out", str(tmp_path / "t.png")]) == 2
     assert "--batch-size must be a positive number" in capsys.readouterr().err
+
+
+def test_a_local_folder_named_like_a_repo_loads_quietly_unless_it_shadows_an_entry(tmp_path, monkeypatch):
+    import warnings
+
+    import zoo
+
+    monkeypatch.chdir(tmp_path)
+    zoo.save_pretrained(zoo.load("independent-digits"), tmp_path / "runs" / "mine")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert zoo.load("runs/mine").architecture == "independent"
+    zoo.save_pretrained(zoo.load("independent-digits"), tmp_path / "zoo-models" / "pixelcnn-binarized-mnist")
+    with pytest.warns(UserWarning, match="not the pretrained model or Hub repo named 'zoo-models/pixelcnn-binarized"):
+        zoo.load("zoo-models/pixelcnn-binarized-mnist")

@@ -176,8 +176,8 @@ def load(
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
     ``name_or_path`` is looked up in this order: an existing local model folder, a pretrained
-    name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or a Hub repo
-    wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
+    name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or the Hub repo
+    of one wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
     for a missing folder, not for a Hub repo.
     """
     import warnings
@@ -189,7 +189,7 @@ def load(
     name = str(name_or_path)
     reg = get_registry()
     if _is_dir(path):
-        if name in reg.pretrained or _looks_like_repo(name):
+        if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
             warnings.warn(f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}",
                           stacklevel=2)
         return load_folder(path, device)
