@@ -35,8 +35,8 @@ RECIPES = {
         "zoo eval vae-bernoulli-binarized-mnist --save"
     ),
     "vae-gaussian-mnist": (
-        "zoo train vae-gaussian --dataset mnist --set latent=50 --set 'hidden=[500, 500]' --set batch_size=100 "
-        "--set epochs=40 --set schedule=cosine --set validate_every=20 --set eval_batch_size=500 "
+        "zoo train vae-gaussian --dataset mnist --set latent=50 --set 'hidden=[500, 500]' --set eval_samples=100 "
+        "--set batch_size=100 --set epochs=15 --set schedule=cosine --set validate_every=15 --set eval_batch_size=500 "
         "--out vae-gaussian-mnist && zoo eval vae-gaussian-mnist --save"
     ),
     "vae-bernoulli-digits": (
