@@ -90,9 +90,9 @@ def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, 
     (folder / "checkpoints").mkdir()
     (folder / "checkpoints" / "last.safetensors").write_bytes(b"training state")
     zoo.push_to_hub(folder, "alice/named", commit_message="first weights")
-    assert (folder / "README.md").is_file()  # written because the folder had none
+    assert not (folder / "README.md").exists()  # the card is written into the staged upload, not the folder
     assert set(fake_hub.files("alice/named")) == {".gitattributes", "config.json", "model.safetensors", "README.md", "samples.png"}
-    assert fake_hub.files("alice/named")["README.md"] == (folder / "README.md").read_bytes()
+    assert b"# alice/named" in fake_hub.files("alice/named")["README.md"]
     name = hub_entry(name="ind-hub", repo_id="alice/named", sha256=file_sha256(folder / "model.safetensors"))
     assert zoo.model_info(name)["location"] == "hub: alice/named@main"
     x = batch()
@@ -379,8 +379,8 @@ def test_every_bundled_model_with_a_hub_repo_publishes_there_and_loads_back(fake
         files = fake_hub.files(entry.repo_id)
         assert file_sha256_of(files["model.safetensors"]) == entry.sha256  # the weights the index pins
         hub_copy = entry.model_copy(update={"bundled": None, "published": True})
-        x = zoo.load(entry.name).sample(2, generator=torch.Generator().manual_seed(0))
-        assert torch.equal(zoo.load_folder(resolve_entry(hub_copy)).log_prob(x), zoo.load(entry.name).log_prob(x))
+        from_hub, bundled = zoo.load_folder(resolve_entry(hub_copy)).state_dict(), zoo.load(entry.name).state_dict()
+        assert all(torch.equal(from_hub[k], v) for k, v in bundled.items()) and from_hub.keys() == bundled.keys()
 
 
 # -- bounded waits: a dead server, a trickling one, and the cache lock ------------------------------
@@ -507,3 +507,23 @@ def test_files_announced_on_xet_come_over_plain_http_within_the_limits(fake_hub)
     x = batch()
     assert torch.equal(zoo.load("alice/on-xet").log_prob(x), model.log_prob(x))
     assert not [p for m, p in fake_hub.requests if "xet-read-token" in p]
+
+
+def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tmp_path, capsys):
+    from zoo.cli import main
+
+    folder = tmp_path / "m"
+    zoo.save_pretrained(make_model(30), folder, dataset="digits")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert main(["push", str(folder), "--repo", "alice/pinned-entry"]) == 0
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no card or samples written here
+    assert "README.md" in fake_hub.files("alice/pinned-entry")  # the upload got a card
+    out = capsys.readouterr().out
+    snippet = out[out.index("zoo.PretrainedEntry("):]
+    entry = eval(snippet, {"zoo": zoo})  # the printed entry is ready to paste
+    assert entry.revision == fake_hub.repos["alice/pinned-entry"].branches["main"]
+    assert entry.sha256 == file_sha256(folder / "model.safetensors")
+    assert entry.config_sha256 == file_sha256(folder / "config.json")
+    x = batch()
+    loaded = zoo.load_folder(resolve_entry(entry.model_copy(update={"name": "pinned"})))
+    assert torch.equal(loaded.log_prob(x), make_model(30).log_prob(x))

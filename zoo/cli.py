@@ -263,8 +263,20 @@ def cmd_card(args) -> None:
 def cmd_push(args) -> None:
     import zoo
 
+    from zoo.hub import file_sha256
+    from zoo.weights import CONFIG_FILE, WEIGHTS_FILE, read_config
+
     url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
     print(f"pushed {args.folder} to {args.repo}: {url}")
+    meta = read_config(args.folder)
+    options = meta.get("dataset_options") or {}
+    print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
+    print(f"zoo.PretrainedEntry(\n    name={args.repo.split('/')[-1]!r},\n    architecture={meta['architecture']!r},"
+          f"\n    dataset={meta.get('dataset') or 'DATASET (not recorded in config.json)'!r},"
+          + (f"\n    dataset_options={options!r}," if options else "")
+          + f"\n    repo_id={args.repo!r},\n    revision={url.rstrip('/').split('/')[-1]!r},"
+          f"\n    sha256={file_sha256(args.folder / WEIGHTS_FILE)!r},"
+          f"\n    config_sha256={file_sha256(args.folder / CONFIG_FILE)!r},\n)")
 
 
 def cmd_download(args) -> None:

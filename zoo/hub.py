@@ -38,7 +38,7 @@ __all__ = [
 
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
-UPLOADED_FILES = [CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png"]
+UPLOADED_FILES = [CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png", "completions.png", "curves.png"]
 OFFLINE_HINT = "use a bundled offline model instead (see `zoo list --pretrained`)"
 
 
@@ -428,21 +428,31 @@ def push_to_hub(
 ) -> str:
     """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL.
 
-    A model is first saved to a temporary folder. A folder without a model card gets one
-    (see :func:`zoo.cards.write_model_card`). ``revision`` names a branch, created if missing.
+    What is uploaded is staged in a temporary folder first (a model is saved there; a folder's files
+    are copied there), so a folder without a model card gets one (see
+    :func:`zoo.cards.write_model_card`) in the upload only: the source folder is never written to,
+    whether the upload succeeds or fails. ``revision`` names a branch, created if missing.
     """
+    import shutil
+
     from .interfaces import Model
     from .weights import save_pretrained
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
+        folder = Path(tmp) / repo_id.split("/")[-1]
         if isinstance(model_or_folder, Model):
-            folder = save_pretrained(model_or_folder, Path(tmp) / repo_id.split("/")[-1])
+            save_pretrained(model_or_folder, folder)
         else:
-            folder = Path(model_or_folder)
-            read_config(folder)
-            if not (folder / WEIGHTS_FILE).is_file():
-                raise WeightsError(f"{folder / WEIGHTS_FILE}: file not found; nothing to push")
+            source = Path(model_or_folder)
+            read_config(source)
+            if not (source / WEIGHTS_FILE).is_file():
+                raise WeightsError(f"{source / WEIGHTS_FILE}: file not found; nothing to push")
+            folder.mkdir()
+            for pattern in UPLOADED_FILES:
+                for path in source.glob(pattern):
+                    if path.is_file():
+                        shutil.copy2(path, folder / path.name)
         if not (folder / CARD_FILE).is_file():
             from .cards import write_model_card
 
