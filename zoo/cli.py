@@ -134,7 +134,7 @@ def cmd_eval(args) -> None:
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    result = evaluate(model, dataset, split=args.split, limit=args.limit, **options)
+    result = evaluate(model, dataset, split=args.split, limit=args.limit, progress=sys.stderr.isatty(), **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ValueError("--save needs a model folder, not a name")

@@ -129,13 +129,14 @@ def evaluate(
     split: str = "test",
     batch_size: int = 256,
     evaluator: str = "default",
+    progress: bool = False,
     **options: Any,
 ) -> EvalResult:
     """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
 
     ``options`` go to :func:`zoo.data.load_dataset` (``limit=``, ``dynamic=`` ...) and are recorded
     in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
-    only where the files are and is not recorded.
+    only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
     """
     from .registry import get_registry
 
@@ -144,7 +145,8 @@ def evaluate(
 
         model = load(model)
     data = load_dataset(dataset, split, **options)
-    result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size)
+    extra = {"progress": True} if progress else {}  # evaluators that take no progress= keep working
+    result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
     recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
     return result.model_copy(update={"options": {**result.options, **recorded}})
 
