@@ -29,6 +29,19 @@ MNIST_ENTRIES = [
         "--set layers=15 --set batch_size=128 --set epochs=30 --set eval_batch_size=1000 --set device=cuda "
         "--out pixelcnn-binarized-mnist",
     ),
+    zoo.PretrainedEntry(
+        name="pixelcnn-mnist",
+        architecture="pixelcnn",
+        dataset="mnist",
+        description="PixelCNN (5 blocks, h=32) on MNIST with all 256 grey levels; one epoch on a 2-core CPU; bundled",
+        bundled="pixelcnn-mnist",
+        sha256="f107f2482d38eb0ee61c32b293940bdd4d54d75411f8babd3868423a914e1d86",
+        repo_id="zoo-models/pixelcnn-mnist",
+        published=False,
+        recipe="zoo train pixelcnn --dataset mnist --set hidden=32 --set layers=5 --set batch_size=64 --set epochs=1 "
+        "--set schedule=cosine --set eval_batch_size=500 --set checkpoint_every=100 --out pixelcnn-mnist "
+        "&& zoo eval pixelcnn-mnist --save",
+    ),
 ]
 
 
