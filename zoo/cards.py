@@ -207,7 +207,9 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     if run.get("seconds") is not None:
         best = f"; the weights are those of epoch {run['best_epoch']}, the best on validation" if run.get(
             "best_epoch") else ""
-        lines += [f"Trained for {run.get('epochs')} epochs ({run.get('steps')} steps) in {run['seconds']:.0f} s "
+        epochs = run.get("epochs")
+        lines += [f"Trained for {epochs} epoch{'' if epochs == 1 else 's'} ({run.get('steps')} steps) in "
+                  f"{run['seconds']:.0f} s "
                   f"on {run.get('hardware') or 'hardware not recorded'}{best}.", ""]
     elif run.get("hardware"):
         lines += [f"Trained on {run['hardware']}.", ""]
