@@ -72,6 +72,18 @@ MNIST_ENTRIES = [
         published=False,
         recipe=RECIPES["vae-bernoulli-binarized-mnist"],
     ),
+    zoo.PretrainedEntry(
+        name="vae-gaussian-mnist",
+        architecture="vae-gaussian",
+        dataset="mnist",
+        description="MLP VAE (z=50, hidden 500-500) with a discretized Gaussian decoder on 256-level MNIST; "
+        "trained on a 2-core CPU; bundled",
+        bundled="vae-gaussian-mnist",
+        sha256="e8a6c11d21a5fc8930c27131af40d3781a987266e556f83ca29cf5ac809bd6b5",
+        repo_id="zoo-models/vae-gaussian-mnist",
+        published=False,
+        recipe=RECIPES["vae-gaussian-mnist"],
+    ),
 ]
 
 
