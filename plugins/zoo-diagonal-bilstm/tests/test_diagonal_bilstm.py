@@ -89,8 +89,10 @@ def test_fast_sampler_refuses_steps_out_of_order():
 
 
 def test_pretrained_entries():
-    hub = {n: zoo.model_info(n) for n in ("diagonal-bilstm-mnist", "diagonal-bilstm-cifar10")}
+    hub = {n: zoo.model_info(n) for n in ("diagonal-bilstm-binarized-mnist", "diagonal-bilstm-cifar10")}
     for name, info in hub.items():
-        assert info["repo_id"] == f"zoo-models/{name}" and info["sha256"] is None
+        assert info["repo_id"] == f"zoo-models/{name}" and not info["published"]
         assert info["recipe"].startswith("zoo train diagonal-bilstm")
-        assert "nothing is published yet" in info["description"]
+    assert "nothing is published yet" in hub["diagonal-bilstm-cifar10"]["description"]
+    assert hub["diagonal-bilstm-cifar10"]["sha256"] is None and hub["diagonal-bilstm-cifar10"]["where"] == "not published"
+    assert hub["diagonal-bilstm-binarized-mnist"]["where"] == "bundled" and len(hub["diagonal-bilstm-binarized-mnist"]["sha256"]) == 64

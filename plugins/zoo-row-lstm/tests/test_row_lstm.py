@@ -71,8 +71,10 @@ def test_fast_sampler_refuses_steps_out_of_order():
 
 
 def test_pretrained_entries():
-    hub = {n: zoo.model_info(n) for n in ("row-lstm-mnist", "row-lstm-cifar10")}
+    hub = {n: zoo.model_info(n) for n in ("row-lstm-binarized-mnist", "row-lstm-cifar10")}
     for name, info in hub.items():
-        assert info["repo_id"] == f"zoo-models/{name}" and info["sha256"] is None
+        assert info["repo_id"] == f"zoo-models/{name}" and not info["published"]
         assert info["recipe"].startswith("zoo train row-lstm")
-        assert "nothing is published yet" in info["description"]
+    assert "nothing is published yet" in hub["row-lstm-cifar10"]["description"]
+    assert hub["row-lstm-cifar10"]["sha256"] is None and hub["row-lstm-cifar10"]["where"] == "not published"
+    assert hub["row-lstm-binarized-mnist"]["where"] == "bundled" and len(hub["row-lstm-binarized-mnist"]["sha256"]) == 64
