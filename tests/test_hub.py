@@ -527,3 +527,17 @@ def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tm
     x = batch()
     loaded = zoo.load_folder(resolve_entry(entry.model_copy(update={"name": "pinned"})))
     assert torch.equal(loaded.log_prob(x), make_model(30).log_prob(x))
+
+
+def test_push_refuses_a_card_written_for_other_weights(fake_hub, tmp_path):
+    from zoo.cards import read_card, write_model_card
+
+    folder = zoo.save_pretrained(make_model(31), tmp_path / "m", dataset="digits")
+    write_model_card(folder, name="alice/card")
+    assert read_card(folder).data.to_dict()["weights_sha256"] == file_sha256(folder / "model.safetensors")
+    zoo.save_pretrained(make_model(32), folder)  # new weights, the old card stays
+    with pytest.raises(zoo.HubError, match="README.md describes other weights .* write it again with `zoo card`"):
+        zoo.push_to_hub(folder, "alice/card")
+    assert "alice/card" not in fake_hub.repos
+    write_model_card(folder, name="alice/card")
+    zoo.push_to_hub(folder, "alice/card")

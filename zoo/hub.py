@@ -457,7 +457,18 @@ def push_to_hub(
             from .cards import write_model_card
 
             write_model_card(folder, name=repo_id)
+        _check_card_describes(folder)
         return _upload(folder, repo_id, private, revision, token, commit_message)
+
+
+def _check_card_describes(folder: Path) -> None:
+    """Refuse a card written for other weights (it would publish the old card's numbers beside new weights)."""
+    from .cards import read_card
+
+    recorded = read_card(folder).data.to_dict().get("weights_sha256")
+    if recorded and recorded != file_sha256(folder / WEIGHTS_FILE):
+        raise HubError(f"{folder / CARD_FILE} describes other weights (its weights_sha256 is {recorded[:12]}..., "
+                       f"{WEIGHTS_FILE} is {file_sha256(folder / WEIGHTS_FILE)[:12]}...); write it again with `zoo card`")
 
 
 def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:

@@ -94,5 +94,6 @@ def test_pretrained_entries():
         assert info["repo_id"] == f"zoo-models/{name}" and not info["published"]
         assert info["recipe"].startswith("zoo train diagonal-bilstm")
     assert "nothing is published yet" in hub["diagonal-bilstm-cifar10"]["description"]
-    assert hub["diagonal-bilstm-cifar10"]["sha256"] is None and hub["diagonal-bilstm-cifar10"]["where"] == "not published"
-    assert hub["diagonal-bilstm-binarized-mnist"]["where"] == "bundled" and len(hub["diagonal-bilstm-binarized-mnist"]["sha256"]) == 64
+    cifar, mnist = hub["diagonal-bilstm-cifar10"], hub["diagonal-bilstm-binarized-mnist"]
+    assert cifar["sha256"] is None and cifar["where"] == "not published"
+    assert mnist["where"] == "bundled" and len(mnist["sha256"]) == 64

@@ -18,7 +18,8 @@ MNIST_ENTRIES = [
         architecture="diagonal-bilstm",
         dataset="binarized-mnist",
         dataset_options={"dynamic": True},
-        description="Diagonal BiLSTM (1 layer, h=16) on dynamically binarized MNIST; trained 2 epochs on a 2-core CPU; bundled",
+        description="Diagonal BiLSTM (1 layer, h=16) on dynamically binarized MNIST; "
+        "trained 2 epochs on a 2-core CPU; bundled",
         bundled="diagonal-bilstm-binarized-mnist",
         sha256="bb735e7b7fba1dc14fbb45b2aa766c67d7449fbd5628ee9dbe88c5c77ec19d6e",
         repo_id="zoo-models/diagonal-bilstm-binarized-mnist",

@@ -138,7 +138,8 @@ def test_pretrained_entries_and_recipes():
 
     reg = get_registry()
     names = zoo.list_models("pixelcnn-*", pretrained=True)
-    assert set(names) >= {"pixelcnn-digits", "pixelcnn-digits-binarized", "pixelcnn-binarized-mnist", "pixelcnn-cifar10"}
+    assert set(names) >= {"pixelcnn-digits", "pixelcnn-digits-binarized", "pixelcnn-binarized-mnist", "pixelcnn-mnist",
+                          "pixelcnn-cifar10"}
     for name in names:
         entry = reg.entry(name)
         words = shlex.split(entry.recipe)

@@ -30,6 +30,22 @@ MNIST_ENTRIES = [
         "--out pixelcnn-binarized-mnist",
     ),
     zoo.PretrainedEntry(
+        name="gated-pixelcnn-binarized-mnist",
+        architecture="pixelcnn",
+        dataset="binarized-mnist",
+        dataset_options={"dynamic": True},
+        description="Gated PixelCNN (5 gated layers, h=16) on dynamically binarized MNIST; 2 epochs on a 2-core CPU; "
+        "bundled",
+        bundled="gated-pixelcnn-binarized-mnist",
+        sha256="SHA_GATED",
+        repo_id="zoo-models/gated-pixelcnn-binarized-mnist",
+        published=False,
+        recipe="zoo train pixelcnn --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=5 "
+        "--set gated=true --set batch_size=64 --set epochs=2 --set schedule=cosine --set eval_batch_size=500 "
+        "--set checkpoint_every=100 --out gated-pixelcnn-binarized-mnist "
+        "&& zoo eval gated-pixelcnn-binarized-mnist --save",
+    ),
+    zoo.PretrainedEntry(
         name="pixelcnn-mnist",
         architecture="pixelcnn",
         dataset="mnist",

@@ -76,5 +76,6 @@ def test_pretrained_entries():
         assert info["repo_id"] == f"zoo-models/{name}" and not info["published"]
         assert info["recipe"].startswith("zoo train row-lstm")
     assert "nothing is published yet" in hub["row-lstm-cifar10"]["description"]
-    assert hub["row-lstm-cifar10"]["sha256"] is None and hub["row-lstm-cifar10"]["where"] == "not published"
-    assert hub["row-lstm-binarized-mnist"]["where"] == "bundled" and len(hub["row-lstm-binarized-mnist"]["sha256"]) == 64
+    cifar, mnist = hub["row-lstm-cifar10"], hub["row-lstm-binarized-mnist"]
+    assert cifar["sha256"] is None and cifar["where"] == "not published"
+    assert mnist["where"] == "bundled" and len(mnist["sha256"]) == 64

@@ -18,7 +18,8 @@ MNIST_ENTRIES = [
         architecture="row-lstm",
         dataset="binarized-mnist",
         dataset_options={"dynamic": True},
-        description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; trained 2 epochs on a 2-core CPU; bundled",
+        description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; "
+        "trained 2 epochs on a 2-core CPU; bundled",
         bundled="row-lstm-binarized-mnist",
         sha256="510ea4302320c0878d110258948ae60c41af1ae2dc2fe169cba985c864e72b15",
         repo_id="zoo-models/row-lstm-binarized-mnist",
