@@ -37,7 +37,7 @@ MNIST_ENTRIES = [
         description="Gated PixelCNN (5 gated layers, h=16) on dynamically binarized MNIST; 2 epochs on a 2-core CPU; "
         "bundled",
         bundled="gated-pixelcnn-binarized-mnist",
-        sha256="SHA_GATED",
+        sha256="bb5e7d9a761148c5e3c4594181de47b4330a586d67627521a985dd65a7fb9286",
         repo_id="zoo-models/gated-pixelcnn-binarized-mnist",
         published=False,
         recipe="zoo train pixelcnn --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=5 "
