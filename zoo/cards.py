@@ -15,7 +15,7 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
-from .weights import CARD_FILE, WEIGHTS_FILE, atomic_write_bytes, read_config
+from .weights import CARD_FILE, WEIGHTS_FILE, atomic_write_bytes, file_sha256, read_config
 
 __all__ = ["SAMPLES_FILE", "write_model_card", "card_data", "read_card"]
 
@@ -58,7 +58,7 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
         datasets=[dataset] if dataset else None,
         pipeline_tag=TASK,
         model_name=name,  # huggingface_hub writes model-index only when model_name is set
-        weights_sha256=_sha256(Path(folder) / WEIGHTS_FILE),  # the weights this card describes (zoo push checks)
+        weights_sha256=file_sha256(Path(folder) / WEIGHTS_FILE),  # the weights this card describes (zoo push checks)
         eval_results=results or None,
     )
 
@@ -114,16 +114,6 @@ def write_model_card(
     path = folder / CARD_FILE
     atomic_write_bytes(path, str(card).encode("utf-8"))
     return path
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _train_result(folder: Path) -> dict[str, Any]:

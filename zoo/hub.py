@@ -16,7 +16,6 @@ where it stands: its retries stop, and the cache lock it holds is released on th
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import tempfile
@@ -29,7 +28,7 @@ import httpx2  # huggingface_hub's HTTP client; this module is imported only whe
 
 from .errors import HubError, WeightsError
 from .registry import PretrainedEntry
-from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, read_config
+from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, file_sha256, read_config
 
 __all__ = [
     "resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES", "DownloadLimits",
@@ -53,15 +52,6 @@ def _offline() -> bool:
 
     flag = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "on", "yes", "true"}
     return flag or constants.is_offline_mode()
-
-
-def file_sha256(path) -> str:
-    """Hex sha256 of a file, read in chunks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # -- download ------------------------------------------------------------------
