@@ -198,3 +198,10 @@ def test_a_local_folder_named_like_a_repo_loads_quietly_unless_it_shadows_an_ent
     zoo.save_pretrained(zoo.load("independent-digits"), tmp_path / "zoo-models" / "pixelcnn-binarized-mnist")
     with pytest.warns(UserWarning, match="not the pretrained model or Hub repo named 'zoo-models/pixelcnn-binarized"):
         zoo.load("zoo-models/pixelcnn-binarized-mnist")
+
+
+def test_an_image_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    out = tmp_path / ("x" * 300 + ".png")  # longer than any file system allows
+    assert main(["sample", "pixelcnn-digits", "--n", "2", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write" in err and "File name too long" in err

@@ -113,10 +113,9 @@ def completion_figure(
     """
     import numpy as np
     import torch
-    from PIL import Image
 
     from .evaluation import check_compatible
-    from .sampling import image_grid, occlusion_mask
+    from .sampling import image_grid, occlusion_mask, write_image
 
     check_compatible(model, data)
     g = torch.Generator().manual_seed(seed)
@@ -140,7 +139,4 @@ def completion_figure(
         hidden_grid = hidden_grid.max(-1)
     rgb = np.repeat(grid[..., None], 3, axis=-1) if grid.ndim == 2 else grid.copy()
     rgb[hidden_grid == 255] = UNKNOWN_TINT
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb).save(path)
-    return path
+    return write_image(rgb, path)

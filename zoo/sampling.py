@@ -308,7 +308,23 @@ def save_grid(images: torch.Tensor, levels: int, path, nrow: int | None = None, 
 
     H = images.shape[-2]
     scale = scale or max(1, 64 // max(H, 1))
+    return write_image(image_grid(images, levels, nrow=nrow, scale=scale), path)
+
+
+def write_image(pixels: np.ndarray, path) -> Path:
+    """Write a uint8 array as an image file, atomically, in the format its extension names.
+
+    Through :func:`zoo.weights.atomic_write_bytes`: a failed write (full disk, name too long) is one
+    :class:`~zoo.errors.WriteError` line and leaves any earlier file as it was.
+    """
+    import io
+
+    from PIL import Image
+
+    from .weights import atomic_write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(image_grid(images, levels, nrow=nrow, scale=scale)).save(path)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    atomic_write_bytes(path, buffer.getvalue())
     return path
