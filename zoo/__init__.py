@@ -120,21 +120,12 @@ def _bundled_config(entry: PretrainedEntry) -> dict[str, Any] | None:
 
 def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
     """The config an unpublished entry's recipe builds: its ``--set`` model fields on its dataset's shape."""
-    import json
-    import shlex
+    from .cli import recipe_settings  # the CLI module imports nothing heavy at its top
 
     reg = get_registry()
     if not entry.recipe or entry.architecture not in reg.models or entry.dataset not in reg.datasets:
         return None
-    words = shlex.split(entry.recipe.split("&&")[0])
-    settings = {}
-    for k, word in enumerate(words[:-1]):
-        if word == "--set":
-            key, _, value = words[k + 1].partition("=")
-            try:
-                settings[key] = json.loads(value)
-            except ValueError:
-                settings[key] = value
+    settings = recipe_settings(entry.recipe)
     config_class = reg.model(entry.architecture).cls.config_class
     data = reg.dataset(entry.dataset)
     fields = {k: v for k, v in settings.items() if k in config_class.model_fields}

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "parse_settings"]
+__all__ = ["main", "parse_settings", "recipe_settings"]
 
 
 def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, Any]:
@@ -24,6 +24,14 @@ def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, 
         except json.JSONDecodeError:
             settings[key.strip()] = value
     return settings
+
+
+def recipe_settings(recipe: str, option: str = "--set") -> dict[str, Any]:
+    """The ``option KEY=VALUE`` pairs of a recipe's first command (``zoo train ... && zoo eval ...``), typed."""
+    import shlex
+
+    words = shlex.split(recipe.split("&&")[0])
+    return parse_settings([words[k + 1] for k, w in enumerate(words[:-1]) if w == option], option)
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -217,12 +225,13 @@ def _sample_in_batches(model, n: int, batch_size: int | None, generator, tempera
     if batch_size is not None and batch_size < 1:
         raise ValueError(f"--batch-size must be a positive number of images, got {batch_size}")
     size = min(batch_size or n, n)
+    kwargs = dict(kwargs)
+    labels = kwargs.pop("labels", None)
     parts = []
     starts = range(0, n, size)
     for start in tqdm(starts, desc="sampling", disable=len(starts) < 2, leave=False):
-        part = {k: v[start:start + size] for k, v in kwargs.items() if k == "labels"}
-        others = {k: v for k, v in kwargs.items() if k != "labels"}
-        parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **others, **part))
+        part = {} if labels is None else {"labels": labels[start:start + size]}
+        parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **kwargs, **part))
     return torch.cat(parts)
 
 

@@ -241,7 +241,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     import shlex
 
     import zoo
-    from .cli import parse_settings
+    from .cli import recipe_settings
     from .data import load_dataset
     from .evaluation import bits_per_dim, evaluate
     from .registry import get_registry
@@ -253,7 +253,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     words = shlex.split(entry.recipe.split("&&")[0])
     assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
     assert words[words.index("--dataset") + 1] == entry.dataset, f"{name}: recipe trains on another dataset"
-    options = parse_settings([words[k + 1] for k, w in enumerate(words) if w == "--data-option"], "--data-option")
+    options = recipe_settings(entry.recipe, "--data-option")
     assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
     model = zoo.load(name)
@@ -264,8 +264,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     test = load_dataset(entry.dataset, "test", **entry.dataset_options)
     assert (model.config.shape, model.config.levels) == (test.shape, test.levels), f"{name}: built for other data"
 
-    pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
-    model_part, train_part = split_settings(type(model.config), parse_settings(pairs))
+    model_part, train_part = split_settings(type(model.config), recipe_settings(entry.recipe))
     TrainConfig(**train_part)
     rebuilt = type(model.config)(**{**model_part, "channels": test.shape[0], "height": test.shape[1],
                                     "width": test.shape[2], "levels": test.levels})
