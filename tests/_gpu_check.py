@@ -47,7 +47,8 @@ import torch
 import zoo
 from zoo.data import ImageSet
 from zoo.testing import check_fast_sampler
-from zoo.training import DefaultTrainer, TrainConfig, train
+from zoo import train
+from zoo.training import DefaultTrainer, TrainConfig
 
 CUDA = torch.device("cuda")  # --dry-run points this at the CPU, to try the script's own code on a CPU machine
 MODELS = {  # tiny models of every pixel architecture, as in the CPU suite

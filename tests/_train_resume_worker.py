@@ -8,7 +8,7 @@ torch.set_num_threads(1)
 
 import zoo  # noqa: E402
 from _train_models import Plugin  # noqa: E402
-from zoo.training import train  # noqa: E402
+from zoo import train  # noqa: E402
 
 SETTINGS = dict(epochs=3, batch_size=32, lr=0.02, seed=3, checkpoint_every=3, progress=False, device="cpu")
 

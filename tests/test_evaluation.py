@@ -11,7 +11,8 @@ import torch
 import zoo
 from zoo.builtin.independent import Independent
 from zoo.data import ImageSet, load_dataset
-from zoo.evaluation import DefaultEvaluator, EvalResult, bits_per_dim, evaluate, record_metrics
+from zoo import evaluate
+from zoo.evaluation import DefaultEvaluator, EvalResult, bits_per_dim, record_metrics
 
 
 def test_bits_per_dim_formula():

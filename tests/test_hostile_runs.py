@@ -21,7 +21,7 @@ import zoo
 from zoo.cli import main
 from zoo.errors import ArgumentError, ImageError, WeightsError, WriteError
 from zoo.outputs import claim_output
-from zoo.training import train
+from zoo import train
 from zoo.weights import load_tensors
 
 SETTINGS = {"batch_size": 256, "progress": False, "device": "cpu"}

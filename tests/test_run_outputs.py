@@ -11,8 +11,8 @@ from PIL import Image
 import zoo
 import zoo.data as zd
 from zoo.cli import main
-from zoo.evaluation import evaluate
-from zoo.training import train
+from zoo import evaluate
+from zoo import train
 from zoo.figures import UNKNOWN_TINT, completion_figure, draw_curves
 
 from .test_data import write_mnist

@@ -107,7 +107,7 @@ def test_precision_cannot_change_on_resume(tmp_path, tiny_data):
     with pytest.raises(zoo.ZooError, match="precision: 'fp32' -> 'bf16'"):
         fit(tiny_data, out=tmp_path, resume=True, epochs=3, precision="bf16")
     with pytest.raises(zoo.ZooError, match="invalid|Input should be"):
-        zoo.training._validated(TrainConfig, {"precision": "fp8"}, "training settings")
+        zoo.training.validated(TrainConfig, {"precision": "fp8"}, "training settings")
 
 
 def test_compile_wraps_the_loss_with_its_mode(monkeypatch, tiny_data):

@@ -10,8 +10,9 @@ import torch
 
 import zoo
 from zoo.data import ImageSet, load_dataset
-from zoo.evaluation import evaluate
-from zoo.training import DefaultTrainer, TrainConfig, TrainResult, train
+from zoo import evaluate
+from zoo import train
+from zoo.training import DefaultTrainer, TrainConfig, TrainResult
 from zoo.weights import load_tensors
 
 from ._train_models import Noisy, NoisyConfig, Plugin
@@ -299,6 +300,6 @@ def test_train_resume_reuses_stored_settings(tmp_path):
     assert state["epoch"] == 2 and state["step"] == 4
     assert not torch.equal(first, load_tensors(out / "model.safetensors")["logit_table"])
     stored = (out / "train_config.json").read_text()
-    with pytest.raises(zoo.ZooError, match="cannot resume with different lr"):
+    with pytest.raises(zoo.ZooError, match=r"cannot resume with different settings \(lr: 0.05 -> 0.5\)"):
         train("independent", "digits", out, epochs=3, resume=True, settings={"lr": 0.5})
     assert (out / "train_config.json").read_text() == stored  # untouched by the refused resume

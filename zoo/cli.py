@@ -9,29 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .recipes import parse_settings, recipe_settings
+
 __all__ = ["main", "parse_settings", "recipe_settings"]
-
-
-def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, Any]:
-    """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses)."""
-    settings: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"{option} expects key=value, got {pair!r}")
-        try:
-            settings[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key.strip()] = value
-    return settings
-
-
-def recipe_settings(recipe: str, option: str = "--set") -> dict[str, Any]:
-    """The ``option KEY=VALUE`` pairs of a recipe's first command (``zoo train ... && zoo eval ...``), typed."""
-    import shlex
-
-    words = shlex.split(recipe.split("&&")[0])
-    return parse_settings([words[k + 1] for k, w in enumerate(words[:-1]) if w == option], option)
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -117,7 +97,7 @@ def cmd_create(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from zoo.training import train
+    from zoo import train
 
     out = train(
         args.arch,
@@ -135,7 +115,8 @@ def cmd_train(args) -> None:
 
 def cmd_eval(args) -> None:
     import zoo
-    from zoo.evaluation import evaluate, record_metrics
+    from zoo import evaluate
+    from zoo.evaluation import record_metrics
 
     import torch
 

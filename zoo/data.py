@@ -51,6 +51,7 @@ from .errors import DatasetError
 __all__ = [
     "SPLITS",
     "ImageSet",
+    "check_compatible",
     "load_dataset",
     "data_dir",
     "download",
@@ -128,6 +129,18 @@ class ImageSet:
             resample = lambda epoch: full(epoch)[:n]  # noqa: E731
         labels = None if self.labels is None else self.labels[:n]
         return ImageSet(self.images[:n], labels, self.levels, self.name, self.split, resample)
+
+
+def check_compatible(model, data: ImageSet) -> None:
+    """A clear error when the data's shape or levels differ from what the model was built for."""
+    cfg = model.config
+    if tuple(data.shape) != tuple(cfg.shape) or data.levels != cfg.levels:
+        raise DatasetError(
+            f"{data.name}/{data.split} has images {tuple(data.shape)} with {data.levels} levels, but the "
+            f"{model.architecture} model was built for {tuple(cfg.shape)} with {cfg.levels} levels"
+        )
+    if model.conditional and data.labels is None:
+        raise DatasetError(f"{data.name}/{data.split} has no labels, but this {model.architecture} is class-conditional")
 
 
 def data_dir() -> Path:

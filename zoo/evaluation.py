@@ -14,11 +14,11 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from .data import ImageSet, load_dataset
+from .data import ImageSet, check_compatible
 from .errors import DatasetError, WeightsError
 from .interfaces import Evaluator, Model
 
-__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "evaluate", "record_metrics", "check_compatible"]
+__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "record_metrics", "check_compatible"]
 
 
 def bits_per_dim(nll_nats, dims: int):
@@ -49,18 +49,6 @@ class EvalResult(BaseModel):
         """Where config.json keeps this result: the split, or ``test[:500]`` for the first 500 images."""
         limit = self.options.get("limit")
         return f"{self.split}[:{limit}]" if limit else self.split
-
-
-def check_compatible(model: Model, data: ImageSet) -> None:
-    """A clear error when the data's shape or levels differ from what the model was built for."""
-    cfg = model.config
-    if tuple(data.shape) != tuple(cfg.shape) or data.levels != cfg.levels:
-        raise DatasetError(
-            f"{data.name}/{data.split} has images {tuple(data.shape)} with {data.levels} levels, but the "
-            f"{model.architecture} model was built for {tuple(cfg.shape)} with {cfg.levels} levels"
-        )
-    if model.conditional and data.labels is None:
-        raise DatasetError(f"{data.name}/{data.split} has no labels, but this {model.architecture} is class-conditional")
 
 
 def label_kwargs(model: Model, data: ImageSet, index, device) -> dict[str, Any]:
@@ -121,34 +109,6 @@ class DefaultEvaluator(Evaluator):
             bits_per_dim=bits_per_dim(nll, data.dims),
             extra=extra,
         )
-
-
-def evaluate(
-    model: Model | str | Path,
-    dataset: str,
-    split: str = "test",
-    batch_size: int = 256,
-    evaluator: str = "default",
-    progress: bool = False,
-    **options: Any,
-) -> EvalResult:
-    """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
-
-    ``options`` go to :func:`zoo.data.load_dataset` (``limit=``, ``dynamic=`` ...) and are recorded
-    in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
-    only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
-    """
-    from .registry import get_registry
-
-    if not isinstance(model, Model):
-        from . import load
-
-        model = load(model)
-    data = load_dataset(dataset, split, **options)
-    extra = {"progress": True} if progress else {}  # evaluators that take no progress= keep working
-    result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
-    recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
-    return result.model_copy(update={"options": {**result.options, **recorded}})
 
 
 def record_metrics(folder: str | Path, result: EvalResult) -> dict[str, Any]:

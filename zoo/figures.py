@@ -114,7 +114,7 @@ def completion_figure(
     import numpy as np
     import torch
 
-    from .evaluation import check_compatible
+    from .data import check_compatible
     from .sampling import image_grid, occlusion_mask, write_image
 
     check_compatible(model, data)

@@ -27,7 +27,7 @@ from pathlib import Path
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
 from .errors import HubError, WeightsError
-from .registry import PretrainedEntry
+from .specs import PretrainedEntry
 from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, file_sha256, read_config
 
 __all__ = [
@@ -425,13 +425,14 @@ def push_to_hub(
     """
     import shutil
 
-    from .interfaces import Model
+    import torch
+
     from .weights import save_pretrained
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
         folder = Path(tmp) / repo_id.split("/")[-1]
-        if isinstance(model_or_folder, Model):
+        if isinstance(model_or_folder, torch.nn.Module):  # a zoo.Model (whose methods call this module)
             save_pretrained(model_or_folder, folder)
         else:
             source = Path(model_or_folder)

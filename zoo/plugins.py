@@ -10,6 +10,7 @@ they were added. The order does not depend on ``sys.path`` or on the order of in
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import time
 import traceback
@@ -18,12 +19,17 @@ from typing import Any
 
 import pluggy
 
-from . import hookspecs
+import zoo.hookspecs as hookspecs  # the module itself: pluggy reads the specs from it
+
+from ._version import __version__
 
 __all__ = ["PluginRecord", "build_plugin_manager", "call_each", "ENTRY_POINT_GROUP", "SLOW_IMPORT_SECONDS"]
 
 ENTRY_POINT_GROUP = "zoo"
 BUILTIN = "zoo-builtin"
+# The built-in plugin is named, not imported, as pytest names its own: the manager depends on no plugin,
+# and the built-in plugin (which needs the trainer, the evaluator, the datasets) sits above the core it uses.
+BUILTIN_MODULE = "zoo.builtin"
 SLOW_IMPORT_SECONDS = 1.0  # `zoo plugins` flags a plugin whose import takes longer
 
 
@@ -59,13 +65,11 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
 
 def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginManager, dict[str, PluginRecord]]:
     """A fresh manager with the built-in plugin, every installed entry point and ``runtime``."""
-    from . import __version__, builtin
-
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
     records: dict[str, PluginRecord] = {}
 
-    pm.register(builtin, name=BUILTIN)
+    pm.register(importlib.import_module(BUILTIN_MODULE), name=BUILTIN)
     records[BUILTIN] = PluginRecord(BUILTIN, "zoo", __version__, "built-in")
 
     for ep in _entry_points():

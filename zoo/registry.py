@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import fnmatch
-import importlib.resources
 import sys
 import threading
 import types
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+import torch
 
+from .config import ModelConfig
 from .errors import unknown_name
 from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
+from .specs import BUNDLED_DIR, ClassSpec, DatasetSpec, ModelSpec, PretrainedEntry, PretrainedSpec
 
 __all__ = [
     "ModelSpec",
@@ -30,100 +30,6 @@ __all__ = [
     "unregister_plugin",
     "BUNDLED_DIR",
 ]
-
-BUNDLED_DIR = "pretrained"  # a bundled model lives in <package>/pretrained/<name>/ (package data)
-
-
-@dataclass
-class ModelSpec:
-    name: str
-    cls: type
-    plugin: str
-    description: str = ""
-
-
-@dataclass
-class PretrainedSpec:
-    entry: PretrainedEntry
-    plugin: str
-
-
-@dataclass
-class ClassSpec:
-    """A trainer or an evaluator class under its name."""
-
-    name: str
-    cls: type
-    plugin: str
-
-
-@dataclass
-class DatasetSpec:
-    name: str
-    loader: Callable[..., Any]
-    plugin: str
-    description: str = ""
-    levels: int | None = None
-    shape: tuple[int, int, int] | None = None
-
-
-class PretrainedEntry(BaseModel):
-    """One pretrained model: bundled with the plugin that registers it, and/or on the Hub at ``repo_id``.
-
-    A bundled model is package data of the registering plugin, ``<package>/pretrained/<bundled>/``,
-    so it travels inside the plugin's wheel and is found with :mod:`importlib.resources` wherever
-    the plugin is installed. ``package`` defaults to the module of the registering plugin. A bundled
-    copy is what loads (offline); ``repo_id`` then names where the model is published.
-    ``published=False`` marks a Hub repo that holds no weights yet: loading it says so at once,
-    with the recipe, instead of asking the Hub. ``dataset_options`` are the options of the data
-    the model was trained and evaluated on (``{"dynamic": True}`` for dynamically binarized MNIST).
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    architecture: str
-    dataset: str
-    description: str = ""
-    bundled: str | None = None
-    repo_id: str | None = None
-    revision: str = "main"
-    sha256: str | None = None  # of model.safetensors, checked before the weights are used
-    config_sha256: str | None = None  # pins a Hub config.json as sha256 pins model.safetensors
-    recipe: str | None = None  # the command that reproduces the weights
-    package: str | None = None  # import name of the package holding a bundled model
-    dataset_options: dict[str, Any] = {}
-    published: bool = True  # False: the Hub repo is named, but no weights are there yet
-
-    @model_validator(mode="after")
-    def _a_location(self):
-        if self.bundled is None and self.repo_id is None:
-            raise ValueError(f"pretrained entry {self.name!r} needs bundled= or repo_id= (or both)")
-        return self
-
-    @property
-    def available(self) -> bool:
-        """Whether weights can be had: a bundled copy, or a published Hub repo."""
-        return bool(self.bundled) or self.published
-
-    @property
-    def folder(self) -> Path:
-        """Where a bundled model's files are (the package need not be imported by the caller)."""
-        if not self.bundled:
-            raise ValueError(f"pretrained model {self.name!r} is not bundled (it lives at {self.location})")
-        if not self.package:
-            raise ValueError(f"bundled pretrained model {self.name!r} names no package")
-        return Path(str(importlib.resources.files(self.package) / BUNDLED_DIR / self.bundled))
-
-    @property
-    def location(self) -> str:
-        hub = f"hub: {self.repo_id}@{self.revision}" if self.repo_id else ""
-        if hub and not self.published:
-            hub += " (not published yet)"
-        if self.bundled:
-            return f"bundled: {self.folder}" + (f"; {hub}" if hub else "")
-        return hub
-
 
 @dataclass
 class Registry:
@@ -182,9 +88,18 @@ def _package_of(plugin: Any) -> str | None:
     return name
 
 
-def _collect(pm, records) -> Registry:
-    from .interfaces import Evaluator, Model, ModelConfig, Trainer
+MODEL_METHODS = ("loss", "log_prob", "sample")
 
+
+def _is_model_class(cls: Any) -> bool:
+    """What the registry checks of a model class, by its contract rather than by importing
+    :class:`zoo.Model`: the model classes (with their Hub and sampling methods) sit above the
+    registry, which must not import them back. A ``zoo.Model`` subclass always passes."""
+    return (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
+            and all(callable(getattr(cls, m, None)) for m in MODEL_METHODS))
+
+
+def _collect(pm, records) -> Registry:
     reg = Registry(plugins=records)
     owners: dict[tuple[str, str], str] = {}  # (kind, name) -> plugin that keeps it
 
@@ -210,7 +125,7 @@ def _collect(pm, records) -> Registry:
 
     def models(plugin):
         def register(cls, description: str = ""):
-            if not (isinstance(cls, type) and issubclass(cls, Model)):
+            if not _is_model_class(cls):
                 raise TypeError(f"register() needs a zoo.Model subclass, got {cls!r}")
             config_class = getattr(cls, "config_class", None)
             if not (isinstance(config_class, type) and issubclass(config_class, ModelConfig)):
@@ -240,11 +155,11 @@ def _collect(pm, records) -> Registry:
             claim(reg.datasets, "dataset", name, DatasetSpec(name, loader, plugin, description, levels, shape), plugin)
         return register
 
-    def classes(table, kind, base):
+    def classes(table, kind, base, method):
         def outer(plugin):
             def register(name, cls):
-                if not (isinstance(cls, type) and issubclass(cls, base)):
-                    raise TypeError(f"register() needs a {base.__name__} subclass, got {cls!r}")
+                if not (isinstance(cls, type) and callable(getattr(cls, method, None))):
+                    raise TypeError(f"register() needs a zoo.{base} subclass (a class with {method}()), got {cls!r}")
                 claim(table, kind, name, ClassSpec(name, cls, plugin), plugin)
             return register
         return outer
@@ -252,8 +167,8 @@ def _collect(pm, records) -> Registry:
     call_each(pm, "zoo_register_models", models, records)
     call_each(pm, "zoo_register_pretrained", pretrained, records)
     call_each(pm, "zoo_register_datasets", datasets, records)
-    call_each(pm, "zoo_register_trainers", classes(reg.trainers, "trainer", Trainer), records)
-    call_each(pm, "zoo_register_evaluators", classes(reg.evaluators, "evaluator", Evaluator), records)
+    call_each(pm, "zoo_register_trainers", classes(reg.trainers, "trainer", "Trainer", "fit"), records)
+    call_each(pm, "zoo_register_evaluators", classes(reg.evaluators, "evaluator", "Evaluator", "evaluate"), records)
     return reg
 
 

@@ -241,9 +241,10 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     import shlex
 
     import zoo
-    from .cli import recipe_settings
+    from .recipes import recipe_settings
     from .data import load_dataset
-    from .evaluation import bits_per_dim, evaluate
+    from .api import evaluate
+    from .evaluation import bits_per_dim
     from .registry import get_registry
     from .training import TrainConfig, split_settings
 

@@ -182,7 +182,7 @@ def save_pretrained(
     ``dataset``, its ``dataset_options`` (``{"dynamic": true}`` ...) and ``metrics`` default to
     what the model carries from training or loading.
     """
-    from . import __version__
+    from ._version import __version__
     from .registry import get_registry
 
     folder = Path(folder)

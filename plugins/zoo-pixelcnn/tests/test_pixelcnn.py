@@ -108,8 +108,8 @@ def test_config_errors():
 
 def test_quickly_trained_model_beats_the_independent_baseline(tmp_path):
     from zoo.data import load_dataset
-    from zoo.evaluation import evaluate
-    from zoo.training import train
+    from zoo import evaluate
+    from zoo import train
 
     # the baseline at its optimum: per-pixel level frequencies of the training split (add-one smoothed)
     train_set = load_dataset("digits", "train")
@@ -162,7 +162,7 @@ def test_class_conditional_model_trains_evaluates_and_samples_through_the_core(t
     """The default trainer and evaluator pass labels to a conditional model, and the labels matter."""
     from zoo.cli import main
     from zoo.data import load_dataset
-    from zoo.training import train
+    from zoo import train
 
     out = train("pixelcnn", "digits-binarized", tmp_path / "c", epochs=4,
                 settings={"hidden": 16, "layers": 1, "num_classes": 10, "lr": 0.01, "progress": False})

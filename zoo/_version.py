@@ -1,0 +1,3 @@
+"""The zoo version, in a leaf module so that every other module can read it without importing the package."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,333 @@
+"""The front door: every function that takes a *name* (of an architecture, a pretrained model, a
+data set, a trainer, an evaluator) and resolves it through the registry.
+
+The workers below (:mod:`zoo.training`, :mod:`zoo.evaluation`, :mod:`zoo.weights`, :mod:`zoo.hub`)
+receive objects: a model, an :class:`~zoo.data.ImageSet`, a config. ``zoo/__init__.py`` only
+re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> workers -> leaves.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from pydantic import ValidationError
+
+from .hub import download_repo, resolve_entry
+from .hub import push_to_hub as _push_to_hub
+from ._version import __version__
+from .data import load_dataset
+from .errors import WeightsError, ZooError, unknown_name, validation_problems
+from .evaluation import DefaultEvaluator, EvalResult
+from .interfaces import Model
+from .outputs import claim_output
+from .recipes import recipe_settings
+from .registry import get_registry
+from .specs import PretrainedEntry
+from .distributed import finish as finish_distributed
+from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
+from .training import (
+    TrainConfig,
+    split_settings,
+    validated,
+)
+from .weights import atomic_write_json, load_folder, read_config, save_pretrained
+
+__all__ = [
+    "list_models", "model_info", "create", "load", "load_dataset", "evaluate", "train", "save_pretrained",
+    "push_to_hub", "plugins",
+]
+
+
+def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
+    """Names of known architectures (or pretrained models) matching a shell wildcard."""
+    return get_registry().list_models(pattern, pretrained)
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """What is known about an architecture or a pretrained model, as a plain dict.
+
+    For a pretrained model: its real config (from the bundled config.json, or else what its recipe
+    builds on its dataset), its recorded metrics, where its weights are and, when bundled, the
+    paths of its model card and sample grid.
+    """
+    reg = get_registry()
+    if name in reg.pretrained:
+        spec = reg.pretrained[name]
+        entry, plugin = spec.entry, spec.plugin
+        info = {"kind": "pretrained", "plugin": plugin, "location": entry.location, "where": _where(entry),
+                **entry.model_dump()}
+        meta = _bundled_config(entry)
+        if meta is not None:
+            folder = entry.folder
+            info.update(config=meta.get("config"), metrics=meta.get("metrics") or {},
+                        card=str(folder / "README.md"), samples=str(folder / "samples.png"))
+        else:
+            info.update(config=_recipe_config(entry), metrics={})
+        return info
+    spec = reg.models.get(name)
+    if spec is None:
+        raise unknown_name("model", name, list(reg.models) + list(reg.pretrained))
+    return {
+        "kind": "architecture",
+        "name": name,
+        "plugin": spec.plugin,
+        "description": spec.description,
+        "autoregressive": spec.cls.autoregressive,
+        "config_fields": _fields(spec.cls.config_class),
+        "pretrained": sorted(n for n, p in reg.pretrained.items() if p.entry.architecture == name),
+    }
+
+
+def _where(entry: PretrainedEntry) -> str:
+    """bundled / hub / not published, as ``zoo list --pretrained`` shows it."""
+    if entry.bundled:
+        return "bundled" + (" + hub" if entry.repo_id and entry.published else "")
+    return "hub" if entry.published else "not published"
+
+
+def _bundled_config(entry: PretrainedEntry) -> dict[str, Any] | None:
+    """config.json of a bundled entry, or None when the entry is not bundled or its files are missing."""
+    if not entry.bundled:
+        return None
+    try:
+        return read_config(entry.folder)
+    except (ZooError, ValueError, ModuleNotFoundError):
+        return None
+
+
+def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
+    """The config an unpublished entry's recipe builds: its ``--set`` model fields on its dataset's shape."""
+    reg = get_registry()
+    if not entry.recipe or entry.architecture not in reg.models or entry.dataset not in reg.datasets:
+        return None
+    settings = recipe_settings(entry.recipe)
+    config_class = reg.model(entry.architecture).cls.config_class
+    data = reg.dataset(entry.dataset)
+    fields = {k: v for k, v in settings.items() if k in config_class.model_fields}
+    if data.shape is not None:
+        fields.update(zip(("channels", "height", "width"), data.shape))
+    if data.levels is not None:
+        fields["levels"] = data.levels
+    try:
+        return config_class(**fields).model_dump(mode="json")
+    except ValueError:
+        return None
+
+
+def _fields(config_class) -> dict[str, dict[str, Any]]:
+    return {
+        k: {"default": f.get_default(call_default_factory=True), "description": f.description or ""}
+        for k, f in config_class.model_fields.items()
+    }
+
+
+def create(arch: str, **config_overrides: Any) -> Model:
+    """A freshly initialised model of architecture ``arch``; keyword arguments set config fields."""
+    spec = get_registry().model(arch)
+    try:
+        config = spec.cls.config_class(**config_overrides)
+    except ValidationError as exc:
+        raise ValueError(f"invalid config for {arch}: {validation_problems(exc)}") from None
+    return spec.cls(config)
+
+
+def load(
+    name_or_path: str | Path, revision: str | None = None, device: str | torch.device | None = None,
+    map_location: str | torch.device | None = None,
+) -> Model:
+    """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
+
+    ``name_or_path`` is looked up in this order: an existing local model folder, a pretrained
+    name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or the Hub repo
+    of one wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
+    for a missing folder, not for a Hub repo.
+    """
+    if device is not None and map_location is not None and str(device) != str(map_location):
+        raise ValueError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
+    device = device if device is not None else map_location if map_location is not None else "cpu"
+    path = Path(name_or_path)
+    name = str(name_or_path)
+    reg = get_registry()
+    if _is_dir(path):
+        if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
+            warnings.warn(f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}",
+                          stacklevel=2)
+        return load_folder(path, device)
+    if name in reg.pretrained:
+        return load_folder(resolve_entry(reg.entry(name), revision=revision), device)
+    if _looks_like_repo(name) and not _is_dir(path.parent):
+        return load_folder(download_repo(name, revision=revision), device)
+    if _exists(path):
+        raise WeightsError(f"{path}: not a zoo model folder")
+    if len(path.parts) > 1:
+        raise WeightsError(f"{path}: no such model folder")
+    raise unknown_name("pretrained model", name, reg.pretrained)
+
+
+def _looks_like_repo(name: str) -> bool:
+    return name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # a name too long for the file system is no folder
+        return False
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
+
+
+def push_to_hub(model_or_folder, repo_id: str, private: bool = False, revision: str | None = None, **kwargs):
+    """Publish a model (or a saved folder) to the Hub in one commit; see :mod:`zoo.hub`."""
+    return _push_to_hub(model_or_folder, repo_id, private=private, revision=revision, **kwargs)
+
+
+def plugins() -> list[dict[str, Any]]:
+    """Every plugin with its version, source and errors (an empty list when it works)."""
+    return [
+        {"name": r.name, "distribution": r.distribution, "version": r.version, "source": r.source,
+         "errors": list(r.errors), "import_seconds": r.import_seconds}
+        for r in get_registry().plugins.values()
+    ]
+
+
+def evaluate(
+    model: Model | str | Path,
+    dataset: str,
+    split: str = "test",
+    batch_size: int = 256,
+    evaluator: str = "default",
+    progress: bool = False,
+    **options: Any,
+) -> EvalResult:
+    """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
+
+    ``options`` go to :func:`load_dataset` (``limit=``, ``dynamic=`` ...) and are recorded
+    in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
+    only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
+    """
+    if not isinstance(model, Model):
+        model = load(model)
+    data = load_dataset(dataset, split, **options)
+    extra = {"progress": True} if progress else {}  # evaluators that take no progress= keep working
+    result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
+    recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
+    return result.model_copy(update={"options": {**result.options, **recorded}})
+
+
+def train(
+    arch_or_model: str | Model,
+    dataset: str,
+    out: str | Path,
+    settings: dict[str, Any] | None = None,
+    epochs: int | None = None,
+    resume: bool = False,
+    dataset_options: dict[str, Any] | None = None,
+    trainer: str = "default",
+    overwrite: bool = False,
+) -> Path:
+    """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
+
+    ``settings`` keys go to the architecture's config when it has that field, else to
+    :class:`~zoo.training.TrainConfig`. The image shape and levels come from the dataset. ``out`` receives
+    ``config.json`` + ``model.safetensors`` (the best-validation weights, with their val
+    metrics), ``train_config.json`` and ``checkpoints/``. With ``resume=True`` the settings
+    stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
+    ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
+    (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
+    """
+    rank = int(os.environ.get("RANK", "0"))
+    with claim_output(out, overwrite=overwrite, resume=resume, lock=rank == 0):
+        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
+
+
+def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer) -> Path:
+    """The body of :func:`train`, run while ``out`` is claimed."""
+    out = Path(out)
+    settings = dict(settings or {})
+    dataset_options = dict(dataset_options or {})
+    stored = None
+    run_file = out / "train_config.json"
+    if resume and run_file.is_file():
+        stored = json.loads(run_file.read_text())
+        if stored.get("dataset") != dataset:
+            raise ZooError(f"{run_file}: this run trained on {stored.get('dataset')!r}, not {dataset!r}")
+        dataset_options = {**stored.get("dataset_options", {}), **dataset_options}
+    elif not resume and (out / CHECKPOINT_DIR / LATEST).is_file():
+        raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
+    if resume and not (out / CHECKPOINT_DIR / LATEST).is_file():
+        raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
+
+    reg = get_registry()
+    if isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models and (
+        str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir()
+    ):
+        arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name or a saved model folder
+    if isinstance(arch_or_model, Model):
+        model = arch_or_model
+        arch = model.architecture
+        model_settings, train_settings = split_settings(type(model).config_class, settings)
+        if model_settings:
+            raise ZooError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
+    else:
+        arch = arch_or_model
+        model = None
+    config_class = get_registry().model(arch).cls.config_class if model is None else type(model).config_class
+    if stored is not None:
+        if stored.get("architecture") != arch:
+            raise ZooError(f"{run_file}: this run trained {stored.get('architecture')!r}, not {arch!r}")
+        settings = {**stored.get("model_config", {}), **stored.get("train_config", {}), **settings}
+    model_settings, train_settings = split_settings(config_class, settings)
+    if epochs is not None:
+        train_settings["epochs"] = epochs
+    cfg = validated(TrainConfig, train_settings, "training settings")
+
+    train_set = load_dataset(dataset, "train", **dataset_options)
+    val_set = load_dataset(dataset, "val", **dataset_options)
+    if model is None:
+        from_data = dict(zip(("channels", "height", "width"), train_set.shape), levels=train_set.levels)
+        conflicts = {k: v for k, v in model_settings.items() if k in from_data and v != from_data[k]}
+        if conflicts:
+            raise ZooError(
+                f"dataset {dataset!r} has {', '.join(f'{k}={from_data[k]}' for k in conflicts)}; "
+                f"remove the conflicting setting(s) {', '.join(f'{k}={v}' for k, v in conflicts.items())}"
+            )
+        model_config = validated(config_class, {**model_settings, **from_data}, f"config for {arch}")
+        torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
+        model = get_registry().model(arch).cls(model_config)
+
+    if stored is not None:  # refuse before touching the stored settings
+        now = model.config.model_dump(mode="json")
+        check_resumable(run_file, stored.get("train_config", {}), cfg.model_dump(mode="json"),
+                        TrainConfig().model_dump(mode="json"), model_changed=stored.get("model_config", now) != now)
+    rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        atomic_write_json(run_file, {
+            "architecture": arch,
+            "dataset": dataset,
+            "dataset_options": dataset_options,
+            "model_config": model.config.model_dump(mode="json"),
+            "train_config": cfg.model_dump(mode="json"),
+            "zoo_version": __version__,
+        })
+    fitter = get_registry().trainer(trainer)()
+    result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
+    if (dist.get_rank() if dist.is_initialized() else rank) == 0:
+        val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
+        val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
+        atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
+        save_pretrained(model, out, dataset=dataset, dataset_options=val_result.options,
+                        metrics={"val": val_result.model_dump()})
+    finish_distributed()
+    return out

@@ -1,0 +1,32 @@
+"""The ``--set KEY=VALUE`` settings of the command line and of the recipes that pretrained entries record.
+
+A leaf module: the registry's listings, the testing kit and the command line read recipes the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from typing import Any
+
+__all__ = ["parse_settings", "recipe_settings"]
+
+
+def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, Any]:
+    """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses)."""
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"{option} expects key=value, got {pair!r}")
+        try:
+            settings[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key.strip()] = value
+    return settings
+
+
+def recipe_settings(recipe: str, option: str = "--set") -> dict[str, Any]:
+    """The ``option KEY=VALUE`` pairs of a recipe's first command (``zoo train ... && zoo eval ...``), typed."""
+    words = shlex.split(recipe.split("&&")[0])
+    return parse_settings([words[k + 1] for k, w in enumerate(words[:-1]) if w == option], option)

@@ -1,0 +1,112 @@
+"""What plugins register, as plain types: a leaf module that every other part of zoo may import.
+
+One type per registry table: :class:`ModelSpec` (architectures), :class:`PretrainedSpec` (a
+:class:`PretrainedEntry` with the plugin that registered it), :class:`DatasetSpec`, and
+:class:`ClassSpec` (trainers and evaluators). Where a bundled model's files live is decided here too.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+__all__ = ["BUNDLED_DIR", "ModelSpec", "PretrainedSpec", "ClassSpec", "DatasetSpec", "PretrainedEntry"]
+
+BUNDLED_DIR = "pretrained"  # a bundled model lives in <package>/pretrained/<name>/ (package data)
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    cls: type
+    plugin: str
+    description: str = ""
+
+
+@dataclass
+class PretrainedSpec:
+    entry: PretrainedEntry
+    plugin: str
+
+
+@dataclass
+class ClassSpec:
+    """A trainer or an evaluator class under its name."""
+
+    name: str
+    cls: type
+    plugin: str
+
+
+@dataclass
+class DatasetSpec:
+    name: str
+    loader: Callable[..., Any]
+    plugin: str
+    description: str = ""
+    levels: int | None = None
+    shape: tuple[int, int, int] | None = None
+    # fetches the files into a root folder: ``download(root, force) -> Path``; ``zoo download NAME``
+    download: Callable[..., Path] | None = None
+
+
+class PretrainedEntry(BaseModel):
+    """One pretrained model: bundled with the plugin that registers it, and/or on the Hub at ``repo_id``.
+
+    A bundled model is package data of the registering plugin, ``<package>/pretrained/<bundled>/``,
+    so it travels inside the plugin's wheel and is found with :mod:`importlib.resources` wherever
+    the plugin is installed. ``package`` defaults to the module of the registering plugin. A bundled
+    copy is what loads (offline); ``repo_id`` then names where the model is published.
+    ``published=False`` marks a Hub repo that holds no weights yet: loading it says so at once,
+    with the recipe, instead of asking the Hub. ``dataset_options`` are the options of the data
+    the model was trained and evaluated on (``{"dynamic": True}`` for dynamically binarized MNIST).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    architecture: str
+    dataset: str
+    description: str = ""
+    bundled: str | None = None
+    repo_id: str | None = None
+    revision: str = "main"
+    sha256: str | None = None  # of model.safetensors, checked before the weights are used
+    config_sha256: str | None = None  # pins a Hub config.json as sha256 pins model.safetensors
+    recipe: str | None = None  # the command that reproduces the weights
+    package: str | None = None  # import name of the package holding a bundled model
+    dataset_options: dict[str, Any] = {}
+    published: bool = True  # False: the Hub repo is named, but no weights are there yet
+
+    @model_validator(mode="after")
+    def _a_location(self):
+        if self.bundled is None and self.repo_id is None:
+            raise ValueError(f"pretrained entry {self.name!r} needs bundled= or repo_id= (or both)")
+        return self
+
+    @property
+    def available(self) -> bool:
+        """Whether weights can be had: a bundled copy, or a published Hub repo."""
+        return bool(self.bundled) or self.published
+
+    @property
+    def folder(self) -> Path:
+        """Where a bundled model's files are (the package need not be imported by the caller)."""
+        if not self.bundled:
+            raise ValueError(f"pretrained model {self.name!r} is not bundled (it lives at {self.location})")
+        if not self.package:
+            raise ValueError(f"bundled pretrained model {self.name!r} names no package")
+        return Path(str(importlib.resources.files(self.package) / BUNDLED_DIR / self.bundled))
+
+    @property
+    def location(self) -> str:
+        hub = f"hub: {self.repo_id}@{self.revision}" if self.repo_id else ""
+        if hub and not self.published:
+            hub += " (not published yet)"
+        if self.bundled:
+            return f"bundled: {self.folder}" + (f"; {hub}" if hub else "")
+        return hub
