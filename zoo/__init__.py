@@ -9,15 +9,6 @@
 from __future__ import annotations
 
 from ._version import __version__
-from .errors import (
-    DatasetError,
-    HubError,
-    ImageError,
-    PluginError,
-    UnknownNameError,
-    WeightsError,
-    ZooError,
-)
 from .api import (
     create,
     evaluate,
@@ -29,6 +20,15 @@ from .api import (
     push_to_hub,
     save_pretrained,
     train,
+)
+from .errors import (
+    DatasetError,
+    HubError,
+    ImageError,
+    PluginError,
+    UnknownNameError,
+    WeightsError,
+    ZooError,
 )
 from .hookspecs import hookimpl
 from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
@@ -45,6 +45,8 @@ __all__ = [
     "Trainer",
     "Evaluator",
     "PretrainedEntry",
+    "get_registry",
+    "load_folder",
     "list_models",
     "model_info",
     "create",

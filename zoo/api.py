@@ -18,19 +18,19 @@ import torch
 import torch.distributed as dist
 from pydantic import ValidationError
 
-from .hub import download_repo, resolve_entry
-from .hub import push_to_hub as _push_to_hub
 from ._version import __version__
+from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
 from .data import load_dataset
+from .distributed import finish as finish_distributed
 from .errors import WeightsError, ZooError, unknown_name, validation_problems
 from .evaluation import DefaultEvaluator, EvalResult
+from .hub import download_repo, resolve_entry
+from .hub import push_to_hub as _push_to_hub
 from .interfaces import Model
 from .outputs import claim_output
 from .recipes import recipe_settings
 from .registry import get_registry
 from .specs import PretrainedEntry
-from .distributed import finish as finish_distributed
-from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
 from .training import (
     TrainConfig,
     split_settings,

@@ -14,8 +14,19 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .data import load_dataset
+from .errors import WeightsError, ZooError
 from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
-from .weights import CARD_FILE, WEIGHTS_FILE, atomic_write_bytes, file_sha256, read_config
+from .registry import get_registry
+from .sampling import save_grid
+from .weights import (
+    CARD_FILE,
+    WEIGHTS_FILE,
+    atomic_write_bytes,
+    file_sha256,
+    load_folder,
+    read_config,
+)
 
 __all__ = ["SAMPLES_FILE", "write_model_card", "card_data", "read_card"]
 
@@ -87,8 +98,6 @@ def write_model_card(
     """
     import torch
 
-    from .sampling import save_grid
-    from .weights import load_folder
 
     folder = Path(folder)
     meta = read_config(folder)
@@ -130,8 +139,6 @@ def _train_result(folder: Path) -> dict[str, Any]:
 def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
     """The completion figure on the model's own test data; skipped when that data is not on this machine
     or does not fit the model."""
-    from .data import load_dataset
-    from .errors import ZooError
 
     try:
         data = load_dataset(meta["dataset"], "test", **(meta.get("dataset_options") or {}))
@@ -142,7 +149,6 @@ def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
 
 def read_card(folder) -> ModelCard:
     """The model card of a folder, parsed (metadata in ``.data``, markdown in ``.text``)."""
-    from .errors import WeightsError
 
     path = Path(folder) / CARD_FILE
     if not path.is_file():
@@ -165,7 +171,6 @@ def _fmt(value: Any, digits: int = 4) -> str:
 def _dataset_note(dataset: str | None) -> str:
     if not dataset:
         return "the training data set is not recorded in config.json"
-    from .registry import get_registry
 
     spec = get_registry().datasets.get(dataset)
     desc = f" ({spec.description})" if spec is not None and spec.description else ""

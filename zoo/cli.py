@@ -73,7 +73,6 @@ def cmd_info(args) -> None:
 
 def cmd_plugins(args) -> None:
     import zoo
-
     from zoo.plugins import SLOW_IMPORT_SECONDS
 
     rows = []
@@ -114,11 +113,11 @@ def cmd_train(args) -> None:
 
 
 def cmd_eval(args) -> None:
+    import torch
+
     import zoo
     from zoo import evaluate
     from zoo.evaluation import record_metrics
-
-    import torch
 
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
@@ -252,7 +251,6 @@ def cmd_card(args) -> None:
 
 def cmd_push(args) -> None:
     import zoo
-
     from zoo.hub import file_sha256
     from zoo.weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 

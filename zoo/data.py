@@ -47,6 +47,8 @@ import numpy as np
 import torch
 
 from .errors import DatasetError
+from .registry import get_registry
+from .weights import atomic_write_bytes
 
 __all__ = [
     "SPLITS",
@@ -155,7 +157,6 @@ def load_dataset(name: str, split: str = "train", limit: int | None = None, **op
     Other keyword options go to the dataset's loader (``root=``, ``dynamic=``, ``seed=`` ...);
     an option the loader does not take is an error naming the ones it does.
     """
-    from .registry import get_registry
 
     spec = get_registry().dataset(name)
     if split not in SPLITS:
@@ -438,7 +439,6 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
 
 
 def _fetch(urls: list[str], dest: Path) -> None:
-    from .weights import atomic_write_bytes
 
     errors = []
     for url in urls:
@@ -457,7 +457,6 @@ def download(name: str, root: str | Path | None = None, force: bool = False) -> 
     Needs internet access; files already present are kept unless ``force``. Each file is read
     back with its reader, so a bad download is reported here. Returns the dataset folder.
     """
-    from .weights import atomic_write_bytes
 
     folder = (Path(root).expanduser() if root else data_dir()) / name
     folder.mkdir(parents=True, exist_ok=True)

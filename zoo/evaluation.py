@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .data import ImageSet, check_compatible
 from .errors import DatasetError, WeightsError
 from .interfaces import Evaluator, Model
+from .weights import CONFIG_FILE, atomic_write_json, read_config
 
 __all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "record_metrics", "check_compatible"]
 
@@ -113,7 +114,6 @@ class DefaultEvaluator(Evaluator):
 
 def record_metrics(folder: str | Path, result: EvalResult) -> dict[str, Any]:
     """Store ``result`` in ``folder/config.json`` under ``metrics[result.key]`` (atomic); returns the metrics."""
-    from .weights import CONFIG_FILE, atomic_write_json, read_config
 
     meta = read_config(folder)
     metrics = meta.get("metrics") or {}

@@ -13,6 +13,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .data import check_compatible
+from .sampling import image_grid, occlusion_mask, write_image
 from .weights import atomic_write_bytes
 
 __all__ = ["HISTORY_FILE", "CURVES_FILE", "COMPLETIONS_FILE", "write_history", "draw_curves", "completion_figure"]
@@ -114,8 +116,6 @@ def completion_figure(
     import numpy as np
     import torch
 
-    from .data import check_compatible
-    from .sampling import image_grid, occlusion_mask, write_image
 
     check_compatible(model, data)
     g = torch.Generator().manual_seed(seed)

@@ -28,7 +28,14 @@ import httpx2  # huggingface_hub's HTTP client; this module is imported only whe
 
 from .errors import HubError, WeightsError
 from .specs import PretrainedEntry
-from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, file_sha256, read_config
+from .weights import (
+    CARD_FILE,
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    file_sha256,
+    read_config,
+    save_pretrained,
+)
 
 __all__ = [
     "resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES", "DownloadLimits",
@@ -336,7 +343,12 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
     """With nothing cached, one probe first: huggingface_hub would retry a connection that cannot be
     made (refused, unresolvable, or not made within the ETag timeout) five times over about 20 s,
     logging each retry, before giving up. Any answer at all is left to huggingface_hub."""
-    from huggingface_hub import constants, get_session, hf_hub_url, try_to_load_from_cache
+    from huggingface_hub import (
+        constants,
+        get_session,
+        hf_hub_url,
+        try_to_load_from_cache,
+    )
 
     if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision), str):
         return
@@ -361,8 +373,8 @@ def _is_missing_entry(exc: Exception) -> bool:
 def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError:
     from huggingface_hub import constants
     from huggingface_hub.errors import (
-        HFValidationError,
         HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RemoteEntryNotFoundError,
         RepositoryNotFoundError,
@@ -427,7 +439,6 @@ def push_to_hub(
 
     import torch
 
-    from .weights import save_pretrained
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
@@ -445,7 +456,7 @@ def push_to_hub(
                     if path.is_file():
                         shutil.copy2(path, folder / path.name)
         if not (folder / CARD_FILE).is_file():
-            from .cards import write_model_card
+            from .cards import write_model_card  # huggingface_hub's card module: loaded only to write a card
 
             write_model_card(folder, name=repo_id)
         _check_card_describes(folder)
@@ -454,7 +465,7 @@ def push_to_hub(
 
 def _check_card_describes(folder: Path) -> None:
     """Refuse a card written for other weights (it would publish the old card's numbers beside new weights)."""
-    from .cards import read_card
+    from .cards import read_card  # huggingface_hub's card module: loaded only when pushing
 
     recorded = read_card(folder).data.to_dict().get("weights_sha256")
     if recorded and recorded != file_sha256(folder / WEIGHTS_FILE):
@@ -486,7 +497,11 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
 
 
 def _push_error(exc, repo_id) -> HubError:
-    from huggingface_hub.errors import HFValidationError, HfHubHTTPError, LocalTokenNotFoundError
+    from huggingface_hub.errors import (
+        HfHubHTTPError,
+        HFValidationError,
+        LocalTokenNotFoundError,
+    )
 
     where = f"push to Hub repo {repo_id!r} at {_endpoint()}"
     if isinstance(exc, HFValidationError):

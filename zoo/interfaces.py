@@ -15,8 +15,12 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+
 from .config import ModelConfig
 from .errors import ImageError
+from .hub import push_to_hub as _push_to_hub
+from .sampling import complete_autoregressive, sample_autoregressive
+from .weights import save_pretrained as _save_pretrained
 
 __all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator"]
 
@@ -87,15 +91,13 @@ class Model(torch.nn.Module, abc.ABC):
 
     def save_pretrained(self, folder, **kwargs) -> Path:
         """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`)."""
-        from .weights import save_pretrained
 
-        return save_pretrained(self, folder, **kwargs)
+        return _save_pretrained(self, folder, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         """Publish this model to the Hub in one commit (see :func:`zoo.push_to_hub`); returns the commit URL."""
-        from .hub import push_to_hub
 
-        return push_to_hub(self, repo_id, **kwargs)
+        return _push_to_hub(self, repo_id, **kwargs)
 
     @property
     def conditional(self) -> bool:
@@ -160,7 +162,6 @@ class AutoregressiveModel(Model):
         temperature: float = 1.0,
         method: str = "auto",
     ) -> torch.Tensor:
-        from .sampling import sample_autoregressive
 
         return sample_autoregressive(
             self, n, generator=generator, temperature=temperature, method=method
@@ -181,7 +182,6 @@ class AutoregressiveModel(Model):
         conditioned on known pixels *earlier* in the order: exact for an occluded bottom half,
         an approximation for masks with known pixels after unknown ones.
         """
-        from .sampling import complete_autoregressive
 
         return complete_autoregressive(
             self, x, known, generator=generator, temperature=temperature, method=method

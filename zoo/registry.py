@@ -13,9 +13,16 @@ from typing import Any
 import torch
 
 from .config import ModelConfig
-from .errors import unknown_name
+from .errors import PluginError, unknown_name
 from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
-from .specs import BUNDLED_DIR, ClassSpec, DatasetSpec, ModelSpec, PretrainedEntry, PretrainedSpec
+from .specs import (
+    BUNDLED_DIR,
+    ClassSpec,
+    DatasetSpec,
+    ModelSpec,
+    PretrainedEntry,
+    PretrainedSpec,
+)
 
 __all__ = [
     "ModelSpec",
@@ -197,7 +204,6 @@ def get_registry() -> Registry:
     """
     global _current
     if getattr(_building, "active", False):
-        from .errors import PluginError
 
         raise PluginError("a plugin used the zoo registry while plugins are loading (at import or in a hook); "
                           "look names up when your code runs, not when zoo loads it")

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from .errors import ArgumentError, ImageError
+from .weights import atomic_write_bytes
 
 __all__ = [
     "NaiveSampler",
@@ -321,7 +322,6 @@ def write_image(pixels: np.ndarray, path) -> Path:
 
     from PIL import Image
 
-    from .weights import atomic_write_bytes
 
     path = Path(path)
     buffer = io.BytesIO()

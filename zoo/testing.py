@@ -241,10 +241,11 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     import shlex
 
     import zoo
-    from .recipes import recipe_settings
-    from .data import load_dataset
+
     from .api import evaluate
+    from .data import load_dataset
     from .evaluation import bits_per_dim
+    from .recipes import recipe_settings
     from .registry import get_registry
     from .training import TrainConfig, split_settings
 

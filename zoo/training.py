@@ -27,10 +27,16 @@ import torch
 import torch.distributed as dist
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .distributed import all_gather, setup
-from .checkpoint import CHECKPOINT_DIR, LATEST, RESUMABLE_CHANGES, Checkpointer, RunState
+from .checkpoint import (
+    CHECKPOINT_DIR,
+    LATEST,
+    RESUMABLE_CHANGES,
+    Checkpointer,
+    RunState,
+)
 from .data import ImageSet, check_compatible
-from .errors import ZooError, validation_problems
+from .distributed import all_gather, setup
+from .errors import ZooError, unknown_name, validation_problems
 from .evaluation import bits_per_dim, label_kwargs
 from .figures import write_history
 from .interfaces import Model, Trainer
@@ -444,7 +450,6 @@ def split_settings(config_class, settings: dict[str, Any]) -> tuple[dict[str, An
         else:
             unknown.append(key)
     if unknown:
-        from .errors import unknown_name
 
         hint = str(unknown_name("setting", unknown[0], model_fields | train_fields)).split(";")[1:]
         raise ZooError(

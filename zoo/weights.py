@@ -15,7 +15,9 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
+from ._version import __version__
 from .errors import UnknownNameError, WeightsError, WriteError, validation_problems
+from .registry import get_registry
 
 __all__ = [
     "FORMAT_VERSION",
@@ -182,8 +184,6 @@ def save_pretrained(
     ``dataset``, its ``dataset_options`` (``{"dynamic": true}`` ...) and ``metrics`` default to
     what the model carries from training or loading.
     """
-    from ._version import __version__
-    from .registry import get_registry
 
     folder = Path(folder)
     try:
@@ -338,7 +338,6 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     with the shapes and dtypes the config implies, and only then are tensors read (refusing
     NaN and infinity) and the model materialised. Nothing here executes code from the folder.
     """
-    from .registry import get_registry
 
     folder = Path(folder)
     meta = read_config(folder)
