@@ -11,7 +11,7 @@ import torch
 
 import zoo
 from zoo import data as zd
-
+from zoo.builtin import datasets as bd
 
 # -- digits --------------------------------------------------------------------------------------
 
@@ -19,7 +19,7 @@ from zoo import data as zd
 def test_digits_splits_are_fixed_disjoint_and_complete():
     sizes = {s: len(zd.load_dataset("digits", s)) for s in zd.SPLITS}
     assert sizes == {"train": 1257, "val": 180, "test": 360}
-    _, _, parts = zd._digits_arrays()
+    _, _, parts = bd._digits_arrays()
     union = np.concatenate([parts[s] for s in zd.SPLITS])
     assert sorted(union.tolist()) == list(range(1797))
 
@@ -97,12 +97,12 @@ def write_mnist(root, n_train=12, n_test=5, seed=0):
         "test-labels": rng.integers(0, 10, n_test),
     }
     for key, arr in arrays.items():
-        (folder / zd.MNIST_FILES[key]).write_bytes(gzip.compress(idx_bytes(arr)))
+        (folder / bd.MNIST_FILES[key]).write_bytes(gzip.compress(idx_bytes(arr)))
     return arrays
 
 
 def test_mnist_reads_released_idx_format(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    monkeypatch.setattr(bd, "MNIST_VAL", 4)
     arrays = write_mnist(tmp_path)
     train = zd.load_dataset("mnist", "train", root=tmp_path)
     val = zd.load_dataset("mnist", "val", root=tmp_path)
@@ -127,21 +127,21 @@ def test_idx_truncated_payload_and_gzip(tmp_path):
     short = tmp_path / "short-idx3-ubyte.gz"
     short.write_bytes(gzip.compress(whole[:-10]))
     with pytest.raises(zoo.DatasetError, match="truncated: 2342 data bytes"):
-        zd.read_idx(short)
+        bd.read_idx(short)
     cut = tmp_path / "cut-idx3-ubyte.gz"
     cut.write_bytes(gzip.compress(whole)[:30])
     with pytest.raises(zoo.DatasetError, match="truncated or corrupt gzip"):
-        zd.read_idx(cut)
+        bd.read_idx(cut)
     bad = tmp_path / "bad-idx"
     bad.write_bytes(b"\x00\x00\x0d\x01" + b"\x00" * 8)
     with pytest.raises(zoo.DatasetError, match="not unsigned byte"):
-        zd.read_idx(bad)
+        bd.read_idx(bad)
 
 
 def test_idx_truncated_in_loader_names_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    monkeypatch.setattr(bd, "MNIST_VAL", 4)
     write_mnist(tmp_path)
-    path = tmp_path / "mnist" / zd.MNIST_FILES["test-labels"]
+    path = tmp_path / "mnist" / bd.MNIST_FILES["test-labels"]
     path.write_bytes(gzip.compress(idx_bytes(np.zeros(5))[:-2]))
     with pytest.raises(zoo.DatasetError, match="t10k-labels-idx1-ubyte.gz: truncated"):
         zd.load_dataset("mnist", "test", root=tmp_path)
@@ -155,13 +155,13 @@ def amat_text(rows: np.ndarray) -> str:
 
 
 def test_binarized_mnist_static_reads_amat(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
+    monkeypatch.setattr(bd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
     rng = np.random.default_rng(1)
     folder = tmp_path / "binarized-mnist"
     folder.mkdir()
     rows = {}
-    for split, filename in zd.AMAT_FILES.items():
-        rows[split] = rng.integers(0, 2, (zd.AMAT_ROWS[split], 784))
+    for split, filename in bd.AMAT_FILES.items():
+        rows[split] = rng.integers(0, 2, (bd.AMAT_ROWS[split], 784))
         (folder / filename).write_text(amat_text(rows[split]))
     for split in zd.SPLITS:
         d = zd.load_dataset("binarized-mnist", split, root=tmp_path)
@@ -170,11 +170,11 @@ def test_binarized_mnist_static_reads_amat(tmp_path, monkeypatch):
 
 
 def test_amat_truncated_and_malformed(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
+    monkeypatch.setattr(bd, "AMAT_ROWS", {"train": 3, "val": 2, "test": 2})
     folder = tmp_path / "binarized-mnist"
     folder.mkdir()
     text = amat_text(np.ones((2, 784), dtype=int))
-    path = folder / zd.AMAT_FILES["test"]
+    path = folder / bd.AMAT_FILES["test"]
     path.write_text(text[:-100])  # cut inside the last line
     with pytest.raises(zoo.DatasetError, match="every line must have 784 values"):
         zd.load_dataset("binarized-mnist", "test", root=tmp_path)
@@ -189,7 +189,7 @@ def test_amat_truncated_and_malformed(tmp_path, monkeypatch):
 
 
 def test_binarized_mnist_dynamic_resamples_each_epoch(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    monkeypatch.setattr(bd, "MNIST_VAL", 4)
     arrays = write_mnist(tmp_path, n_train=40)
     train = zd.load_dataset("binarized-mnist", "train", root=tmp_path, dynamic=True, seed=3)
     again = zd.load_dataset("binarized-mnist", "train", root=tmp_path, dynamic=True, seed=3)
@@ -214,7 +214,7 @@ def write_cifar(root, records=3):
     folder = root / "cifar10"
     folder.mkdir(parents=True)
     out = {}
-    for filename in zd.CIFAR_FILES:
+    for filename in bd.CIFAR_FILES:
         labels = rng.integers(0, 10, records).astype(np.uint8)
         pixels = rng.integers(0, 256, (records, 3072)).astype(np.uint8)
         (folder / filename).write_bytes(np.concatenate([labels[:, None], pixels], 1).tobytes())
@@ -223,8 +223,8 @@ def write_cifar(root, records=3):
 
 
 def test_cifar10_reads_binary_version(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
-    monkeypatch.setattr(zd, "CIFAR_VAL", 2)
+    monkeypatch.setattr(bd, "CIFAR_RECORDS", 3)
+    monkeypatch.setattr(bd, "CIFAR_VAL", 2)
     written = write_cifar(tmp_path)
     train = zd.load_dataset("cifar10", "train", root=tmp_path)
     val = zd.load_dataset("cifar10", "val", root=tmp_path)
@@ -240,7 +240,7 @@ def test_cifar10_reads_binary_version(tmp_path, monkeypatch):
 
 
 def test_cifar10_truncated_and_missing(tmp_path, monkeypatch):
-    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
+    monkeypatch.setattr(bd, "CIFAR_RECORDS", 3)
     write_cifar(tmp_path)
     path = tmp_path / "cifar10" / "test_batch.bin"
     path.write_bytes(path.read_bytes()[:-5])
@@ -280,27 +280,27 @@ def test_download_fetches_checks_and_extracts(tmp_path, monkeypatch, local_site)
     site, url = local_site
     for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(var, raising=False)  # talk to the local server directly
-    monkeypatch.setattr(zd, "MNIST_VAL", 4)
-    monkeypatch.setattr(zd, "CIFAR_RECORDS", 3)
-    monkeypatch.setattr(zd, "CIFAR_VAL", 2)
-    monkeypatch.setattr(zd, "AMAT_ROWS", {"train": 2, "val": 2, "test": 2})
+    monkeypatch.setattr(bd, "MNIST_VAL", 4)
+    monkeypatch.setattr(bd, "CIFAR_RECORDS", 3)
+    monkeypatch.setattr(bd, "CIFAR_VAL", 2)
+    monkeypatch.setattr(bd, "AMAT_ROWS", {"train": 2, "val": 2, "test": 2})
     # MNIST: the first mirror is down, the second serves the files
     arrays = write_mnist(site)
-    for filename in zd.MNIST_FILES.values():
+    for filename in bd.MNIST_FILES.values():
         (site / filename).write_bytes((site / "mnist" / filename).read_bytes())
-    monkeypatch.setattr(zd, "MNIST_MIRRORS", (url + "missing/", url))
+    monkeypatch.setattr(bd, "MNIST_MIRRORS", (url + "missing/", url))
     # binarized MNIST: the three .amat files
-    for filename in zd.AMAT_FILES.values():
+    for filename in bd.AMAT_FILES.values():
         (site / filename).write_text(amat_text(np.eye(2, 784, dtype=int)))
-    monkeypatch.setattr(zd, "AMAT_URL", url)
+    monkeypatch.setattr(bd, "AMAT_URL", url)
     # CIFAR-10: the released archive holds cifar-10-batches-bin/*.bin
     written = write_cifar(site / "src")
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
-        for filename in zd.CIFAR_FILES:
+        for filename in bd.CIFAR_FILES:
             tar.add(site / "src" / "cifar10" / filename, arcname=f"cifar-10-batches-bin/{filename}")
     (site / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
-    monkeypatch.setattr(zd, "CIFAR_URL", url + "cifar-10-binary.tar.gz")
+    monkeypatch.setattr(bd, "CIFAR_URL", url + "cifar-10-binary.tar.gz")
 
     root = tmp_path / "data"
     for name in ("mnist", "binarized-mnist", "cifar10"):
@@ -311,6 +311,32 @@ def test_download_fetches_checks_and_extracts(tmp_path, monkeypatch, local_site)
     assert test.labels.tolist() == written["test_batch.bin"][0].tolist()
     assert not (root / "cifar10" / "cifar-10-binary.tar.gz").exists()
 
-    monkeypatch.setattr(zd, "MNIST_MIRRORS", (url + "missing/",))
+    monkeypatch.setattr(bd, "MNIST_MIRRORS", (url + "missing/",))
     with pytest.raises(zoo.DatasetError, match="could not download train-images-idx3-ubyte.gz: .*404"):
         zd.download("mnist", root=tmp_path / "other")
+
+
+def test_a_plugin_dataset_brings_its_own_download(tmp_path):
+    """``register(..., download=fn)``: ``zoo download NAME`` runs the plugin's function in data_dir()/NAME."""
+    calls = []
+
+    def fetch_squares(folder, force):
+        calls.append((folder, force))
+        (folder / "squares.bin").write_bytes(b"\x00\x01")
+
+    class Squares:
+        @zoo.hookimpl
+        def zoo_register_datasets(self, register):
+            register("squares", lambda split: None, description="two pixels", download=fetch_squares)
+            register("squares-bad", lambda split: None, download="https://example.org/squares")
+
+    zoo.register_plugin(Squares(), "squares-plugin")
+    try:
+        assert zd.download("squares", root=tmp_path, force=True) == tmp_path / "squares"
+        assert calls == [(tmp_path / "squares", True)] and (tmp_path / "squares" / "squares.bin").is_file()
+        record = next(p for p in zoo.plugins() if p["name"] == "squares-plugin")
+        assert any("download must be callable" in e for e in record["errors"])
+        with pytest.raises(zoo.DatasetError, match="no download for dataset 'digits'.*downloadable: .*squares"):
+            zd.download("digits")
+    finally:
+        zoo.unregister_plugin("squares-plugin")

@@ -10,9 +10,9 @@ from PIL import Image
 
 import zoo
 import zoo.data as zd
+from zoo import evaluate, train
+from zoo.builtin import datasets as bd
 from zoo.cli import main
-from zoo import evaluate
-from zoo import train
 from zoo.figures import UNKNOWN_TINT, completion_figure, draw_curves
 
 from .test_data import write_mnist
@@ -21,7 +21,7 @@ from .test_data import write_mnist
 @pytest.fixture
 def tiny_mnist(tmp_path, monkeypatch):
     """MNIST files in the released format, 24 training images of which 4 are the validation split."""
-    monkeypatch.setattr(zd, "MNIST_VAL", 4)
+    monkeypatch.setattr(bd, "MNIST_VAL", 4)
     write_mnist(tmp_path / "data", n_train=24, n_test=6)
     monkeypatch.setenv("ZOO_DATA", str(tmp_path / "data"))
     return tmp_path

@@ -39,9 +39,11 @@ def zoo_register_pretrained(register):
 
 @hookspec
 def zoo_register_datasets(register):
-    """Register datasets: ``register(name, loader, description="", levels=..., shape=...)``.
+    """Register datasets: ``register(name, loader, description="", levels=..., shape=..., download=None)``.
 
-    ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`.
+    ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`. ``download(folder, force)``,
+    when given, fetches the dataset's files into ``folder`` (``data_dir()/<name>``) and checks them;
+    ``zoo download NAME`` and :func:`zoo.data.download` call it.
     """
 
 

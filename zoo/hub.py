@@ -456,7 +456,9 @@ def push_to_hub(
                     if path.is_file():
                         shutil.copy2(path, folder / path.name)
         if not (folder / CARD_FILE).is_file():
-            from .cards import write_model_card  # huggingface_hub's card module: loaded only to write a card
+            from .cards import (
+                write_model_card,  # huggingface_hub's card module: loaded only to write a card
+            )
 
             write_model_card(folder, name=repo_id)
         _check_card_describes(folder)
@@ -465,7 +467,9 @@ def push_to_hub(
 
 def _check_card_describes(folder: Path) -> None:
     """Refuse a card written for other weights (it would publish the old card's numbers beside new weights)."""
-    from .cards import read_card  # huggingface_hub's card module: loaded only when pushing
+    from .cards import (
+        read_card,  # huggingface_hub's card module: loaded only when pushing
+    )
 
     recorded = read_card(folder).data.to_dict().get("weights_sha256")
     if recorded and recorded != file_sha256(folder / WEIGHTS_FILE):

@@ -156,10 +156,13 @@ def _collect(pm, records) -> Registry:
         return register
 
     def datasets(plugin):
-        def register(name, loader, description: str = "", levels=None, shape=None):
+        def register(name, loader, description: str = "", levels=None, shape=None, download=None):
             if not callable(loader):
                 raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
-            claim(reg.datasets, "dataset", name, DatasetSpec(name, loader, plugin, description, levels, shape), plugin)
+            if download is not None and not callable(download):
+                raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
+            spec = DatasetSpec(name, loader, plugin, description, levels, shape, download)
+            claim(reg.datasets, "dataset", name, spec, plugin)
         return register
 
     def classes(table, kind, base, method):

@@ -305,7 +305,6 @@ def image_grid(images: torch.Tensor, levels: int, nrow: int | None = None, pad: 
 
 def save_grid(images: torch.Tensor, levels: int, path, nrow: int | None = None, scale: int | None = None) -> Path:
     """Write an image grid as PNG; small images are scaled up so they can be seen."""
-    from PIL import Image
 
     H = images.shape[-2]
     scale = scale or max(1, 64 // max(H, 1))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from ..evaluation import DefaultEvaluator
 from ..hookspecs import hookimpl
-from ..registry import PretrainedEntry
+from ..specs import PretrainedEntry
+from ..training import DefaultTrainer
+from .datasets import BUILTIN_DATASETS
 from .independent import Independent
 
 
@@ -29,21 +32,15 @@ def zoo_register_pretrained(register):
 
 @hookimpl
 def zoo_register_datasets(register):
-    from ..data import BUILTIN_DATASETS
-
     for name, spec in BUILTIN_DATASETS.items():
-        register(name, spec["loader"], description=spec["description"], levels=spec["levels"], shape=spec["shape"])
+        register(name, **spec)
 
 
 @hookimpl
 def zoo_register_evaluators(register):
-    from ..evaluation import DefaultEvaluator
-
     register("default", DefaultEvaluator)
 
 
 @hookimpl
 def zoo_register_trainers(register):
-    from ..training import DefaultTrainer
-
     register("default", DefaultTrainer)
