@@ -5,6 +5,7 @@ the plugins' own tests cover colour images, more levels and their special featur
 """
 
 import pytest
+import torch
 
 import zoo
 from zoo.registry import get_registry
@@ -26,3 +27,26 @@ def small_config(arch: str) -> dict:
 @pytest.mark.parametrize("arch", zoo.list_models())
 def test_architecture_keeps_the_contract(arch):
     check_model(arch, **small_config(arch))
+
+
+@pytest.mark.parametrize("arch", zoo.list_models())
+def test_signatures_follow_the_model_contract(arch):
+    """``labels`` is in every model's signatures (loss, log_prob, sample; logits and incremental_sampler of
+    autoregressive ones), an unconditional model refuses labels, and a fast sampler follows the Protocol."""
+    import inspect
+
+    from zoo.sampling import IncrementalSampler
+
+    model = zoo.create(arch, **small_config(arch))
+    methods = ["loss", "log_prob", "sample"] + (["logits", "incremental_sampler"] if model.autoregressive else [])
+    for name in methods:
+        assert "labels" in inspect.signature(getattr(model, name)).parameters, f"{arch}.{name} takes no labels"
+    assert model.pretrained_info == {} and not model.conditional
+    x = model.sample(2, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(zoo.ZooError, match="unconditional"):
+        model.log_prob(x, labels=torch.tensor([0, 1]))
+    with pytest.raises(zoo.ZooError, match="unconditional"):
+        model.sample(2, labels=torch.tensor([0, 1]))
+    if model.autoregressive:
+        fast = model.incremental_sampler(2)
+        assert fast is None or isinstance(fast, IncrementalSampler)

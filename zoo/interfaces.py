@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from .config import ModelConfig
-from .errors import ImageError
+from .errors import ArgumentError, ImageError
 from .hub import push_to_hub as _push_to_hub
-from .sampling import complete_autoregressive, sample_autoregressive
+from .sampling import IncrementalSampler, complete_autoregressive, sample_autoregressive
 from .weights import save_pretrained as _save_pretrained
 
 __all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator"]
@@ -36,6 +36,11 @@ class Model(torch.nn.Module, abc.ABC):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     autoregressive: ClassVar[bool] = False
 
+    #: Where the weights came from, filled by :func:`zoo.load` and by training: ``plugin``,
+    #: ``dataset``, ``dataset_options``, ``metrics`` (as in config.json) and ``source`` (the folder).
+    #: Empty for a fresh model; :meth:`save_pretrained` writes it back.
+    pretrained_info: dict[str, Any]
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         if not isinstance(config, self.config_class):
@@ -44,6 +49,7 @@ class Model(torch.nn.Module, abc.ABC):
                 f"got {type(config).__name__}"
             )
         self.config = config
+        self.pretrained_info = {}
 
     # -- the image contract -------------------------------------------------
     def check_images(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
@@ -100,12 +106,38 @@ class Model(torch.nn.Module, abc.ABC):
         return _push_to_hub(self, repo_id, **kwargs)
 
     @property
+    def num_classes(self) -> int | None:
+        """Classes of a class-conditional model (its config's ``num_classes``); None when unconditional."""
+        return getattr(self.config, "num_classes", None)
+
+    @property
     def conditional(self) -> bool:
         """True when ``loss``, ``log_prob`` and ``sample`` need ``labels=`` (class-conditional models).
 
         The default trainer and evaluator then pass each batch's labels, int64 ``(B,)``.
         """
-        return False
+        return self.num_classes is not None
+
+    def check_labels(self, labels, n: int) -> torch.Tensor | None:
+        """``labels`` as int64 ``(n,)`` on the model's device (a single int is every image's class);
+        None for an unconditional model, which refuses labels. Else one ArgumentError naming the problem."""
+        k, what = self.num_classes, self.architecture or type(self).__name__
+        if k is None:
+            if labels is not None:
+                raise ArgumentError(f"this {what} is unconditional (num_classes=None): do not pass labels")
+            return None
+        if labels is None:
+            raise ArgumentError(f"this {what} is class-conditional (num_classes={k}): pass labels, ints in 0..{k - 1}")
+        labels = torch.as_tensor(labels, device=self.device)
+        if labels.dtype.is_floating_point or labels.dtype.is_complex or labels.dtype == torch.bool:
+            raise ArgumentError(f"labels must be integers in 0..{k - 1}, got dtype {labels.dtype}")
+        if labels.dim() == 0:
+            labels = labels.expand(n)
+        if tuple(labels.shape) != (n,):
+            raise ArgumentError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= k):
+            raise ArgumentError(f"labels must be in 0..{k - 1}, found {int(labels.min())}..{int(labels.max())}")
+        return labels.long()
 
     @property
     def device(self) -> torch.device:
@@ -114,45 +146,51 @@ class Model(torch.nn.Module, abc.ABC):
 
     # -- the model contract -------------------------------------------------
     @abc.abstractmethod
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """Scalar to minimise: mean over the batch, in nats per image."""
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Scalar to minimise: mean over the batch, in nats per image (``labels`` for a conditional model)."""
 
     @abc.abstractmethod
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+    def log_prob(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Per-image log-likelihood ``(B,)`` in nats (a documented lower bound for latent models)."""
 
     @abc.abstractmethod
     def sample(
-        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0
+        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """``n`` images as an int64 tensor ``(n, C, H, W)`` with values in 0..levels-1."""
+        """``n`` images as an int64 tensor ``(n, C, H, W)`` with values in 0..levels-1 (of classes ``labels``)."""
 
 
 class AutoregressiveModel(Model):
     """A model with an exact factorisation p(x) = prod_i p(x_i | x_<i) in raster order.
 
     Pixels go row by row, left to right; inside a pixel, channels go R, G, B. A subclass
-    implements only :meth:`logits`; the likelihood, sampling and completion follow.
+    implements only :meth:`logits` (and, for speed, :meth:`incremental_sampler`); the likelihood,
+    sampling and completion follow. ``labels`` reach ``logits`` and the sampler only for a
+    class-conditional model (:attr:`num_classes` set), checked by :meth:`check_labels` first.
     """
 
     autoregressive: ClassVar[bool] = True
 
     @abc.abstractmethod
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Unnormalised log-probabilities ``(B, levels, C, H, W)`` for every channel of every pixel.
 
         The entry for channel c of pixel (i, j) may depend only on pixels before (i, j) in
-        raster order and on channels < c of pixel (i, j). ``x`` is already checked (int64).
+        raster order, on channels < c of pixel (i, j) and on the image's label. ``x`` is already
+        checked (int64), ``labels`` too (int64 ``(B,)``, None for an unconditional model).
         """
 
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+    def log_prob(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         """Exact log-likelihood in nats per image: the sum of per-channel categorical terms."""
         x = self.check_images(x)
-        nll = F.cross_entropy(self.logits(x), x, reduction="none")
+        labels = self.check_labels(labels, len(x))
+        logits = self.logits(x) if labels is None else self.logits(x, labels)
+        nll = F.cross_entropy(logits, x, reduction="none")
         return -nll.flatten(1).sum(1)
 
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        return -self.log_prob(x).mean()
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return -self.log_prob(x, labels).mean()
 
     @torch.no_grad()
     def sample(
@@ -161,10 +199,10 @@ class AutoregressiveModel(Model):
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
         method: str = "auto",
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-
         return sample_autoregressive(
-            self, n, generator=generator, temperature=temperature, method=method
+            self, n, generator=generator, temperature=temperature, method=method, labels=labels
         )
 
     @torch.no_grad()
@@ -175,6 +213,7 @@ class AutoregressiveModel(Model):
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
         method: str = "auto",
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Fill the pixels where ``known`` is False, conditioned on the known pixels before them.
 
@@ -182,15 +221,15 @@ class AutoregressiveModel(Model):
         conditioned on known pixels *earlier* in the order: exact for an occluded bottom half,
         an approximation for masks with known pixels after unknown ones.
         """
-
         return complete_autoregressive(
-            self, x, known, generator=generator, temperature=temperature, method=method
+            self, x, known, generator=generator, temperature=temperature, method=method, labels=labels
         )
 
-    def incremental_sampler(self, n: int) -> Any | None:
-        """A fast exact sampler for this architecture, or None to use the naive one.
+    def incremental_sampler(self, n: int, labels: torch.Tensor | None = None) -> IncrementalSampler | None:
+        """A fast exact sampler for ``n`` images (of classes ``labels``), or None to use the naive one.
 
-        See :mod:`zoo.sampling` for the protocol the returned object follows.
+        It follows :class:`zoo.sampling.IncrementalSampler` (and :class:`~zoo.sampling.PositionSampler`
+        for CUDA-graph replay); ``zoo.testing.check_fast_sampler`` checks it against the naive sampler.
         """
         return None
 

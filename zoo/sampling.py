@@ -13,14 +13,14 @@ moved to the model's device once; the inverse-CDF draw runs on the device. So a 
 sampler never waits for the host per value, and a seed gives the same images on every
 device whose softmax agrees bit for bit (the CPU always agrees with itself).
 
-Fast samplers plug in through :meth:`AutoregressiveModel.incremental_sampler`, which
-returns an object with two methods::
+Fast samplers plug in through :meth:`AutoregressiveModel.incremental_sampler(n, labels)`, which
+returns an :class:`IncrementalSampler` (a Protocol: any object with these methods)::
 
     start(x)                 # x: (n, C, H, W) int64 canvas (zeros, or the image to complete)
     logits_at(x, i, j, c)    # (n, levels) logits of channel c of pixel (i, j) given x
 
-and optionally two more, with the position in a device tensor, so that on CUDA one pixel can
-be captured as a CUDA graph and replayed (see ``_run_by_position``)::
+and optionally (:class:`PositionSampler`) two more, with the position in a device tensor, so that
+on CUDA one pixel can be captured as a CUDA graph and replayed (see ``_run_by_position``)::
 
     logits_at_position(x, pos, c)   # pos: 0-dim int64 tensor, the raster index i*W + j
     commit(x, pos)                  # the pixel's channels are all drawn
@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import warnings
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -40,6 +41,8 @@ from .errors import ArgumentError, ImageError
 from .weights import atomic_write_bytes
 
 __all__ = [
+    "IncrementalSampler",
+    "PositionSampler",
     "NaiveSampler",
     "sample_autoregressive",
     "complete_autoregressive",
@@ -55,17 +58,45 @@ __all__ = [
 METHODS = ("auto", "naive", "fast")
 
 
+@runtime_checkable
+class IncrementalSampler(Protocol):
+    """What :meth:`AutoregressiveModel.incremental_sampler` returns: exact conditionals, one position at a time.
+
+    A sampler is made for ``n`` images (and their labels, for a class-conditional model) and used
+    for one run: ``start`` once, then ``logits_at`` for every channel of every pixel in raster order.
+    """
+
+    def start(self, x: torch.Tensor) -> None:
+        """Begin a run on the canvas ``x`` (n, C, H, W), int64: zeros, or the images to complete."""
+
+    def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
+        """``(n, levels)`` logits of channel ``c`` of pixel ``(i, j)`` given everything before it in ``x``."""
+
+
+@runtime_checkable
+class PositionSampler(IncrementalSampler, Protocol):
+    """An :class:`IncrementalSampler` that can also step with the position in a device tensor, so that one
+    pixel is captured as a CUDA graph and replayed (``start_row_at_position(x, pos)`` is optional)."""
+
+    def logits_at_position(self, x: torch.Tensor, pos: torch.Tensor, c: int) -> torch.Tensor:
+        """Like ``logits_at``, at raster index ``pos`` (0-dim int64 on the device, ``i * W + j``)."""
+
+    def commit(self, x: torch.Tensor, pos: torch.Tensor) -> None:
+        """Every channel of the pixel at ``pos`` is drawn and written into ``x``."""
+
+
 class NaiveSampler:
     """The reference: one full forward pass per pixel and channel (C*H*W passes)."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self, model, labels: torch.Tensor | None = None):
+        self.model, self.labels = model, labels
 
     def start(self, x: torch.Tensor) -> None:
         pass
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
-        return self.model.logits(x)[:, :, c, i, j]
+        logits = self.model.logits(x) if self.labels is None else self.model.logits(x, self.labels)
+        return logits[:, :, c, i, j]
 
 
 def draw(
@@ -98,16 +129,18 @@ def draw_uniforms(n: int, shape: tuple[int, int, int], generator, device, rows: 
     return u.to(device)
 
 
-def _sampler(model, n: int, method: str):
+def _sampler(model, n: int, method: str, labels: torch.Tensor | None) -> IncrementalSampler:
+    """The sampler a run uses. Labels are passed only to a conditional model, so that the methods of an
+    unconditional model may keep the signatures without ``labels`` that zoo 0.1 asked for."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "naive":
-        return NaiveSampler(model)
-    fast = model.incremental_sampler(n)
+        return NaiveSampler(model, labels)
+    fast = model.incremental_sampler(n) if labels is None else model.incremental_sampler(n, labels)
     if fast is None:
         if method == "fast":
             raise ValueError(f"{model.architecture or type(model).__name__} has no fast sampler")
-        return NaiveSampler(model)
+        return NaiveSampler(model, labels)
     return fast
 
 
@@ -138,13 +171,14 @@ def check_count(n) -> None:
         raise ArgumentError(f"n must be at most {MAX_SAMPLES} per call, got {n}; sample in batches")
 
 
-def _run(model, x, known, generator, temperature, method):
+def _run(model, x, known, generator, temperature, method, labels):
     check_temperature(temperature)
+    labels = model.check_labels(labels, len(x))
     was_training = model.training
     model.eval()
     try:
         n, C, H, W = x.shape
-        sampler = _sampler(model, n, method)
+        sampler = _sampler(model, n, method, labels)
         sampler.start(x)
         block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
         if block >= H and _use_position_steps(sampler, x):
@@ -248,15 +282,17 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
 
 
 @torch.no_grad()
-def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto"):
-    """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)``."""
+def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto",
+                          labels=None):
+    """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)`` (of classes ``labels``)."""
     check_count(n)
     x = torch.zeros((n, *model.config.shape), dtype=torch.long, device=model.device)
-    return _run(model, x, None, generator, temperature, method)
+    return _run(model, x, None, generator, temperature, method, labels)
 
 
 @torch.no_grad()
-def complete_autoregressive(model, x, known, generator=None, temperature: float = 1.0, method: str = "auto"):
+def complete_autoregressive(model, x, known, generator=None, temperature: float = 1.0, method: str = "auto",
+                            labels=None):
     """Copy of ``x`` whose unknown pixels (``known`` False) are sampled given the earlier ones."""
     x = model.check_images(x).clone().to(model.device)
     if not len(x):
@@ -269,7 +305,7 @@ def complete_autoregressive(model, x, known, generator=None, temperature: float 
         raise ImageError(
             f"known mask of shape {tuple(known.shape)} does not broadcast to images {tuple(x.shape)}"
         ) from None
-    return _run(model, x, known, generator, temperature, method)
+    return _run(model, x, known, generator, temperature, method, labels)
 
 
 def occlusion_mask(shape: tuple[int, int, int], occlude: str) -> torch.Tensor:

@@ -40,8 +40,8 @@ class Independent(AutoregressiveModel):
         super().__init__(config)
         self.logit_table = nn.Parameter(torch.zeros(config.levels, *config.shape))
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         return self.logit_table.unsqueeze(0).expand(x.shape[0], -1, -1, -1, -1)
 
-    def incremental_sampler(self, n: int):
+    def incremental_sampler(self, n: int, labels: torch.Tensor | None = None):
         return _ConstantSampler(self)

@@ -29,6 +29,6 @@ class LeftContext(zoo.AutoregressiveModel):
             MaskedConv2d(h, C * L, 1, "B", colours=C),
         )
 
-    def logits(self, x):
+    def logits(self, x, labels=None):  # unconditional: the base class never passes labels
         out = self.net(self.scale(x))  # always build the input with self.scale
         return logits_from_features(out, self.config.channels, self.config.levels)

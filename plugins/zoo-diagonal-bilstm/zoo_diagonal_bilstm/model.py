@@ -154,11 +154,11 @@ class DiagonalBiLSTM(AutoregressiveModel):
     def head(self, features: torch.Tensor) -> torch.Tensor:
         return self.out2(F.relu(self.out1(F.relu(features))))
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         return logits_from_features(self.head(self.features(x)), cfg.channels, cfg.levels)
 
-    def incremental_sampler(self, n: int):
+    def incremental_sampler(self, n: int, labels: torch.Tensor | None = None):
         from .sampler import DiagonalBiLSTMSampler
 
         return DiagonalBiLSTMSampler(self)

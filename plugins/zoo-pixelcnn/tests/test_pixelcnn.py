@@ -93,7 +93,7 @@ def test_class_conditioning(gated):
     done = [model.complete(x[:3], known, generator=torch.Generator().manual_seed(4), method=m, labels=labels)
             for m in ("naive", "fast")]
     assert torch.equal(*done)
-    assert model._labels is None  # the labels do not stick to the model
+    assert not hasattr(model, "_labels")  # labels are arguments all the way down, never state on the model
     uncond = zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1)
     with pytest.raises(ValueError, match="unconditional"):
         uncond.sample(2, labels=torch.tensor([0, 1]))

@@ -53,9 +53,9 @@ def _one_thread(method: str):
 class _FastSampler:
     """The zoo.sampling protocol on top of a network stepper: one position per call."""
 
-    def __init__(self, model: "PixelCNN", n: int):
+    def __init__(self, model: "PixelCNN", n: int, labels: torch.Tensor | None = None):
         self.model = model
-        self.stepper = model.net.stepper(n, model.config.height, model.config.width, model._biases(n))
+        self.stepper = model.net.stepper(n, model.config.height, model.config.width, model._biases(labels))
 
     def start(self, x: torch.Tensor) -> None:
         self.stepper.reset()
@@ -98,75 +98,30 @@ class PixelCNN(AutoregressiveModel):
         self.class_bias = nn.ModuleList(
             nn.Embedding(config.num_classes, size) for size in self.net.bias_sizes
         ) if config.num_classes else None
-        self._labels: torch.Tensor | None = None  # set while sampling/scoring with labels
 
-    # -- class conditioning ---------------------------------------------------
-    @property
-    def conditional(self) -> bool:
-        return self.config.num_classes is not None
-
-    def check_labels(self, labels, n: int) -> torch.Tensor | None:
-        """``labels`` as int64 ``(n,)`` for a conditional model; None for an unconditional one."""
-        k = self.config.num_classes
-        if k is None:
-            if labels is not None:
-                raise ValueError("this pixelcnn is unconditional (num_classes=None): do not pass labels")
-            return None
-        if labels is None:
-            raise ValueError(f"this pixelcnn is class-conditional (num_classes={k}): pass labels, ints in 0..{k - 1}")
-        labels = torch.as_tensor(labels, device=self.device)
-        if labels.dtype.is_floating_point or labels.dtype == torch.bool:
-            raise ValueError(f"labels must be integers in 0..{k - 1}, got dtype {labels.dtype}")
-        if labels.dim() == 0:
-            labels = labels.expand(n)
-        if tuple(labels.shape) != (n,):
-            raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
-        if labels.numel() and (int(labels.min()) < 0 or int(labels.max()) >= k):
-            raise ValueError(f"labels must be in 0..{k - 1}, found {int(labels.min())}..{int(labels.max())}")
-        return labels.long()
-
-    @contextlib.contextmanager
-    def _conditioned(self, labels, n: int):
-        previous = self._labels
-        self._labels = self.check_labels(labels, n)
-        try:
-            yield
-        finally:
-            self._labels = previous
-
-    def _biases(self, n: int) -> list | None:
+    # -- class conditioning: the core checks labels (Model.check_labels) and passes them in ----------
+    def _biases(self, labels: torch.Tensor | None) -> list | None:
+        """Per-layer class biases of the images' labels; None for an unconditional model."""
         if self.class_bias is None:
             return None
-        labels = self._labels
-        if labels is None or labels.shape[0] != n:
-            raise ValueError(
-                f"this pixelcnn is class-conditional (num_classes={self.config.num_classes}): pass labels "
-                f"for all {n} images"
-            )
         return [emb(labels) for emb in self.class_bias]
 
     # -- the model ------------------------------------------------------------
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def logits(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
-        out = self.net(self.scale(x), self._biases(x.shape[0]))
+        out = self.net(self.scale(x), self._biases(labels))
         return logits_from_features(out, cfg.channels, cfg.levels)
-
-    def log_prob(self, x: torch.Tensor, labels=None) -> torch.Tensor:
-        with self._conditioned(labels, x.shape[0] if isinstance(x, torch.Tensor) and x.dim() else 0):
-            return super().log_prob(x)
-
-    def loss(self, x: torch.Tensor, labels=None) -> torch.Tensor:
-        return -self.log_prob(x, labels).mean()
 
     @torch.no_grad()
     def sample(self, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with self._conditioned(labels, n if isinstance(n, int) else 0), _one_thread(method):
-            return super().sample(n, generator=generator, temperature=temperature, method=method)
+        with _one_thread(method):
+            return super().sample(n, generator=generator, temperature=temperature, method=method, labels=labels)
 
     @torch.no_grad()
     def complete(self, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with self._conditioned(labels, x.shape[0] if isinstance(x, torch.Tensor) and x.dim() else 0), _one_thread(method):
-            return super().complete(x, known, generator=generator, temperature=temperature, method=method)
+        with _one_thread(method):
+            return super().complete(x, known, generator=generator, temperature=temperature, method=method,
+                                    labels=labels)
 
-    def incremental_sampler(self, n: int) -> _FastSampler:
-        return _FastSampler(self, n) if self.config.gated else _PlainFastSampler(self, n)
+    def incremental_sampler(self, n: int, labels: torch.Tensor | None = None) -> _FastSampler:
+        return _FastSampler(self, n, labels) if self.config.gated else _PlainFastSampler(self, n, labels)

@@ -144,8 +144,9 @@ class VAE(zoo.Model):
         )
         return terms.mean(0)
 
-    def loss(self, x: torch.Tensor) -> torch.Tensor:
-        """Negative ELBO, mean nats per image."""
+    def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """Negative ELBO, mean nats per image. The VAEs are unconditional: ``labels`` must be None."""
+        self.check_labels(labels, 0)
         return -self.elbo(x).mean()
 
     @torch.no_grad()
@@ -155,6 +156,7 @@ class VAE(zoo.Model):
         k: int | None = None,
         generator: torch.Generator | None = None,
         chunk: int = 100,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Importance-weighted lower bound on log p(x), ``(B,)`` nats, with k samples (config default 500).
 
@@ -162,6 +164,7 @@ class VAE(zoo.Model):
         random estimate: pass ``generator`` for a reproducible number.
         """
         x = self.check_images(x)
+        self.check_labels(labels, len(x))
         mu, logvar = self.encode(x)
         return iwae_bound(self._log_lik_fn(x), mu, logvar, k or self.config.eval_samples, chunk, generator)
 
@@ -182,6 +185,7 @@ class VAE(zoo.Model):
         generator: torch.Generator | None = None,
         temperature: float = 1.0,
         mean: bool = False,
+        labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``n`` images: z ~ N(0, I), then x ~ p(x|z) (or the mode of p(x|z) when ``mean``).
 
@@ -189,6 +193,7 @@ class VAE(zoo.Model):
         """
         check_count(n)
         check_temperature(temperature)
+        self.check_labels(labels, n)
         p = next(self.parameters())
         z = randn((n, self.config.latent), p, generator)
         params = self.decode(z)
