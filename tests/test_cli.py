@@ -8,6 +8,7 @@ import sys
 import pytest
 from PIL import Image
 
+import zoo
 from zoo.cli import main, parse_settings
 
 
@@ -205,3 +206,40 @@ def test_an_image_that_cannot_be_written_is_one_line(tmp_path, capsys):
     assert main(["sample", "pixelcnn-digits", "--n", "2", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot write" in err and "File name too long" in err
+
+
+def test_one_config_error_whichever_door(tmp_path):
+    """A bad config is a zoo.ConfigError from create, from training settings, from --set pairs and from
+    a config.json (there also a WeightsError); all are ValueErrors too."""
+    from zoo.recipes import parse_settings
+    from zoo.training import TrainConfig, split_settings, validated
+
+    with pytest.raises(zoo.ConfigError, match="invalid config for independent: levels"):
+        zoo.create("independent", levels=1)
+    with pytest.raises(zoo.ConfigError, match="unknown setting"):
+        split_settings(zoo.get_registry().model("independent").cls.config_class, {"lrr": 0.1})
+    with pytest.raises(zoo.ConfigError, match="invalid training settings: lr"):
+        validated(TrainConfig, {"lr": -1}, "training settings")
+    with pytest.raises(zoo.ConfigError, match="--set expects key=value"):
+        parse_settings(["lr"])
+    folder = zoo.save_pretrained(zoo.create("independent"), tmp_path / "m")
+    meta = json.loads((folder / "config.json").read_text())
+    meta["config"]["levels"] = 1
+    (folder / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(zoo.ConfigError) as caught:
+        zoo.load(folder)
+    assert isinstance(caught.value, zoo.WeightsError) and isinstance(caught.value, ValueError)
+
+
+def test_the_command_line_prints_zoo_errors_in_one_line_and_lets_bugs_show(monkeypatch, capsys):
+    from zoo import cli
+
+    assert cli.main(["create", "independent", "--set", "levels=1", "--out", "/nonexistent/x"]) == 2
+    assert "zoo create: error: invalid config for independent" in capsys.readouterr().err
+
+    def buggy(args):
+        raise KeyError("a bug in zoo")
+
+    monkeypatch.setattr(cli, "cmd_list", buggy)
+    with pytest.raises(KeyError, match="a bug in zoo"):
+        cli.main(["list"])

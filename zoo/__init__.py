@@ -22,6 +22,8 @@ from .api import (
     train,
 )
 from .errors import (
+    ArgumentError,
+    ConfigError,
     DatasetError,
     HubError,
     ImageError,
@@ -60,6 +62,8 @@ __all__ = [
     "register_plugin",
     "unregister_plugin",
     "ZooError",
+    "ConfigError",
+    "ArgumentError",
     "ImageError",
     "UnknownNameError",
     "WeightsError",

@@ -22,7 +22,14 @@ from ._version import __version__
 from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
 from .data import load_dataset
 from .distributed import finish as finish_distributed
-from .errors import WeightsError, ZooError, unknown_name, validation_problems
+from .errors import (
+    ArgumentError,
+    ConfigError,
+    WeightsError,
+    ZooError,
+    unknown_name,
+    validation_problems,
+)
 from .evaluation import DefaultEvaluator, EvalResult
 from .hub import download_repo, resolve_entry
 from .hub import push_to_hub as _push_to_hub
@@ -133,7 +140,7 @@ def create(arch: str, **config_overrides: Any) -> Model:
     try:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
-        raise ValueError(f"invalid config for {arch}: {validation_problems(exc)}") from None
+        raise ConfigError(f"invalid config for {arch}: {validation_problems(exc)}") from None
     return spec.cls(config)
 
 
@@ -149,7 +156,7 @@ def load(
     for a missing folder, not for a Hub repo.
     """
     if device is not None and map_location is not None and str(device) != str(map_location):
-        raise ValueError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
+        raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
     path = Path(name_or_path)
     name = str(name_or_path)
@@ -279,7 +286,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         arch = model.architecture
         model_settings, train_settings = split_settings(type(model).config_class, settings)
         if model_settings:
-            raise ZooError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
+            raise ConfigError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
     else:
         arch = arch_or_model
         model = None
@@ -299,7 +306,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         from_data = dict(zip(("channels", "height", "width"), train_set.shape), levels=train_set.levels)
         conflicts = {k: v for k, v in model_settings.items() if k in from_data and v != from_data[k]}
         if conflicts:
-            raise ZooError(
+            raise ConfigError(
                 f"dataset {dataset!r} has {', '.join(f'{k}={from_data[k]}' for k in conflicts)}; "
                 f"remove the conflicting setting(s) {', '.join(f'{k}={v}' for k, v in conflicts.items())}"
             )

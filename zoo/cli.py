@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import ArgumentError, ZooError
 from .recipes import parse_settings, recipe_settings
 
 __all__ = ["main", "parse_settings", "recipe_settings"]
@@ -125,7 +126,7 @@ def cmd_eval(args) -> None:
     result = evaluate(model, dataset, split=args.split, limit=args.limit, progress=sys.stderr.isatty(), **options)
     if args.save:
         if not Path(args.model).is_dir():
-            raise ValueError("--save needs a model folder, not a name")
+            raise ArgumentError("--save needs a model folder, not a name")
         record_metrics(args.model, result)
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
@@ -143,7 +144,7 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
         return args.dataset, options
     info = getattr(model, "pretrained_info", {}) or {}
     if not info.get("dataset"):
-        raise ValueError(f"{args.model} records no dataset: name one with --dataset")
+        raise ArgumentError(f"{args.model} records no dataset: name one with --dataset")
     return info["dataset"], {**(info.get("dataset_options") or {}), **options}
 
 
@@ -160,9 +161,9 @@ def _on_device(model, device: str):
     try:
         target = torch.device(device)
     except RuntimeError:
-        raise ValueError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
+        raise ArgumentError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
     if target.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {device}: no CUDA device is available here")
+        raise ArgumentError(f"--device {device}: no CUDA device is available here")
     return model.to(target)
 
 
@@ -183,14 +184,14 @@ def cmd_sample(args) -> None:
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
-        raise ValueError(f"--method applies to autoregressive models; {model.architecture} is not one")
+        raise ArgumentError(f"--method applies to autoregressive models; {model.architecture} is not one")
     if model.conditional:  # one class per grid column unless --label picks one
         import torch
 
         k = model.config.num_classes
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
-        raise ValueError(f"{model.architecture} is not class-conditional: --label does not apply")
+        raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
     images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
     path = save_grid(images, model.config.levels, args.out)
@@ -203,7 +204,7 @@ def _sample_in_batches(model, n: int, batch_size: int | None, generator, tempera
     from tqdm.auto import tqdm
 
     if batch_size is not None and batch_size < 1:
-        raise ValueError(f"--batch-size must be a positive number of images, got {batch_size}")
+        raise ArgumentError(f"--batch-size must be a positive number of images, got {batch_size}")
     size = min(batch_size or n, n)
     kwargs = dict(kwargs)
     labels = kwargs.pop("labels", None)
@@ -221,7 +222,7 @@ def _image_path(path: Path) -> Path:
 
     known = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.SAVE}
     if path.suffix.lower() not in known:
-        raise ValueError(f"--out {path}: unknown image extension {path.suffix or '(none)'!r}; use .png or .jpg")
+        raise ArgumentError(f"--out {path}: unknown image extension {path.suffix or '(none)'!r}; use .png or .jpg")
     return path
 
 
@@ -233,7 +234,7 @@ def cmd_complete(args) -> None:
     _image_path(args.out)
     model = _on_device(zoo.load(args.model), args.device)
     if not model.autoregressive:
-        raise ValueError(f"{model.architecture} is not autoregressive and cannot complete images")
+        raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
     data = load_dataset(dataset, split=args.split, **options)
     path = completion_figure(model, data, args.out, n=args.n, samples=args.samples, occlude=args.occlude,
@@ -281,7 +282,7 @@ def cmd_demo(args) -> None:
     preferred = [n for n in ("pixelcnn-digits", "diagonal-bilstm-digits", "row-lstm-digits") if n in bundled]
     name = (preferred or bundled or [None])[0]
     if name is None:
-        raise ValueError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
+        raise ArgumentError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
     model = zoo.load(name)
     images = model.sample(args.n, generator=_generator(args.seed))
     path = save_grid(images, model.config.levels, args.out)
@@ -424,12 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from zoo.errors import ZooError
-
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (ZooError, ValueError, FileNotFoundError) as exc:
+    except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -14,6 +14,8 @@ __all__ = [
     "DatasetError",
     "HubError",
     "ArgumentError",
+    "ConfigError",
+    "ConfigFileError",
     "WriteError",
     "unknown_name",
     "validation_problems",
@@ -53,6 +55,17 @@ class HubError(ZooError):
 
 class ArgumentError(ZooError, ValueError):
     """An argument of a call has the wrong type or is out of range (a sample count, a temperature)."""
+
+
+class ConfigError(ZooError, ValueError):
+    """A config or a setting is invalid: a model config (``zoo.create``, ``--set``), training settings,
+    a ``--set`` pair that is not ``key=value``. The one class for a bad config, whichever door it came
+    through; a ValueError too, as pydantic users expect."""
+
+
+class ConfigFileError(ConfigError, WeightsError):
+    """A model folder's config.json holds a config its architecture rejects: a bad config
+    (:class:`ConfigError`) found in a saved model (:class:`WeightsError`)."""
 
 
 class WriteError(ZooError, OSError):

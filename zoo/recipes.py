@@ -9,6 +9,8 @@ import json
 import shlex
 from typing import Any
 
+from .errors import ConfigError
+
 __all__ = ["parse_settings", "recipe_settings"]
 
 
@@ -18,7 +20,7 @@ def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, 
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"{option} expects key=value, got {pair!r}")
+            raise ConfigError(f"{option} expects key=value, got {pair!r}")
         try:
             settings[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

@@ -133,13 +133,13 @@ def _sampler(model, n: int, method: str, labels: torch.Tensor | None) -> Increme
     """The sampler a run uses. Labels are passed only to a conditional model, so that the methods of an
     unconditional model may keep the signatures without ``labels`` that zoo 0.1 asked for."""
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+        raise ArgumentError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if method == "naive":
         return NaiveSampler(model, labels)
     fast = model.incremental_sampler(n) if labels is None else model.incremental_sampler(n, labels)
     if fast is None:
         if method == "fast":
-            raise ValueError(f"{model.architecture or type(model).__name__} has no fast sampler")
+            raise ArgumentError(f"{model.architecture or type(model).__name__} has no fast sampler")
         return NaiveSampler(model, labels)
     return fast
 
@@ -317,7 +317,7 @@ def occlusion_mask(shape: tuple[int, int, int], occlude: str) -> torch.Tensor:
     elif occlude == "right-half":
         known[:, :, W // 2 :] = False
     elif occlude != "none":
-        raise ValueError(f"occlude must be bottom-half, right-half or none, got {occlude!r}")
+        raise ArgumentError(f"occlude must be bottom-half, right-half or none, got {occlude!r}")
     return known
 
 

@@ -36,7 +36,7 @@ from .checkpoint import (
 )
 from .data import ImageSet, check_compatible
 from .distributed import all_gather, setup
-from .errors import ZooError, unknown_name, validation_problems
+from .errors import ConfigError, ZooError, unknown_name, validation_problems
 from .evaluation import bits_per_dim, label_kwargs
 from .figures import write_history
 from .interfaces import Model, Trainer
@@ -255,10 +255,10 @@ class DefaultTrainer(Trainer):
         if val is not None:
             check_compatible(model, val)
         if cfg.patience is not None and val is None:
-            raise ZooError("patience (early stopping) needs a validation split")
+            raise ConfigError("patience (early stopping) needs a validation split")
         rank, world, device = setup(cfg.device)
         if cfg.batch_size % world:
-            raise ZooError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
+            raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
         self.rank, self.world, self.device, self.cfg = rank, world, device, cfg
         checkpoints = Checkpointer(Path(out) / CHECKPOINT_DIR, rank, world, device) if out is not None else None
         prepare_model(model, cfg, device)
@@ -452,7 +452,7 @@ def split_settings(config_class, settings: dict[str, Any]) -> tuple[dict[str, An
     if unknown:
 
         hint = str(unknown_name("setting", unknown[0], model_fields | train_fields)).split(";")[1:]
-        raise ZooError(
+        raise ConfigError(
             f"unknown setting(s) {', '.join(map(repr, unknown))}{';' + hint[0] if hint else ''}; "
             f"model config fields: {', '.join(sorted(model_fields))}; "
             f"training fields: {', '.join(sorted(train_fields))}"
@@ -464,6 +464,6 @@ def validated(cls, values: dict[str, Any], what: str):
     try:
         return cls(**values)
     except ValidationError as exc:
-        raise ZooError(f"invalid {what}: {validation_problems(exc)}") from None
+        raise ConfigError(f"invalid {what}: {validation_problems(exc)}") from None
 
 

@@ -16,7 +16,13 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ._version import __version__
-from .errors import UnknownNameError, WeightsError, WriteError, validation_problems
+from .errors import (
+    ConfigFileError,
+    UnknownNameError,
+    WeightsError,
+    WriteError,
+    validation_problems,
+)
 from .registry import get_registry
 
 __all__ = [
@@ -352,7 +358,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
-        raise WeightsError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
+        raise ConfigFileError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
     header = read_header(weights_path)
     expected = _expected_tensors(spec.cls, config, cfg_path, arch)
     missing = sorted(set(expected) - set(header))
