@@ -251,11 +251,34 @@ class DefaultTrainer(Trainer):
         ``resume=False`` is an error, so a finished run is never overwritten by accident.
         """
         cfg = config or TrainConfig()
+        self._check(model, train, val, cfg)
+        opt, checkpoints, state = self._start(model, cfg, out, resume)
+        sampler = torch.utils.data.DistributedSampler(
+            _IndexSet(len(train)), num_replicas=self.world, rank=self.rank, shuffle=True, seed=cfg.seed, drop_last=False
+        )
+        started = time.perf_counter() - state.seconds
+        self._last_lr = _lr(cfg, state, 1)
+        best_memory: dict[str, torch.Tensor] | None = None
+        while state.epoch < cfg.epochs and not state.stopped_early:
+            self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
+            best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
+            state.seconds = time.perf_counter() - started
+            if checkpoints is not None:
+                checkpoints.save(model, opt, state, cfg, self.scaler)
+        if val is not None and state.best_epoch is not None:
+            self._restore_best(model, checkpoints, best_memory)
+        return self._result(state, train, started)
+
+    # -- the run: checks, start (or resume), epochs, result ----------------------------------------
+    def _check(self, model: Model, train: ImageSet, val: ImageSet | None, cfg: TrainConfig) -> None:
         check_compatible(model, train)
         if val is not None:
             check_compatible(model, val)
         if cfg.patience is not None and val is None:
             raise ConfigError("patience (early stopping) needs a validation split")
+
+    def _start(self, model: Model, cfg: TrainConfig, out, resume: bool):
+        """Join the processes, place the model, make the optimizer and the train step; resume when asked."""
         rank, world, device = setup(cfg.device)
         if cfg.batch_size % world:
             raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
@@ -271,59 +294,55 @@ class DefaultTrainer(Trainer):
                 raise ZooError(f"{checkpoints.folder} already holds a training run; resume it (resume=True, --resume) "
                                "or use a new folder")
             state = checkpoints.load(model, opt, cfg, self.scaler)
-            self._log(f"resumed from {checkpoints.folder / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, step {state.step}")
+            self._log(f"resumed from {checkpoints.folder / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, "
+                      f"step {state.step}")
         else:
             _seed_everything(cfg.seed + rank)
-        best_memory: dict[str, torch.Tensor] | None = None
-        module = model
+        module = model.loss
         if world > 1:
-            from torch.nn.parallel import DistributedDataParallel
+            from torch.nn.parallel import DistributedDataParallel  # only under torchrun
 
             module = DistributedDataParallel(_LossModule(model), device_ids=[device] if device.type == "cuda" else None)
-        sampler = torch.utils.data.DistributedSampler(
-            _IndexSet(len(train)), num_replicas=world, rank=rank, shuffle=True, seed=cfg.seed, drop_last=False
-        )
-        per_rank = cfg.batch_size // world
-        train_step = TrainStep(module if world > 1 else model.loss, opt, cfg, device, self.scaler)
-        started = time.perf_counter() - state.seconds
-        self._last_lr = _lr(cfg, state, 1)
-        while state.epoch < cfg.epochs and not state.stopped_early:
-            sampler.set_epoch(state.epoch)
-            batches = list(torch.tensor(list(sampler), dtype=torch.long).split(per_rank))
-            images = train.epoch_images(state.epoch)
-            labels = train.labels if model.conditional else None
-            bar = self._bar(len(batches), state)
-            for x, y in self._loader(images, labels, batches, state.batch):
-                x = x.to(device, non_blocking=True)
-                kw = {"labels": y.to(device)} if labels is not None else {}
-                lr = self._last_lr = _lr(cfg, state, len(batches))
-                for group in opt.param_groups:
-                    group["lr"] = lr
-                value = train_step(x, state.step + 1, **kw)
-                state.step += 1
-                state.batch += 1
-                state.loss_sum += value * len(x)
-                state.loss_count += len(x)
-                if bar is not None:
-                    mean = state.loss_sum / state.loss_count
-                    bar.set_postfix(loss=f"{mean:.3f}", bpd=f"{bits_per_dim(mean, train.dims):.4f}", refresh=False)
-                    bar.update(1)
-                if checkpoints is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
-                    state.seconds = time.perf_counter() - started
-                    checkpoints.save(model, opt, state, cfg, self.scaler)
+        self.step = TrainStep(module, opt, cfg, device, self.scaler)
+        return opt, checkpoints, state
+
+    def _train_epoch(self, model: Model, train: ImageSet, sampler, opt, state: RunState, checkpoints, started) -> None:
+        """The batches of one epoch, from ``state.batch`` on (mid-epoch after a resume)."""
+        cfg, device = self.cfg, self.device
+        sampler.set_epoch(state.epoch)
+        batches = list(torch.tensor(list(sampler), dtype=torch.long).split(cfg.batch_size // self.world))
+        labels = train.labels if model.conditional else None
+        bar = self._bar(len(batches), state)
+        for x, y in self._loader(train.epoch_images(state.epoch), labels, batches, state.batch):
+            x = x.to(device, non_blocking=True)
+            kw = {"labels": y.to(device)} if labels is not None else {}
+            lr = self._last_lr = _lr(cfg, state, len(batches))
+            for group in opt.param_groups:
+                group["lr"] = lr
+            value = self.step(x, state.step + 1, **kw)
+            state.step += 1
+            state.batch += 1
+            state.loss_sum += value * len(x)
+            state.loss_count += len(x)
             if bar is not None:
-                bar.close()
-            best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
-            state.seconds = time.perf_counter() - started
-            if checkpoints is not None:
+                mean = state.loss_sum / state.loss_count
+                bar.set_postfix(loss=f"{mean:.3f}", bpd=f"{bits_per_dim(mean, train.dims):.4f}", refresh=False)
+                bar.update(1)
+            if checkpoints is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
+                state.seconds = time.perf_counter() - started
                 checkpoints.save(model, opt, state, cfg, self.scaler)
-        if val is not None and state.best_epoch is not None:
-            if best_memory is not None:
-                model.load_state_dict(best_memory)
-            elif checkpoints is not None:
-                if world > 1:
-                    dist.barrier()
-                checkpoints.load_best(model)
+        if bar is not None:
+            bar.close()
+
+    def _restore_best(self, model: Model, checkpoints, best_memory) -> None:
+        if best_memory is not None:
+            model.load_state_dict(best_memory)
+        elif checkpoints is not None:
+            if self.world > 1:
+                dist.barrier()
+            checkpoints.load_best(model)
+
+    def _result(self, state: RunState, train: ImageSet, started: float) -> TrainResult:
         last = state.history[-1] if state.history else {}
         return TrainResult(
             epochs=state.epoch,
