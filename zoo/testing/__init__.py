@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from .errors import ImageError
-from .interfaces import Model
+from ..errors import ImageError
+from ..interfaces import Model
 
 __all__ = [
     "check_model",
@@ -99,7 +99,7 @@ def check_autoregressive(model: Model) -> None:
 def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
     """The model's incremental sampler is exact: step by step it gives the full forward pass's
     logits, and with the same seed it returns the naive sampler's samples and completions."""
-    from .sampling import occlusion_mask
+    from ..sampling import occlusion_mask
 
     name = model.architecture or type(model).__name__
     was_training = model.training
@@ -241,11 +241,11 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     import shlex
 
     import zoo
-    from .cli import recipe_settings
-    from .data import load_dataset
-    from .evaluation import bits_per_dim, evaluate
-    from .registry import get_registry
-    from .training import TrainConfig, split_settings
+    from ..cli import recipe_settings
+    from ..data import load_dataset
+    from ..evaluation import bits_per_dim, evaluate
+    from ..registry import get_registry
+    from ..training import TrainConfig, split_settings
 
     entry = get_registry().entry(name)
     assert entry.bundled, f"{name} is not bundled (it lives at {entry.location})"
