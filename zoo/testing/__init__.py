@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import tempfile
+import unittest
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -28,6 +30,7 @@ __all__ = [
     "random_images",
     "check_pretrained",
     "check_fast_sampler",
+    "NotCached",
 ]
 
 
@@ -229,8 +232,13 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
 
 
 def check_pretrained(name: str, tolerance: float | None = None, limit: int | None = None) -> Model:
-    """Check a bundled pretrained model: it loads offline, its recipe builds it, its card is there,
+    """Check a pretrained model: it loads offline, its recipe builds it, its card is there,
     and re-measuring its test split reproduces the NLL recorded in its config.json.
+
+    A bundled model is checked from its package; a Hub model from the Hugging Face cache, with
+    no network request (pinned sha256s are still checked). A Hub model that is not in the cache
+    raises :class:`NotCached` (a ``unittest.SkipTest``, so pytest reports a skip with the reason),
+    which says how to fetch it: a check that needs no network cannot judge weights it does not have.
 
     ``limit`` re-measures only the first ``limit`` test images and compares with the figure the
     model records for exactly those (``metrics["test[:limit]"]``, written by ``zoo eval --limit
@@ -248,7 +256,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     from ..training import TrainConfig, split_settings
 
     entry = get_registry().entry(name)
-    assert entry.bundled, f"{name} is not bundled (it lives at {entry.location})"
+    folder = _pretrained_folder(entry)
     assert entry.recipe, f"{name}: the entry has no recipe"
     words = shlex.split(entry.recipe.split("&&")[0])
     assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
@@ -256,7 +264,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     options = recipe_settings(entry.recipe, "--data-option")
     assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
-    model = zoo.load(name)
+    model = zoo.load_folder(folder)
     assert model.architecture == entry.architecture, f"{name}: folder holds {model.architecture}"
     assert model.pretrained_info["dataset"] == entry.dataset, f"{name}: config.json names another dataset"
     recorded_options = model.pretrained_info.get("dataset_options") or {}
@@ -286,9 +294,39 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
         f"{name}: {key} NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
 
-    card = entry.folder / "README.md"
-    assert card.is_file() and (card.parent / "samples.png").is_file(), f"{name}: README.md or samples.png missing"
+    card = folder / "README.md"
+    assert card.is_file(), f"{name}: the model card README.md is missing"
+    # zoo.load fetches config, weights and card from the Hub; the samples figure only ships bundled.
+    assert not entry.bundled or (folder / "samples.png").is_file(), f"{name}: samples.png missing"
     assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
     images = model.sample(2, generator=torch.Generator().manual_seed(0))
     assert tuple(images.shape) == (2, *test.shape), f"{name}: samples of shape {tuple(images.shape)}"
     return model
+
+
+class NotCached(unittest.SkipTest):
+    """A Hub pretrained model whose files are not in the local Hugging Face cache."""
+
+
+def _pretrained_folder(entry) -> Path:
+    """The folder to check: the bundled one, or the cached snapshot of a Hub entry (never a download)."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+    from ..errors import HubError
+    from ..hub import resolve_entry
+    from ..weights import CONFIG_FILE, WEIGHTS_FILE
+
+    name = entry.name
+    assert entry.available, f"{name}: weights are not published yet ({entry.location})"
+    if not entry.bundled:
+        cached = [try_to_load_from_cache(entry.repo_id, f, revision=entry.revision) for f in (CONFIG_FILE, WEIGHTS_FILE)]
+        if not all(isinstance(path, str) for path in cached):
+            raise NotCached(
+                f"{name} is on the Hub ({entry.repo_id}@{entry.revision}) and not in the Hugging Face cache "
+                f"({constants.HF_HUB_CACHE}); fetch it once with network access: "
+                f"python -c \"import zoo; zoo.load('{name}')\""
+            )
+    try:
+        return resolve_entry(entry, local_files_only=True)
+    except HubError as exc:  # a cached file that fails its pinned sha256, or a broken bundled folder
+        raise AssertionError(f"{name}: {exc}") from None
