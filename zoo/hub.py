@@ -85,7 +85,8 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_fil
     # The index's hashes describe the index's revision; another pinned revision has other files.
     same = revision is None or revision == entry.revision
     pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
-    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only)
+    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name,
+                     local_files_only=local_files_only)
 
 
 def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:

@@ -39,6 +39,7 @@ import torch.distributed as dist
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .figures import write_history
+from .events import open_event_log
 from .data import ImageSet, load_dataset
 from .errors import WeightsError, WriteError, ZooError, validation_problems
 from .evaluation import DefaultEvaluator, bits_per_dim, check_compatible, label_kwargs
@@ -56,6 +57,7 @@ CHECKPOINT_FORMAT = 1
 # Fields that may differ between the interrupted run and the resumed one.
 RESUMABLE_CHANGES = {
     "epochs", "progress", "num_workers", "device", "checkpoint_every", "eval_batch_size", "patience", "validate_every",
+    "tensorboard",
 }
 
 
@@ -85,6 +87,7 @@ class TrainConfig(BaseModel):
     validate_every: int = Field(1, ge=1, description="validate every N epochs (and after the last); patience counts validations")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
+    tensorboard: bool = Field(True, description="per-epoch TensorBoard events in OUT/tensorboard (if it is installed)")
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="bf16: bfloat16 autocast; fp16: float16 autocast with a grad scaler; weights stay fp32"
     )
@@ -378,6 +381,7 @@ class DefaultTrainer(Trainer):
             self._log(f"resumed from {ckdir / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, step {state.step}")
         else:
             _seed_everything(cfg.seed + rank)
+        self._events = open_event_log(out, state.epoch + 1, cfg.tensorboard and rank == 0)
         best_memory: dict[str, torch.Tensor] | None = None
         module = model
         if world > 1:
@@ -428,6 +432,7 @@ class DefaultTrainer(Trainer):
                 if world > 1:
                     dist.barrier()
                 model.load_state_dict(load_tensors(ckdir / BEST))
+        self._events.close()
         last = state.history[-1] if state.history else {}
         return TrainResult(
             epochs=state.epoch,
@@ -478,6 +483,7 @@ class DefaultTrainer(Trainer):
         state.history.append(record)
         if self.rank == 0 and ckdir is not None:
             write_history(ckdir.parent, state.history)
+            self._events.write(record)
         state.epoch += 1
         state.batch = 0
         state.loss_sum = state.loss_count = 0.0

@@ -319,7 +319,8 @@ def _pretrained_folder(entry) -> Path:
     name = entry.name
     assert entry.available, f"{name}: weights are not published yet ({entry.location})"
     if not entry.bundled:
-        cached = [try_to_load_from_cache(entry.repo_id, f, revision=entry.revision) for f in (CONFIG_FILE, WEIGHTS_FILE)]
+        files = (CONFIG_FILE, WEIGHTS_FILE)
+        cached = [try_to_load_from_cache(entry.repo_id, f, revision=entry.revision) for f in files]
         if not all(isinstance(path, str) for path in cached):
             raise NotCached(
                 f"{name} is on the Hub ({entry.repo_id}@{entry.revision}) and not in the Hugging Face cache "

@@ -273,7 +273,8 @@ def _make_handler(hub: FakeHub):
             files = repo.commits[oid]
             if path not in files:
                 return self._send(
-                    404, b"", {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found", "X-Repo-Commit": oid}, head
+                    404, b"", {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
+                               "X-Repo-Commit": oid}, head
                 )
             data = files[path]
             etag = git_blob_sha1(data)
@@ -321,7 +322,8 @@ def _make_handler(hub: FakeHub):
             oid = repo and self._commit_of(repo, rev)
             if oid:
                 files = repo.commits[oid]
-                self._json(200, [{"type": "file", "path": p, "size": len(d), "oid": git_blob_sha1(d)} for p, d in sorted(files.items())])
+                self._json(200, [{"type": "file", "path": p, "size": len(d), "oid": git_blob_sha1(d)}
+                                 for p, d in sorted(files.items())])
 
         def _branch(self, repo_id: str, branch: str, req: dict) -> None:
             if not self._authorized():
@@ -366,7 +368,8 @@ def _make_handler(hub: FakeHub):
                 elif item["key"] != "header":
                     return self._error(400, None, f"fake hub: unsupported commit line {item['key']!r}")
             oid = hub.commit(repo_id, files, branch=rev, deleted=deleted)
-            self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}", "pullRequestUrl": None})
+            self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
+                             "pullRequestUrl": None})
 
     return Handler
 
@@ -407,7 +410,8 @@ def isolate_huggingface_hub(monkeypatch, home, endpoint: str, token: str | None 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HUGGING_FACE_HUB_TOKEN"):
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
+                "HUGGING_FACE_HUB_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     for key, value in hub_environment(endpoint, home, token).items():
         monkeypatch.setenv(key, value)
