@@ -83,3 +83,14 @@ def test_no_events_without_tensorboard_or_when_switched_off(tmp_path, monkeypatc
     out = train("independent", "digits", tmp_path / "run", settings=settings, dataset_options={"limit": 128})
     assert (out / "history.csv").is_file() and (out / "model.safetensors").is_file()
     assert not (out / EVENTS_DIR).exists()
+
+
+def test_an_unwritable_events_folder_is_one_clear_error(tmp_path):
+    pytest.importorskip("tensorboard")
+    from zoo.errors import WriteError
+    from zoo.events import open_event_log
+
+    (tmp_path / EVENTS_DIR).write_text("a file where the folder goes")
+    with pytest.raises(WriteError, match=r"tensorboard: cannot write TensorBoard events \(.*\); make it writable "
+                                             r"or train with --set tensorboard=false"):
+        open_event_log(tmp_path, 1)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WriteError
-from .weights import short_path
 
 __all__ = ["EVENTS_DIR", "EventLog", "open_event_log", "scalar_tag"]
 
@@ -81,5 +80,5 @@ def open_event_log(run_folder: str | Path | None, next_epoch: int, enabled: bool
     try:
         return EventLog(SummaryWriter(str(folder), purge_step=next_epoch))
     except OSError as exc:
-        raise WriteError(f"{short_path(folder)}: cannot write TensorBoard events ({exc.strerror or exc}); "
-                         "free the space or train with --set tensorboard=false") from None
+        raise WriteError(f"{folder}: cannot write TensorBoard events ({exc.strerror or exc}); "
+                         "make it writable or train with --set tensorboard=false") from None
