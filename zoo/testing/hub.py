@@ -440,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m zoo.testing.hub",
         description="A local fake Hugging Face Hub for trying `zoo push` and `zoo.load('org/name')` offline.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on; another one exposes it beyond this machine (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default: 0)")
     parser.add_argument("--root", type=Path, default=None,
                         help="folder that keeps the repos across restarts (default: none, repos live in memory)")
