@@ -26,7 +26,8 @@ CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: nothing listens, a reque
 def _isolated_home(tmp_path, monkeypatch):
     """Keep every test away from the user's data, Hub cache and token, and from the real Hub.
 
-    Tests that need a Hub start the fake one in tests/hub_server.py, which re-points all of this.
+    Tests that need a Hub start the fake one (zoo/testing/hub.py, fixture in tests/hub_server.py),
+    which re-points all of this.
     """
     monkeypatch.setenv("ZOO_DATA", str(tmp_path / "zoo-data"))
     _hub_server.isolate_huggingface_hub(monkeypatch, tmp_path / "hf-home", CLOSED_PORT, token=None)

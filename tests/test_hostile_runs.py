@@ -238,9 +238,16 @@ def test_train_refuses_a_model_folder_and_a_non_empty_folder(tmp_path, finished_
 
 def test_train_overwrite_replaces_a_run(run_copy):
     (run_copy / "checkpoints" / "ckpt-000007.safetensors").write_bytes(b"old")
+    (run_copy / "history.csv").write_text("epoch,train_bits_per_dim\n1,9.9\n2,9.8\n3,9.7\n")
+    (run_copy / "tensorboard").mkdir(exist_ok=True)
+    (run_copy / "tensorboard" / "events.out.tfevents.1.old").write_bytes(b"old")
+    (run_copy / "notes.txt").write_text("mine")
     out = run(run_copy, epochs=2, overwrite=True)
     ckpts = sorted(p.name for p in (out / "checkpoints").glob("ckpt-*"))
     assert ckpts == ["ckpt-000002.safetensors"]  # a fresh run: its own numbering, no file of the old one
+    assert len((out / "history.csv").read_text().splitlines()) == 3  # header + the new run's 2 epochs
+    assert not (out / "tensorboard" / "events.out.tfevents.1.old").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # not zoo's: left alone
 
 
 def test_two_runs_into_one_folder(tmp_path, capsys):

@@ -38,6 +38,7 @@ CHECKPOINT_FORMAT = 1
 # Fields that may differ between the interrupted run and the resumed one.
 RESUMABLE_CHANGES = {
     "epochs", "progress", "num_workers", "device", "checkpoint_every", "eval_batch_size", "patience", "validate_every",
+    "tensorboard",
 }
 
 

@@ -2,7 +2,8 @@
 
 ``history.csv`` and ``curves.png`` are what a training run can be watched with: the trainer rewrites both at the end of every epoch (and ``zoo card`` draws the curve for a model
 card), so a run in progress can be followed with any CSV reader or image viewer. The plot is drawn
-with Pillow, a core dependency, rather than matplotlib, which zoo does not otherwise need.
+with Pillow, a core dependency, rather than matplotlib, which zoo does not otherwise need. With
+``tensorboard`` installed the trainer also logs each epoch's record as events (see :mod:`zoo.events`).
 """
 
 from __future__ import annotations

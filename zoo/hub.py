@@ -62,8 +62,12 @@ def _offline() -> bool:
 
 
 # -- download ------------------------------------------------------------------
-def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
-    """The local folder of a pretrained entry: its bundled folder, or a verified Hub download."""
+def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False) -> Path:
+    """The local folder of a pretrained entry: its bundled folder, or a verified Hub download.
+
+    ``local_files_only=True`` serves a Hub entry from the cache only, as ``HF_HUB_OFFLINE=1`` does,
+    without touching the environment (zoo.testing.check_pretrained checks cached entries this way).
+    """
     if entry.bundled and (revision is None or not entry.repo_id):
         if revision is not None:
             raise HubError(f"pretrained model {entry.name!r} is bundled with zoo; revision= applies only to Hub models")
@@ -88,7 +92,8 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None) -> Path:
     # The index's hashes describe the index's revision; another pinned revision has other files.
     same = revision is None or revision == entry.revision
     pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
-    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name)
+    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name,
+                     local_files_only=local_files_only)
 
 
 def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:
@@ -96,13 +101,15 @@ def download_repo(repo_id: str, revision: str | None = None, sha256: str | None 
     return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256})
 
 
-def _download(repo_id: str, revision: str, pins: dict[str, str | None], name: str | None = None) -> Path:
+def _download(
+    repo_id: str, revision: str, pins: dict[str, str | None], name: str | None = None, local_files_only: bool = False
+) -> Path:
     """Fetch the model files of one commit, within the download limits; check the pinned hashes."""
     what = f"Hub repo {repo_id!r} (revision {revision!r})"
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
     _check_repo_id(repo_id, what)
-    offline = _offline()
+    offline = local_files_only or _offline()
     limits = download_limits()
     _active.budget = None if offline else _Budget(limits)
     try:

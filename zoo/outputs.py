@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import ZooError
+from .events import EVENTS_DIR
+from .figures import COMPLETIONS_FILE, CURVES_FILE, HISTORY_FILE
 from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, short_path, write_error
 
 try:
@@ -26,9 +28,11 @@ __all__ = ["claim_output", "LOCK_FILE", "RESULT_FILES"]
 
 LOCK_FILE = ".zoo.lock"
 #: what zoo writes into a model or run folder: --overwrite removes exactly these (and the checkpoints)
-RESULT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png", "train_config.json", "train_result.json")
+RESULT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png", "train_config.json", "train_result.json",
+                HISTORY_FILE, CURVES_FILE, COMPLETIONS_FILE)
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_FILES = ("latest.json", "best.safetensors", "ckpt-*.safetensors", ".*.tmp")
+EVENT_FILES = ("events.out.tfevents.*",)  # in EVENTS_DIR: what torch's SummaryWriter writes
 
 
 @contextlib.contextmanager
@@ -121,13 +125,14 @@ def _check_empty(out: Path, overwrite: bool) -> None:
         )
     checkpoints = out / CHECKPOINT_DIR
     try:
-        if checkpoints.is_dir():
-            (checkpoints / "latest.json").unlink(missing_ok=True)  # the commit point goes first
-            for path in checkpoints.iterdir():
-                if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in CHECKPOINT_FILES):
-                    path.unlink()
-            with contextlib.suppress(OSError):
-                checkpoints.rmdir()  # only if nothing else is in it
+        (checkpoints / "latest.json").unlink(missing_ok=True)  # the commit point goes first
+        for folder, patterns in ((checkpoints, CHECKPOINT_FILES), (out / EVENTS_DIR, EVENT_FILES)):
+            if folder.is_dir():
+                for path in folder.iterdir():
+                    if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in patterns):
+                        path.unlink()
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if nothing else is in it
         for name in RESULT_FILES:
             (out / name).unlink(missing_ok=True)
     except OSError as exc:

@@ -38,6 +38,7 @@ from .data import ImageSet, check_compatible
 from .distributed import all_gather, setup
 from .errors import ConfigError, ZooError, unknown_name, validation_problems
 from .evaluation import bits_per_dim, label_kwargs
+from .events import open_event_log
 from .figures import write_history
 from .interfaces import Model, Trainer
 
@@ -73,6 +74,7 @@ class TrainConfig(BaseModel):
     validate_every: int = Field(1, ge=1, description="validate every N epochs (and after the last); patience counts validations")
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
+    tensorboard: bool = Field(True, description="per-epoch TensorBoard events in OUT/tensorboard (if it is installed)")
     precision: Literal["fp32", "bf16", "fp16"] = Field(
         "fp32", description="bf16: bfloat16 autocast; fp16: float16 autocast with a grad scaler; weights stay fp32"
     )
@@ -267,6 +269,7 @@ class DefaultTrainer(Trainer):
                 checkpoints.save(model, opt, state, cfg, self.scaler)
         if val is not None and state.best_epoch is not None:
             self._restore_best(model, checkpoints, best_memory)
+        self._events.close()
         return self._result(state, train, started)
 
     # -- the run: checks, start (or resume), epochs, result ----------------------------------------
@@ -298,6 +301,7 @@ class DefaultTrainer(Trainer):
                       f"step {state.step}")
         else:
             _seed_everything(cfg.seed + rank)
+        self._events = open_event_log(out, state.epoch + 1, cfg.tensorboard and rank == 0)
         module = model.loss
         if world > 1:
             from torch.nn.parallel import DistributedDataParallel  # only under torchrun
@@ -392,6 +396,7 @@ class DefaultTrainer(Trainer):
         state.history.append(record)
         if self.rank == 0 and checkpoints is not None:
             write_history(checkpoints.folder.parent, state.history)
+            self._events.write(record)
         state.epoch += 1
         state.batch = 0
         state.loss_sum = state.loss_count = 0.0

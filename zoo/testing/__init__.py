@@ -12,13 +12,27 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import shlex
 import tempfile
+import unittest
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from .errors import ImageError
-from .interfaces import Model
+import zoo
+
+from ..api import evaluate
+from ..data import load_dataset
+from ..errors import HubError, ImageError
+from ..evaluation import bits_per_dim
+from ..hub import resolve_entry
+from ..interfaces import Model
+from ..recipes import recipe_settings
+from ..registry import get_registry
+from ..sampling import occlusion_mask
+from ..training import TrainConfig, split_settings
+from ..weights import CONFIG_FILE, WEIGHTS_FILE
 
 __all__ = [
     "check_model",
@@ -28,6 +42,7 @@ __all__ = [
     "random_images",
     "check_pretrained",
     "check_fast_sampler",
+    "NotCached",
 ]
 
 
@@ -99,7 +114,6 @@ def check_autoregressive(model: Model) -> None:
 def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
     """The model's incremental sampler is exact: step by step it gives the full forward pass's
     logits, and with the same seed it returns the naive sampler's samples and completions."""
-    from .sampling import occlusion_mask
 
     name = model.architecture or type(model).__name__
     was_training = model.training
@@ -157,7 +171,6 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
 
     For a model with a fast sampler this includes :func:`check_fast_sampler` (exactness).
     """
-    import zoo
 
     torch.manual_seed(0)
     model = zoo.create(arch, **config) if isinstance(arch, str) else arch
@@ -229,8 +242,13 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
 
 
 def check_pretrained(name: str, tolerance: float | None = None, limit: int | None = None) -> Model:
-    """Check a bundled pretrained model: it loads offline, its recipe builds it, its card is there,
+    """Check a pretrained model: it loads offline, its recipe builds it, its card is there,
     and re-measuring its test split reproduces the NLL recorded in its config.json.
+
+    A bundled model is checked from its package; a Hub model from the Hugging Face cache, with
+    no network request (pinned sha256s are still checked). A Hub model that is not in the cache
+    raises :class:`NotCached` (a ``unittest.SkipTest``, so pytest reports a skip with the reason),
+    which says how to fetch it: a check that needs no network cannot judge weights it does not have.
 
     ``limit`` re-measures only the first ``limit`` test images and compares with the figure the
     model records for exactly those (``metrics["test[:limit]"]``, written by ``zoo eval --limit
@@ -238,19 +256,10 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     (nats) defaults to 0.1% of the NLL for exact likelihoods and 1% for Monte Carlo bounds
     (latent-variable models).
     """
-    import shlex
 
-    import zoo
-
-    from .api import evaluate
-    from .data import load_dataset
-    from .evaluation import bits_per_dim
-    from .recipes import recipe_settings
-    from .registry import get_registry
-    from .training import TrainConfig, split_settings
 
     entry = get_registry().entry(name)
-    assert entry.bundled, f"{name} is not bundled (it lives at {entry.location})"
+    folder = _pretrained_folder(entry)
     assert entry.recipe, f"{name}: the entry has no recipe"
     words = shlex.split(entry.recipe.split("&&")[0])
     assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
@@ -258,7 +267,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     options = recipe_settings(entry.recipe, "--data-option")
     assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
-    model = zoo.load(name)
+    model = zoo.load_folder(folder)
     assert model.architecture == entry.architecture, f"{name}: folder holds {model.architecture}"
     assert model.pretrained_info["dataset"] == entry.dataset, f"{name}: config.json names another dataset"
     recorded_options = model.pretrained_info.get("dataset_options") or {}
@@ -288,9 +297,37 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
         f"{name}: {key} NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
 
-    card = entry.folder / "README.md"
-    assert card.is_file() and (card.parent / "samples.png").is_file(), f"{name}: README.md or samples.png missing"
+    card = folder / "README.md"
+    assert card.is_file(), f"{name}: the model card README.md is missing"
+    # zoo.load fetches config, weights and card from the Hub; the samples figure only ships bundled.
+    assert not entry.bundled or (folder / "samples.png").is_file(), f"{name}: samples.png missing"
     assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
     images = model.sample(2, generator=torch.Generator().manual_seed(0))
     assert tuple(images.shape) == (2, *test.shape), f"{name}: samples of shape {tuple(images.shape)}"
     return model
+
+
+class NotCached(unittest.SkipTest):
+    """A Hub pretrained model whose files are not in the local Hugging Face cache."""
+
+
+def _pretrained_folder(entry) -> Path:
+    """The folder to check: the bundled one, or the cached snapshot of a Hub entry (never a download)."""
+    from huggingface_hub import constants, try_to_load_from_cache
+
+
+    name = entry.name
+    assert entry.available, f"{name}: weights are not published yet ({entry.location})"
+    if not entry.bundled:
+        files = (CONFIG_FILE, WEIGHTS_FILE)
+        cached = [try_to_load_from_cache(entry.repo_id, f, revision=entry.revision) for f in files]
+        if not all(isinstance(path, str) for path in cached):
+            raise NotCached(
+                f"{name} is on the Hub ({entry.repo_id}@{entry.revision}) and not in the Hugging Face cache "
+                f"({constants.HF_HUB_CACHE}); fetch it once with network access: "
+                f"python -c \"import zoo; zoo.load('{name}')\""
+            )
+    try:
+        return resolve_entry(entry, local_files_only=True)
+    except HubError as exc:  # a cached file that fails its pinned sha256, or a broken bundled folder
+        raise AssertionError(f"{name}: {exc}") from None

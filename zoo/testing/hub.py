@@ -1,0 +1,493 @@
+"""A fake Hugging Face Hub: a real HTTP server speaking the part of the Hub API that zoo uses.
+
+Plugin authors run it as a command to try publishing and loading without the real Hub::
+
+    python -m zoo.testing.hub [--host 127.0.0.1] [--port 0] [--root DIR]
+
+It prints the environment to set in another shell (``HF_ENDPOINT``, ``HF_TOKEN``, a separate
+``HF_HOME``, ``HF_HUB_DISABLE_TELEMETRY``), after which ``zoo push`` and ``zoo.load("org/name")``
+talk to it; Ctrl-C stops it. Repositories live in memory unless ``--root DIR`` keeps them in
+that folder across restarts. zoo's own tests start it in a thread (``FakeHub().start()``).
+
+Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggingface_hub checks,
+``/api/models/{repo}/revision/{rev}``, ``tree``), publishing (``/api/repos/create``, ``branch``,
+``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files) and
+the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
+other path gets a 404, so stray calls (telemetry, agent detection) are harmless. Writing needs
+the token :data:`TOKEN`, as a private repo does for reading.
+
+Faults for the bounded-wait tests: ``FakeHub.trickle`` serves a file's body one byte at a time,
+and :func:`silent_server` accepts connections and never answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import sys
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+__all__ = ["FakeHub", "isolate_huggingface_hub", "silent_server", "hub_environment", "main", "TOKEN"]
+
+TOKEN = "hf_fake_secret_token_0123456789"
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The git object id of a file: what the Hub uses as the ETag of a non-LFS file."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+@dataclass
+class Repo:
+    private: bool = False
+    branches: dict[str, str] = field(default_factory=dict)  # name -> commit id
+    commits: dict[str, dict[str, bytes]] = field(default_factory=dict)  # commit id -> full file tree
+
+    def resolve(self, rev: str) -> str | None:
+        if rev in self.branches:
+            return self.branches[rev]
+        return rev if rev in self.commits else None
+
+
+class FakeHub:
+    """The server state plus the knobs tests turn (corrupt a file, count requests).
+
+    With ``root``, every change (a new repo, branch or commit) is written to ``root/hub.json`` and
+    the files to ``root/blobs/``, and a later FakeHub on the same ``root`` starts with those repos.
+    """
+
+    STATE_FILE = "hub.json"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, root: str | Path | None = None) -> None:
+        self.repos: dict[str, Repo] = {}
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self.corrupt: set[str] = set()  # file names served with one flipped byte
+        self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
+        self.stopping = threading.Event()  # ends trickling answers when the server stops
+        self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
+        self.log_requests = False  # one line per request on stderr (the command turns it on)
+        self.lock = threading.RLock()  # the commit route holds it while calling commit()
+        self.root = Path(root) if root is not None else None
+        if self.root is not None:
+            self._load()
+        self.server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self.url = f"http://{host}:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> "FakeHub":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- state helpers --------------------------------------------------------
+    def create_repo(self, repo_id: str, private: bool = False) -> bool:
+        """A new repo whose first commit holds a ``.gitattributes``, as on the Hub; False if it exists."""
+        with self.lock:
+            if repo_id in self.repos:
+                return False
+            self.repos[repo_id] = Repo(private=private)
+            self.commit(repo_id, {".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"})
+            return True
+
+    def commit(self, repo_id: str, files: dict[str, bytes], branch: str = "main", deleted=()) -> str:
+        """Add a commit on ``branch`` on top of its head; returns the 40-hex commit id."""
+        with self.lock:
+            repo = self.repos.setdefault(repo_id, Repo())
+            parent = repo.branches.get(branch) or repo.branches.get("main")
+            tree = dict(repo.commits.get(parent, {})) if parent else {}
+            tree.update(files)
+            for path in deleted:
+                tree.pop(path, None)
+            oid = hashlib.sha1(uuid.uuid4().bytes).hexdigest()
+            repo.commits[oid] = tree
+            repo.branches[branch] = oid
+            self.save()
+            return oid
+
+    def files(self, repo_id: str, rev: str = "main") -> dict[str, bytes]:
+        repo = self.repos[repo_id]
+        return repo.commits[repo.resolve(rev)]
+
+    # -- persistence (only with root) ---------------------------------------------
+    def save(self) -> None:
+        """Write the repos to ``root``: each file once under its git blob id, then ``hub.json`` atomically."""
+        if self.root is None:
+            return
+        with self.lock:
+            blobs = self.root / "blobs"
+            blobs.mkdir(parents=True, exist_ok=True)
+            state = {"format": 1, "repos": {}}
+            for repo_id, repo in self.repos.items():
+                commits = {}
+                for oid, tree in repo.commits.items():
+                    commits[oid] = {}
+                    for path, data in tree.items():
+                        blob = git_blob_sha1(data)
+                        if not (blobs / blob).is_file():
+                            _write_atomically(blobs / blob, data)
+                        commits[oid][path] = blob
+                state["repos"][repo_id] = {"private": repo.private, "branches": repo.branches, "commits": commits}
+            _write_atomically(self.root / self.STATE_FILE, json.dumps(state, indent=1).encode())
+
+    def _load(self) -> None:
+        """Read the repos a FakeHub on the same ``root`` saved; a missing ``hub.json`` is an empty Hub."""
+        path = self.root / self.STATE_FILE
+        if not path.is_file():
+            if self.root.exists() and not self.root.is_dir():
+                raise ValueError(f"{self.root}: not a folder (--root names the folder that keeps the repos)")
+            return
+        try:
+            state = json.loads(path.read_text())
+            for repo_id, saved in state["repos"].items():
+                commits = {oid: {p: (self.root / "blobs" / blob).read_bytes() for p, blob in tree.items()}
+                           for oid, tree in saved["commits"].items()}
+                self.repos[repo_id] = Repo(private=saved["private"], branches=saved["branches"], commits=commits)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path}: not a fake Hub state file this version can read ({exc})") from None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _make_handler(hub: FakeHub):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format, *args):  # quiet in tests; the command logs each request
+            if hub.log_requests:
+                super().log_message(format, *args)
+
+        # -- plumbing ----------------------------------------------------------
+        def _body(self) -> bytes:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                out = b""
+                while True:
+                    size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return out
+                    out += self.rfile.read(size)
+                    self.rfile.readline()
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _send(self, status: int, body: bytes = b"", headers: dict | None = None, head: bool = False):
+            self.send_response(status)
+            headers = dict(headers or {})
+            headers.setdefault("Content-Type", "application/json")
+            headers.setdefault("Content-Length", str(len(body)))
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+
+        def _json(self, status: int, obj, headers: dict | None = None, head: bool = False):
+            self._send(status, json.dumps(obj).encode(), headers, head)
+
+        def _error(self, status: int, code: str | None, message: str, head: bool = False):
+            headers = {"X-Error-Message": message}
+            if code:
+                headers["X-Error-Code"] = code
+            self._json(status, {"error": message}, headers, head)
+
+        def _authorized(self) -> bool:
+            return self.headers.get("Authorization") == f"Bearer {TOKEN}"
+
+        def _repo(self, repo_id: str, head: bool = False) -> Repo | None:
+            repo = hub.repos.get(repo_id)
+            if repo is None or (repo.private and not self._authorized()):
+                self._error(404, "RepoNotFound", "Repository not found", head)
+                return None
+            return repo
+
+        def _commit_of(self, repo: Repo, rev: str, head: bool = False) -> str | None:
+            oid = repo.resolve(rev)
+            if oid is None:
+                self._error(404, "RevisionNotFound", f"Invalid rev id: {rev}", head)
+            return oid
+
+        # -- routes ------------------------------------------------------------
+        def _route(self, method: str) -> None:
+            raw_path = urlsplit(self.path).path
+            hub.requests.append((method, raw_path))
+            body = self._body() if method == "POST" else b""
+            parts = [unquote(p) for p in raw_path.strip("/").split("/")]
+            head = method == "HEAD"
+            with hub.lock:
+                if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
+                    return self._resolve("/".join(parts[:2]), parts[3], "/".join(parts[4:]), head)
+                if parts[:2] == ["api", "repos"] and parts[2:] == ["create"] and method == "POST":
+                    return self._create(json.loads(body or b"{}"))
+                if parts[:2] == ["api", "validate-yaml"]:
+                    return self._json(200, {"errors": [], "warnings": []})
+                if parts[:2] == ["api", "models"] and len(parts) >= 6:
+                    repo_id, action, rest = "/".join(parts[2:4]), parts[4], parts[5:]
+                    if action == "revision" and method == "GET":
+                        return self._revision(repo_id, "/".join(rest))
+                    if action == "tree" and method == "GET":
+                        return self._tree(repo_id, rest[0])
+                    if action == "branch" and method == "POST":
+                        return self._branch(repo_id, "/".join(rest), json.loads(body or b"{}"))
+                    if action == "preupload" and method == "POST":
+                        return self._preupload(repo_id, "/".join(rest), json.loads(body))
+                    if action == "commit" and method == "POST":
+                        return self._commit(repo_id, "/".join(rest), body)
+            self._error(404, None, f"fake hub: no route for {method} {raw_path}", head)
+
+        def do_GET(self):
+            self._route("GET")
+
+        def do_HEAD(self):
+            self._route("HEAD")
+
+        def do_POST(self):
+            self._route("POST")
+
+        def _resolve(self, repo_id: str, rev: str, path: str, head: bool) -> None:
+            repo = self._repo(repo_id, head)
+            if repo is None:
+                return
+            oid = self._commit_of(repo, rev, head)
+            if oid is None:
+                return
+            files = repo.commits[oid]
+            if path not in files:
+                return self._send(
+                    404, b"", {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
+                               "X-Repo-Commit": oid}, head
+                )
+            data = files[path]
+            etag = git_blob_sha1(data)
+            if path in hub.corrupt:  # what a broken proxy or disk would hand over: same size, other bytes
+                data = data[:-1] + bytes([data[-1] ^ 0xFF])
+            headers = {"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}
+            if hub.xet:
+                headers.update({"X-Xet-Hash": hashlib.sha256(data).hexdigest(),
+                                "X-Xet-Refresh-Route": f"/api/models/{repo_id}/xet-read-token/{oid}"})
+            if path in hub.trickle and not head:
+                return self._trickle(data, headers, hub.trickle[path])
+            self._send(200, data, headers, head)
+
+        def _trickle(self, data: bytes, headers: dict, interval: float) -> None:
+            """The headers at once, then one byte every ``interval`` seconds: a live but useless server."""
+            self._send(200, b"", {**headers, "Content-Length": str(len(data))}, head=True)
+            try:
+                for i in range(len(data)):
+                    if hub.stopping.wait(interval):
+                        return
+                    self.wfile.write(data[i:i + 1])
+                    self.wfile.flush()
+            except OSError:  # the client gave up and closed the connection
+                self.close_connection = True
+
+        def _create(self, req: dict) -> None:
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo_id = f"{req.get('organization') or 'user'}/{req['name']}"
+            private = req.get("visibility") == "private" or bool(req.get("private"))
+            if not hub.create_repo(repo_id, private=private):
+                return self._json(409, {"error": "You already created this model repo", "url": f"{hub.url}/{repo_id}"})
+            self._json(200, {"url": f"{hub.url}/{repo_id}", "name": repo_id})
+
+        def _revision(self, repo_id: str, rev: str) -> None:
+            repo = self._repo(repo_id)
+            oid = repo and self._commit_of(repo, rev)
+            if oid:
+                files = repo.commits[oid]
+                self._json(200, {"id": repo_id, "modelId": repo_id, "sha": oid, "private": repo.private,
+                                 "siblings": [{"rfilename": p} for p in sorted(files)]})
+
+        def _tree(self, repo_id: str, rev: str) -> None:
+            repo = self._repo(repo_id)
+            oid = repo and self._commit_of(repo, rev)
+            if oid:
+                files = repo.commits[oid]
+                self._json(200, [{"type": "file", "path": p, "size": len(d), "oid": git_blob_sha1(d)}
+                                 for p, d in sorted(files.items())])
+
+        def _branch(self, repo_id: str, branch: str, req: dict) -> None:
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None:
+                return
+            if branch in repo.branches:
+                return self._error(409, None, f"Reference refs/heads/{branch} already exists")
+            start = repo.resolve(req.get("startingPoint") or "main")
+            if start is None:
+                return self._error(404, "RevisionNotFound", "Invalid rev id")
+            repo.branches[branch] = start
+            hub.save()
+            self._json(200, {})
+
+        def _preupload(self, repo_id: str, rev: str, req: dict) -> None:
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            oid = repo and self._commit_of(repo, rev)
+            if oid:
+                files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in req["files"]]
+                self._json(200, {"files": files, "commitOid": oid})
+
+        def _commit(self, repo_id: str, rev: str, body: bytes) -> None:
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None or self._commit_of(repo, rev) is None:
+                return
+            files, deleted = {}, []
+            for line in body.splitlines():
+                item = json.loads(line)
+                value = item["value"]
+                if item["key"] == "file":
+                    if value.get("encoding") != "base64":
+                        return self._error(400, None, "fake hub: only base64 files are supported")
+                    files[value["path"]] = base64.b64decode(value["content"])
+                elif item["key"] == "deletedFile":
+                    deleted.append(value["path"])
+                elif item["key"] != "header":
+                    return self._error(400, None, f"fake hub: unsupported commit line {item['key']!r}")
+            oid = hub.commit(repo_id, files, branch=rev, deleted=deleted)
+            self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
+                             "pullRequestUrl": None})
+
+    return Handler
+
+
+@contextlib.contextmanager
+def silent_server():
+    """The URL of a server that accepts connections and never answers.
+
+    A listening socket that nobody reads: the kernel completes every TCP handshake and buffers the
+    request, and the client then waits for an answer that never comes.
+    """
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+def isolate_huggingface_hub(monkeypatch, home, endpoint: str, token: str | None = TOKEN) -> None:
+    """Point huggingface_hub (already imported) at ``endpoint`` with caches and tokens under ``home``.
+
+    huggingface_hub reads HF_ENDPOINT, HF_HOME and HF_HUB_OFFLINE once, at import, into
+    ``huggingface_hub.constants``: patch those, and the environment for anything that reads it later.
+    """
+    from huggingface_hub import constants
+
+    old_home, old_cache = constants.HF_HOME, constants.HF_HUB_CACHE
+    for name in dir(constants):  # every cache/token path computed from HF_HOME at import
+        value = getattr(constants, name)
+        if isinstance(value, str) and name.isupper() and value.startswith((old_home, old_cache)):
+            prefix = old_cache if value.startswith(old_cache) else old_home
+            target = Path(home) / "hub" if prefix == old_cache else Path(home)
+            monkeypatch.setattr(constants, name, str(target) + value[len(prefix):])
+    monkeypatch.setattr(constants, "ENDPOINT", endpoint)
+    monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
+                "HUGGING_FACE_HUB_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in hub_environment(endpoint, home, token).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if not token:
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+
+
+def hub_environment(endpoint: str, home: str | Path, token: str | None = TOKEN) -> dict[str, str]:
+    """The variables that point huggingface_hub, in a process started with them, at a fake Hub.
+
+    ``HF_HOME`` gets a folder of its own because the Hugging Face cache is keyed by repo id, not
+    by endpoint: a fake ``org/name`` cached in the usual place would shadow the real repo later.
+    Telemetry is off so that huggingface_hub makes no calls beyond the ones zoo asks for.
+    """
+    env = {"HF_ENDPOINT": endpoint, "HF_HOME": str(home), "HF_HUB_DISABLE_TELEMETRY": "1"}
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+# -- the command: python -m zoo.testing.hub ------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Serve a fake Hub in the foreground until Ctrl-C (or SIGTERM); print how to point zoo at it."""
+    parser = argparse.ArgumentParser(
+        prog="python -m zoo.testing.hub",
+        description="A local fake Hugging Face Hub for trying `zoo push` and `zoo.load('org/name')` offline.",
+    )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on; another one exposes it beyond this machine (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default: 0)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="folder that keeps the repos across restarts (default: none, repos live in memory)")
+    parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr (default: log)")
+    args = parser.parse_args(argv)
+    if not 0 <= args.port <= 65535:
+        parser.error(f"--port {args.port}: must be between 0 and 65535")
+    try:
+        hub = FakeHub(args.host, args.port, args.root)
+    except (OSError, ValueError) as exc:
+        where = f"{args.host}:{args.port}" if isinstance(exc, OSError) else str(args.root)
+        print(f"error: fake Hub cannot start ({where}): {exc}", file=sys.stderr)
+        return 1
+    hub.log_requests = not args.quiet
+    scratch = None
+    if args.root is not None:
+        home = args.root / "hf-home"
+    else:
+        scratch = tempfile.TemporaryDirectory(prefix="zoo-fake-hub-")
+        home = Path(scratch.name) / "hf-home"
+    kept = f"in {args.root}" if args.root is not None else "in memory (gone when it stops; --root DIR keeps them)"
+    print(f"fake Hugging Face Hub serving at {hub.url}; repos are kept {kept}", flush=True)
+    print("point zoo at it in another shell (HF_HOME: a cache of its own, apart from the real Hub's):")
+    for key, value in hub_environment(hub.url, home).items():
+        print(f"export {key}={value}")
+    print("unset HF_HUB_OFFLINE")
+    print("then e.g.: zoo push RUN_FOLDER --repo you/name; python -c \"import zoo; zoo.load('you/name')\"")
+    print("Ctrl-C stops it.", flush=True)
+
+    def stop_on_term(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, stop_on_term)
+    try:
+        hub.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        hub.stopping.set()
+        hub.server.server_close()
+        if scratch is not None:
+            scratch.cleanup()
+    print("fake Hub stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
