@@ -18,6 +18,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 _spec = importlib.util.spec_from_file_location("_zoo_hub_server", Path(__file__).parent / "tests" / "hub_server.py")
 _hub_server = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_hub_server)
+fake_hub = _hub_server.fake_hub  # the fake Hugging Face Hub fixture, for every test that names it
 
 CLOSED_PORT = "http://127.0.0.1:9"  # the discard port: nothing listens, a request fails at once
 

@@ -39,7 +39,9 @@ def measure(arch: str, seconds: float, lr: float) -> dict:
 
     torch.manual_seed(0)
     train, val, test = (load_dataset(DATASET, split) for split in ("train", "val", "test"))
-    model = zoo.create(arch, **dict(zip(("channels", "height", "width"), train.shape)), levels=train.levels, **MODELS[arch])
+    model = zoo.create(
+        arch, **dict(zip(("channels", "height", "width"), train.shape)), levels=train.levels, **MODELS[arch]
+    )
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     images = train.images.long()
     order = torch.Generator().manual_seed(0)
@@ -101,15 +103,33 @@ def main() -> None:
         f"machine: {machine()}, 1 thread per model; {DATASET}, {seconds:.0f} CPU-s of training each, "
         f"Adam lr {args.lr}, batch {BATCH}, best validation epoch kept\n"
     )
-    head = ["model", "config", "params", "train img/CPU-s", "epochs", "fast sample s/16", "naive sample s/16",
-            "test NLL nats", "test bits/dim"]
+    head = [
+        "model",
+        "config",
+        "params",
+        "train img/CPU-s",
+        "epochs",
+        "fast sample s/16",
+        "naive sample s/16",
+        "test NLL nats",
+        "test bits/dim",
+    ]
     rows = []
     for arch, cfg in MODELS.items():
         r = run_one(arch, seconds, args.lr)
-        rows.append([
-            arch, " ".join(f"{k}={v}" for k, v in cfg.items()), f"{r['parameters']:,}", f"{r['images_per_cpu_s']:.0f}",
-            str(r["epochs"]), f"{r['fast_s']:.2f}", f"{r['naive_s']:.2f}", f"{r['test_nll']:.2f}", f"{r['test_bpd']:.3f}",
-        ])
+        rows.append(
+            [
+                arch,
+                " ".join(f"{k}={v}" for k, v in cfg.items()),
+                f"{r['parameters']:,}",
+                f"{r['images_per_cpu_s']:.0f}",
+                str(r["epochs"]),
+                f"{r['fast_s']:.2f}",
+                f"{r['naive_s']:.2f}",
+                f"{r['test_nll']:.2f}",
+                f"{r['test_bpd']:.3f}",
+            ]
+        )
         print(" | ".join(rows[-1]), flush=True)
     print_table(head, rows)
 

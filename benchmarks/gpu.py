@@ -28,9 +28,8 @@ import time
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from _common import machine, print_table
+from torch import nn
 
 # (blocks, hidden, batch) per device: the sizes of issue 12's table
 SIZES = {"cuda": [(15, 16, 256), (15, 64, 64)], "cpu": [(7, 32, 32), (15, 16, 32)]}
@@ -47,8 +46,8 @@ class PlainMaskedConv(nn.Conv2d):
     def __init__(self, cin: int, cout: int, k: int, kind: str):
         super().__init__(cin, cout, k, padding=k // 2)
         mask = torch.ones(cout, cin, k, k)
-        mask[:, :, k // 2, k // 2 + (kind == "B"):] = 0
-        mask[:, :, k // 2 + 1:] = 0
+        mask[:, :, k // 2, k // 2 + (kind == "B") :] = 0
+        mask[:, :, k // 2 + 1 :] = 0
         self.register_buffer("mask", mask)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -83,14 +82,19 @@ class PlainPixelCNN(nn.Module):
 
 def training_paths(device: str, compile_: bool) -> dict[str, dict]:
     """TrainConfig settings of every zoo path worth timing on this device."""
-    paths = {"zoo fp32": {}, "zoo channels_last": dict(channels_last=True), "zoo bf16": dict(precision="bf16"),
-             "zoo bf16 + channels_last": dict(precision="bf16", channels_last=True)}
+    paths = {
+        "zoo fp32": {},
+        "zoo channels_last": dict(channels_last=True),
+        "zoo bf16": dict(precision="bf16"),
+        "zoo bf16 + channels_last": dict(precision="bf16", channels_last=True),
+    }
     if device == "cuda":
         paths["zoo fp16"] = dict(precision="fp16")
     if compile_ and device == "cuda":  # CUDA graphs: the cure for launch-bound small models
         paths["zoo compile reduce-overhead"] = dict(compile=True, compile_mode="reduce-overhead")
         paths["zoo bf16 + channels_last + compile reduce-overhead"] = dict(
-            precision="bf16", channels_last=True, compile=True, compile_mode="reduce-overhead")
+            precision="bf16", channels_last=True, compile=True, compile_mode="reduce-overhead"
+        )
     elif compile_:
         paths["zoo compile"] = dict(compile=True)
         paths["zoo bf16 + compile"] = dict(precision="bf16", compile=True)
@@ -151,8 +155,17 @@ def bench_training(size: tuple[int, int, int], device: torch.device, args) -> li
     median = {name: statistics.median(r) for name, r in rates.items()}
     base, zoo32 = median["plain fp32 (baseline)"], median["zoo fp32"]
     label = f"{blocks} blocks, hidden {hidden}, batch {batch}, {H}x{W}"
-    return [[label, name, f"{rate:,.0f}", f"{rate / base:.2f}x", f"{rate / zoo32:.2f}x",
-             f"{peaks[name]:.0f}" if name in peaks else "-"] for name, rate in median.items()]
+    return [
+        [
+            label,
+            name,
+            f"{rate:,.0f}",
+            f"{rate / base:.2f}x",
+            f"{rate / zoo32:.2f}x",
+            f"{peaks[name]:.0f}" if name in peaks else "-",
+        ]
+        for name, rate in median.items()
+    ]
 
 
 @contextlib.contextmanager
@@ -200,8 +213,9 @@ def bench_sampling(device: torch.device, args) -> list[list[str]]:
                     model.sample(n, generator=torch.Generator().manual_seed(0), method="naive")
                 naive = naive[0]
             label = " ".join(f"{k}={v}" for k, v in size.items())
-            rows.append([arch, label, f"{n}", f"{H}x{W}", f"{naive:.2f}{mark}", f"{fast[0]:.2f}",
-                         f"{naive / fast[0]:.1f}x"])
+            rows.append(
+                [arch, label, f"{n}", f"{H}x{W}", f"{naive:.2f}{mark}", f"{fast[0]:.2f}", f"{naive / fast[0]:.1f}x"]
+            )
             print(" | ".join(rows[-1]), flush=True)
             if device.type == "cuda":  # the same without the CUDA graphs of the position steps
                 import zoo.sampling
@@ -210,8 +224,17 @@ def bench_sampling(device: torch.device, args) -> list[list[str]]:
                 with _timer(loop, device):
                     model.sample(n, generator=torch.Generator().manual_seed(0), method="fast")
                 zoo.sampling.POSITION_STEPS = "cuda"
-                rows.append([arch + " (no graph)", label, f"{n}", f"{H}x{W}", f"{naive:.2f}{mark}", f"{loop[0]:.2f}",
-                             f"{naive / loop[0]:.1f}x"])
+                rows.append(
+                    [
+                        arch + " (no graph)",
+                        label,
+                        f"{n}",
+                        f"{H}x{W}",
+                        f"{naive:.2f}{mark}",
+                        f"{loop[0]:.2f}",
+                        f"{naive / loop[0]:.1f}x",
+                    ]
+                )
     return rows
 
 
@@ -224,16 +247,24 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="interleaved timing rounds (median reported)")
     ap.add_argument("--steps", type=int, default=None, help="optimizer steps per path per round")
     ap.add_argument("--warmup", type=int, default=3)
-    ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                    help="include torch.compile paths (default: on CUDA only; on the CPU compiling takes minutes)")
+    ap.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="include torch.compile paths (default: on CUDA only; on the CPU compiling takes minutes)",
+    )
     ap.add_argument("--paths", action="append", help="time only zoo paths whose name contains this (repeatable)")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
     ap.add_argument("--no-training", dest="training", action="store_false")
     ap.add_argument("--no-sampling", dest="sampling", action="store_false")
     ap.add_argument("--sample-image", type=int, default=None, help="sampling image side (default 28; CPU 12)")
     ap.add_argument("--sample-n", type=int, action="append", help="images per sampling run (repeatable)")
-    ap.add_argument("--naive-rows", type=int, default=None,
-                    help="time only this many naive rows and extrapolate (default 4 on CUDA, 2 on CPU; 0: all)")
+    ap.add_argument(
+        "--naive-rows",
+        type=int,
+        default=None,
+        help="time only this many naive rows and extrapolate (default 4 on CUDA, 2 on CPU; 0: all)",
+    )
     args, _ = ap.parse_known_args()  # run_all.py passes every script the same options
     if args.device == "auto":
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -260,8 +291,9 @@ def main() -> None:
         print_table(["size", "path", "img/s", "vs plain", "vs zoo fp32", "peak MiB"], rows)
     if args.sampling:
         print(f"\nSampling (binary {args.sample_image}x{args.sample_image}), seconds per run; * = extrapolated:")
-        print_table(["architecture", "size", "n", "image", "naive s", "fast s", "fast vs naive"],
-                    bench_sampling(device, args))
+        print_table(
+            ["architecture", "size", "n", "image", "naive s", "fast s", "fast vs naive"], bench_sampling(device, args)
+        )
 
 
 if __name__ == "__main__":

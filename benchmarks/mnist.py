@@ -51,8 +51,13 @@ def measure(name: str, steps: int) -> dict:
     with torch.no_grad():
         model.sample(16, generator=torch.Generator().manual_seed(0))
     sample_seconds = time.process_time() - start
-    return dict(params=params, nll=test.get("nll_nats"), bpd=test.get("bits_per_dim"),
-                train_rate=train_rate, sample_seconds=sample_seconds)
+    return dict(
+        params=params,
+        nll=test.get("nll_nats"),
+        bpd=test.get("bits_per_dim"),
+        train_rate=train_rate,
+        sample_seconds=sample_seconds,
+    )
 
 
 def main() -> None:
@@ -70,11 +75,22 @@ def main() -> None:
         r = run_isolated(__file__, [name, str(args.steps)], name)
         nll = "-" if r["nll"] is None else f"{r['nll']:.2f}"
         bpd = "-" if r["bpd"] is None else f"{r['bpd']:.4f}"
-        rows.append([name, f"{r['params']:,}", nll, bpd, f"{r['train_rate']:.0f}", f"{r['sample_seconds']:.2f}",
-                     PAPER[name]])
+        rows.append(
+            [name, f"{r['params']:,}", nll, bpd, f"{r['train_rate']:.0f}", f"{r['sample_seconds']:.2f}", PAPER[name]]
+        )
     print(f"\n{machine()}, one thread per model, {time.strftime('%Y-%m-%d')}")
-    print_table(["model", "params", "test NLL nats", "bits/dim", "train img per CPU-s", "sample 16 CPU-s",
-                 "paper NLL (static)"], rows)
+    print_table(
+        [
+            "model",
+            "params",
+            "test NLL nats",
+            "bits/dim",
+            "train img per CPU-s",
+            "sample 16 CPU-s",
+            "paper NLL (static)",
+        ],
+        rows,
+    )
 
 
 if __name__ == "__main__":

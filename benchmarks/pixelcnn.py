@@ -128,10 +128,20 @@ def main() -> None:
 
     import torch
 
-    print(f"machine: {machine()}, {torch.get_num_threads()} threads, load average "
-          f"{os.getloadavg()[0]:.1f} at start; batch 32 (8 for paper-ish); fast sampler on 1 thread\n")
-    head = ["input", "model", "train img/s", "eval img/s", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}",
-            "speed-up", "peak MiB train/eval/fast/naive"]
+    print(
+        f"machine: {machine()}, {torch.get_num_threads()} threads, load average "
+        f"{os.getloadavg()[0]:.1f} at start; batch 32 (8 for paper-ish); fast sampler on 1 thread\n"
+    )
+    head = [
+        "input",
+        "model",
+        "train img/s",
+        "eval img/s",
+        f"naive s/{N_SAMPLES}",
+        f"fast s/{N_SAMPLES}",
+        "speed-up",
+        "peak MiB train/eval/fast/naive",
+    ]
     rows = []
     sizes = list(SIZES)[:1] if args.quick else list(SIZES)
     for setting in SETTINGS:
@@ -144,12 +154,18 @@ def main() -> None:
             r = {p: run_one(setting, size, p, steps, full) for p in PHASES}
             naive = r["naive"]
             note = "" if full else f" (extrap. from {naive['steps']} steps)"
-            rows.append([
-                setting, f"{size} h={cfg['hidden']}, {cfg['layers']} blocks", f"{r['train']['value']:.1f}", f"{r['eval']['value']:.1f}",
-                f"{naive['value']:.1f}{note}", f"{r['fast']['value']:.2f}",
-                f"{naive['value'] / r['fast']['value']:.0f}x",
-                "/".join(f"{r[p]['peak_mib']:.0f}" for p in PHASES),
-            ])
+            rows.append(
+                [
+                    setting,
+                    f"{size} h={cfg['hidden']}, {cfg['layers']} blocks",
+                    f"{r['train']['value']:.1f}",
+                    f"{r['eval']['value']:.1f}",
+                    f"{naive['value']:.1f}{note}",
+                    f"{r['fast']['value']:.2f}",
+                    f"{naive['value'] / r['fast']['value']:.0f}x",
+                    "/".join(f"{r[p]['peak_mib']:.0f}" for p in PHASES),
+                ]
+            )
             print(" | ".join(rows[-1]), flush=True)
     print_table(head, rows)
 

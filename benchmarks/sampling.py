@@ -44,7 +44,10 @@ SIZES = {
         "diagonal-bilstm": dict(hidden=128, layers=12, out_hidden=1024),
     },
 }
-PAPER_MNIST = {"row-lstm": dict(hidden=16, layers=7, out_hidden=32), "diagonal-bilstm": dict(hidden=16, layers=7, out_hidden=32)}
+PAPER_MNIST = {
+    "row-lstm": dict(hidden=16, layers=7, out_hidden=32),
+    "diagonal-bilstm": dict(hidden=16, layers=7, out_hidden=32),
+}
 ARCHS = ("pixelcnn", "row-lstm", "diagonal-bilstm")
 
 
@@ -100,7 +103,9 @@ def measure(arch: str, setting: str, size: str, method: str, max_steps: int) -> 
 
 
 def run_one(arch: str, setting: str, size: str, method: str, max_steps: int) -> dict:
-    return run_isolated(__file__, [arch, setting, size, method, str(max_steps)], f"{arch} / {setting} / {size} / {method}")
+    return run_isolated(
+        __file__, [arch, setting, size, method, str(max_steps)], f"{arch} / {setting} / {size} / {method}"
+    )
 
 
 def main() -> None:
@@ -117,11 +122,17 @@ def main() -> None:
         print(json.dumps(measure(arch, setting, size, method, int(steps))))
         return
 
-    print(
-        f"machine: {machine()}, 1 thread per measurement; {N_SAMPLES} samples; * = extrapolated\n"
-    )
-    head = ["architecture", "input", "size", "params", f"naive s/{N_SAMPLES}", f"fast s/{N_SAMPLES}", "ratio",
-            "peak MiB naive/fast"]
+    print(f"machine: {machine()}, 1 thread per measurement; {N_SAMPLES} samples; * = extrapolated\n")
+    head = [
+        "architecture",
+        "input",
+        "size",
+        "params",
+        f"naive s/{N_SAMPLES}",
+        f"fast s/{N_SAMPLES}",
+        "ratio",
+        "peak MiB naive/fast",
+    ]
     rows = []
     settings = list(SETTINGS)[:1] if args.quick else list(SETTINGS)
     sizes = ["bundled", "paper"] if args.paper and not args.quick else ["bundled"]
@@ -133,12 +144,18 @@ def main() -> None:
                 naive = run_one(arch, setting, size, "naive", args.naive_steps)
                 fast = run_one(arch, setting, size, "fast", fast_steps)
                 mark = lambda r: "*" if r["extrapolated"] else ""  # noqa: E731
-                rows.append([
-                    arch, setting, size, f"{naive['parameters']:,}",
-                    f"{naive['seconds']:.1f}{mark(naive)}", f"{fast['seconds']:.2f}{mark(fast)}",
-                    f"{naive['seconds'] / fast['seconds']:.0f}x",
-                    f"{naive['peak_mib']:.0f}/{fast['peak_mib']:.0f}",
-                ])
+                rows.append(
+                    [
+                        arch,
+                        setting,
+                        size,
+                        f"{naive['parameters']:,}",
+                        f"{naive['seconds']:.1f}{mark(naive)}",
+                        f"{fast['seconds']:.2f}{mark(fast)}",
+                        f"{naive['seconds'] / fast['seconds']:.0f}x",
+                        f"{naive['peak_mib']:.0f}/{fast['peak_mib']:.0f}",
+                    ]
+                )
                 print(" | ".join(rows[-1]), flush=True)
     print_table(head, rows)
 

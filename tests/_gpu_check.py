@@ -45,9 +45,9 @@ from pathlib import Path
 import torch
 
 import zoo
+from zoo import train
 from zoo.data import ImageSet
 from zoo.testing import check_fast_sampler
-from zoo import train
 from zoo.training import DefaultTrainer, TrainConfig
 
 CUDA = torch.device("cuda")  # --dry-run points this at the CPU, to try the script's own code on a CPU machine
@@ -74,8 +74,10 @@ def check_samplers() -> None:
             b = model.sample(8, generator=torch.Generator().manual_seed(3)).cpu()
             differ = (a != b).float().mean().item()
             assert differ < 0.01, f"{name}: CUDA samples differ from the CPU's in {differ:.1%} of values"
-            print(f"{name} C={channels}: check_fast_sampler on {CUDA.type} ok; "
-                  f"CPU vs {CUDA.type} samples differ in {differ:.2%}")
+            print(
+                f"{name} C={channels}: check_fast_sampler on {CUDA.type} ok; "
+                f"CPU vs {CUDA.type} samples differ in {differ:.2%}"
+            )
 
 
 def check_no_round_trips() -> None:
@@ -107,11 +109,14 @@ def check_graph_replay() -> None:
     import zoo.sampling
 
     graph, side = ("cuda", 28) if CUDA.type == "cuda" else ("always", 6)  # dry run: the same steps, eagerly
-    cases = [("pixelcnn", 1, 2, dict(hidden=12, layers=7)), ("pixelcnn", 3, 256, dict(hidden=12, layers=7)),
-             ("pixelcnn", 1, 2, dict(hidden=12, layers=7, gated=True)),  # no graph: the plain loop both times
-             ("row-lstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24)),
-             ("row-lstm", 3, 256, dict(hidden=12, layers=7, out_hidden=24)),
-             ("diagonal-bilstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24))]
+    cases = [
+        ("pixelcnn", 1, 2, dict(hidden=12, layers=7)),
+        ("pixelcnn", 3, 256, dict(hidden=12, layers=7)),
+        ("pixelcnn", 1, 2, dict(hidden=12, layers=7, gated=True)),  # no graph: the plain loop both times
+        ("row-lstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24)),
+        ("row-lstm", 3, 256, dict(hidden=12, layers=7, out_hidden=24)),
+        ("diagonal-bilstm", 1, 2, dict(hidden=12, layers=7, out_hidden=24)),
+    ]
     for arch, channels, levels, size in cases:
         torch.manual_seed(0)
         model = zoo.create(arch, channels=channels, height=side, width=side, levels=levels, **size).to(CUDA)
@@ -125,8 +130,10 @@ def check_graph_replay() -> None:
             seconds[mode] = time.perf_counter() - t0
         zoo.sampling.POSITION_STEPS = "cuda"
         assert torch.equal(runs[graph], runs["never"]), f"{arch}: the CUDA graph changed the samples"
-        print(f"{arch} C={channels} {size} {side}x{side} x16: position steps ({graph}) {seconds[graph]:.2f} s, "
-              f"plain loop {seconds['never']:.2f} s, same samples")
+        print(
+            f"{arch} C={channels} {size} {side}x{side} x16: position steps ({graph}) {seconds[graph]:.2f} s, "
+            f"plain loop {seconds['never']:.2f} s, same samples"
+        )
 
 
 def data(n: int = 256, side: int = 8) -> ImageSet:
@@ -161,9 +168,15 @@ def crash_at(model, step: int):
 
 def check_training(tmp: Path) -> None:
     base = dict(epochs=2, batch_size=32, lr=3e-3, seed=2, checkpoint_every=5, progress=False, device=CUDA.type)
-    paths = [dict(precision="fp32"), dict(precision="bf16"), dict(precision="fp16"), dict(channels_last=True),
-             dict(precision="bf16", channels_last=True), dict(compile=True),
-             dict(compile=True, compile_mode="reduce-overhead")]
+    paths = [
+        dict(precision="fp32"),
+        dict(precision="bf16"),
+        dict(precision="fp16"),
+        dict(channels_last=True),
+        dict(precision="bf16", channels_last=True),
+        dict(compile=True),
+        dict(compile=True, compile_mode="reduce-overhead"),
+    ]
     if CUDA.type == "cpu":  # dry run: compiling on the CPU takes minutes
         paths = [p for p in paths if not p.get("compile")]
     train_set = data()
@@ -193,11 +206,14 @@ def check_cli(tmp: Path) -> None:
     folder = tmp / "cli-model"
     model = zoo.create("pixelcnn", channels=1, height=8, width=8, levels=17, hidden=8, layers=2)
     zoo.save_pretrained(model, folder)
-    for args in (["sample", folder, "--n", "4", "--out", tmp / "s.png"],
-                 ["eval", folder, "--dataset", "digits"],
-                 ["complete", folder, "--dataset", "digits", "--n", "2", "--samples", "1", "--out", tmp / "c.png"]):
-        run = subprocess.run([sys.executable, "-m", "zoo.cli", *map(str, args), "--device", CUDA.type],
-                             capture_output=True, text=True)
+    for args in (
+        ["sample", folder, "--n", "4", "--out", tmp / "s.png"],
+        ["eval", folder, "--dataset", "digits"],
+        ["complete", folder, "--dataset", "digits", "--n", "2", "--samples", "1", "--out", tmp / "c.png"],
+    ):
+        run = subprocess.run(
+            [sys.executable, "-m", "zoo.cli", *map(str, args), "--device", CUDA.type], capture_output=True, text=True
+        )
         assert run.returncode == 0, run.stderr
     print(f"zoo sample / eval / complete --device {CUDA.type}: ok")
 
@@ -206,12 +222,19 @@ def check_mnist(tmp: Path, epochs: int) -> None:
     nll = {}
     for precision in ("fp32", "bf16"):
         t0 = time.perf_counter()
-        out = train("pixelcnn", "binarized-mnist", tmp / precision, epochs=epochs,
-                    settings=dict(hidden=64, layers=7, batch_size=128, precision=precision, progress=False),
-                    dataset_options=dict(dynamic=True))
+        out = train(
+            "pixelcnn",
+            "binarized-mnist",
+            tmp / precision,
+            epochs=epochs,
+            settings=dict(hidden=64, layers=7, batch_size=128, precision=precision, progress=False),
+            dataset_options=dict(dynamic=True),
+        )
         nll[precision] = json.loads((out / "config.json").read_text())["metrics"]["val"]["nll_nats"]
-        print(f"binarized MNIST, {precision}, {epochs} epochs: val {nll[precision]:.2f} nats "
-              f"({time.perf_counter() - t0:.0f} s)")
+        print(
+            f"binarized MNIST, {precision}, {epochs} epochs: val {nll[precision]:.2f} nats "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
     gap = nll["bf16"] - nll["fp32"]
     assert gap <= 0.3, f"bf16 is {gap:.2f} nats behind fp32"
     print(f"bf16 within 0.3 nats of fp32: {gap:+.2f}")

@@ -30,8 +30,17 @@ if __name__ == "__main__":
     with torch.no_grad():
         after = float(model.loss(train.images))
     save_tensors(model.state_dict(), out / f"rank{rank}.safetensors")
-    (out / f"rank{rank}.json").write_text(json.dumps(
-        {"rank": rank, "world": world, "before": before, "after": after, "steps": result.steps,
-         "history": result.history}))
+    (out / f"rank{rank}.json").write_text(
+        json.dumps(
+            {
+                "rank": rank,
+                "world": world,
+                "before": before,
+                "after": after,
+                "steps": result.steps,
+                "history": result.history,
+            }
+        )
+    )
     dist.barrier()
     dist.destroy_process_group()

@@ -14,11 +14,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import zoo  # noqa: E402
 from _train_models import Noisy, NoisyConfig  # noqa: E402
+
+from zoo import (
+    evaluate,  # noqa: E402
+    train,
+)
 from zoo.data import load_dataset  # noqa: E402
-from zoo import evaluate  # noqa: E402
-from zoo import train
 from zoo.training import DefaultTrainer, TrainConfig  # noqa: E402
 from zoo.weights import load_tensors  # noqa: E402
 

@@ -28,9 +28,9 @@ def zoo_register_models(register):
     register(GoodExt)
 '''
 
-BROKEN = '''
+BROKEN = """
 raise ImportError("this plugin needs libfoo 9, which is not installed")
-'''
+"""
 
 DUPLICATE = '''
 import zoo
@@ -55,14 +55,14 @@ def zoo_register_models(register):
     register(Fine)
 '''
 
-HOOK_RAISES = '''
+HOOK_RAISES = """
 import zoo
 
 
 @zoo.hookimpl
 def zoo_register_datasets(register):
     raise RuntimeError("dataset index is corrupt")
-'''
+"""
 
 
 def write_plugin(site: Path, dist: str, module: str, source: str, ep_name: str | None = None) -> None:
@@ -82,37 +82,37 @@ def write_all(site: Path) -> Path:
     return site
 
 
-REENTRANT_IMPORT = '''
+REENTRANT_IMPORT = """
 import zoo
 
 KNOWN = zoo.list_models()  # asks for the registry while it is being built
-'''
+"""
 
-REENTRANT_HOOK = '''
+REENTRANT_HOOK = """
 import zoo
 
 
 @zoo.hookimpl
 def zoo_register_models(register):
     zoo.list_models()
-'''
+"""
 
-EXITS = '''
+EXITS = """
 import sys
 
 sys.exit(3)
-'''
+"""
 
-MISSPELT = '''
+MISSPELT = """
 import zoo
 
 
 @zoo.hookimpl
 def zoo_register_model(register):  # the hook is zoo_register_models
     pass
-'''
+"""
 
-NOT_PYDANTIC = '''
+NOT_PYDANTIC = """
 import zoo
 from zoo.builtin.independent import Independent
 
@@ -129,7 +129,7 @@ class Plain(Independent):
 @zoo.hookimpl
 def zoo_register_models(register):
     register(Plain)
-'''
+"""
 
 IMPOSTOR = '''
 import zoo

@@ -12,8 +12,22 @@ import zoo
 from zoo.cards import card_data, read_card, write_model_card
 
 METRICS = {
-    "test": {"split": "test", "dataset": "digits", "n_images": 360, "nll_nats": 80.123456, "bits_per_dim": 1.8034, "extra": {"iw_bound": 79.5}},
-    "val": {"split": "val", "dataset": "digits", "n_images": 100, "nll_nats": 81.5, "bits_per_dim": 1.8345, "extra": {}},
+    "test": {
+        "split": "test",
+        "dataset": "digits",
+        "n_images": 360,
+        "nll_nats": 80.123456,
+        "bits_per_dim": 1.8034,
+        "extra": {"iw_bound": 79.5},
+    },
+    "val": {
+        "split": "val",
+        "dataset": "digits",
+        "n_images": 100,
+        "nll_nats": 81.5,
+        "bits_per_dim": 1.8345,
+        "extra": {},
+    },
 }
 RECIPE = "zoo train independent --dataset digits --epochs 3 --out cards/ind"
 
@@ -36,11 +50,7 @@ def test_card_metadata_has_library_tags_license_and_model_index(folder):
     assert data["datasets"] == ["digits"]
     (index,) = data["model-index"]
     assert index["name"] == "ind-digits"
-    got = {
-        (r["dataset"]["split"], m["type"]): m["value"]
-        for r in index["results"]
-        for m in r["metrics"]
-    }
+    got = {(r["dataset"]["split"], m["type"]): m["value"] for r in index["results"] for m in r["metrics"]}
     assert got == {
         ("test", "bits_per_dim"): 1.8034,
         ("test", "nll"): 80.1235,

@@ -13,8 +13,6 @@ from zoo.hub import file_sha256
 from zoo.registry import get_registry
 from zoo.testing import NotCached, check_pretrained
 
-from .hub_server import fake_hub  # noqa: F401 - the fixture
-
 
 @pytest.fixture
 def publish(fake_hub, tmp_path):  # noqa: F811 - the fixture imported above
@@ -32,10 +30,16 @@ def publish(fake_hub, tmp_path):  # noqa: F811 - the fixture imported above
             (folder / "config.json").write_text(json.dumps(meta))
         repo_id = f"alice/{name}"
         zoo.push_to_hub(folder, repo_id)
-        entry = bundled.model_copy(update={
-            "name": name, "bundled": None, "package": None, "repo_id": repo_id,
-            "revision": fake_hub.repos[repo_id].branches["main"], "sha256": file_sha256(folder / "model.safetensors"),
-        })
+        entry = bundled.model_copy(
+            update={
+                "name": name,
+                "bundled": None,
+                "package": None,
+                "repo_id": repo_id,
+                "revision": fake_hub.repos[repo_id].branches["main"],
+                "sha256": file_sha256(folder / "model.safetensors"),
+            }
+        )
 
         class Plugin:
             @zoo.hookimpl
@@ -57,8 +61,10 @@ def test_a_cached_hub_entry_is_checked_without_a_request(fake_hub, publish):  # 
         check_pretrained(entry.name)
     assert len(fake_hub.requests) == before  # not in the cache: said so, nothing fetched
     message = str(info.value)
-    assert message.startswith(f"independent-digits-hub is on the Hub (alice/independent-digits-hub@{entry.revision}) "
-                              "and not in the Hugging Face cache (")
+    assert message.startswith(
+        f"independent-digits-hub is on the Hub (alice/independent-digits-hub@{entry.revision}) "
+        "and not in the Hugging Face cache ("
+    )
     assert "zoo.load('independent-digits-hub')" in message and "\n" not in message
     assert isinstance(info.value, unittest.SkipTest)  # pytest reports it as a skip with this reason
 
@@ -77,8 +83,11 @@ def test_a_cached_hub_entry_with_a_wrong_metric_fails(fake_hub, publish):  # noq
 
     entry = publish("independent-digits-worse", edit=worse)
     zoo.load(entry.name)
-    with pytest.raises(AssertionError, match=r"independent-digits-worse: test NLL measured 108\.10\d+ nats, "
-                                             r"recorded 109\.10\d+"):
+    with pytest.raises(
+        AssertionError,
+        match=r"independent-digits-worse: test NLL measured 108\.10\d+ nats, "
+        r"recorded 109\.10\d+",
+    ):
         check_pretrained(entry.name)
 
 

@@ -14,14 +14,29 @@ from zoo.cli import main, parse_settings
 
 def zoo_cli(*args, check=True):
     """Run the CLI in a subprocess, as a user would."""
-    run = subprocess.run([sys.executable, "-m", "zoo.cli", *map(str, args)], capture_output=True, text=True, env=os.environ)
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", *map(str, args)], capture_output=True, text=True, env=os.environ
+    )
     if check:
         assert run.returncode == 0, run.stderr
     return run
 
 
 def test_help_for_every_verb(capsys):
-    verbs = ["list", "info", "plugins", "create", "train", "eval", "sample", "complete", "card", "push", "download", "demo"]
+    verbs = [
+        "list",
+        "info",
+        "plugins",
+        "create",
+        "train",
+        "eval",
+        "sample",
+        "complete",
+        "card",
+        "push",
+        "download",
+        "demo",
+    ]
     with pytest.raises(SystemExit):
         main(["--help"])
     top = capsys.readouterr().out
@@ -35,7 +50,11 @@ def test_help_for_every_verb(capsys):
 
 def test_settings_are_parsed_as_json_where_possible():
     assert parse_settings(["hidden=64", "sizes=[400, 400]", "optimizer=adam", "lr=1e-3"]) == {
-        "hidden": 64, "sizes": [400, 400], "optimizer": "adam", "lr": 1e-3}
+        "hidden": 64,
+        "sizes": [400, 400],
+        "optimizer": "adam",
+        "lr": 1e-3,
+    }
     with pytest.raises(ValueError, match="--set expects key=value"):
         parse_settings(["hidden"])
 
@@ -71,8 +90,25 @@ def test_train_eval_card_complete_round_trip(tmp_path, capsys):
     import math
 
     out = tmp_path / "m"
-    assert main(["train", "independent", "--dataset", "digits", "--epochs", "2", "--out", str(out),
-                 "--set", "lr=0.05", "--set", "progress=false"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "independent",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "2",
+                "--out",
+                str(out),
+                "--set",
+                "lr=0.05",
+                "--set",
+                "progress=false",
+            ]
+        )
+        == 0
+    )
     assert f"saved the best model to {out}" in capsys.readouterr().out
     assert main(["eval", str(out), "--dataset", "digits", "--json", "--save"]) == 0
     result = json.loads(capsys.readouterr().out)
@@ -83,7 +119,23 @@ def test_train_eval_card_complete_round_trip(tmp_path, capsys):
     assert main(["card", str(out), "--recipe", "zoo train independent --dataset digits --epochs 2"]) == 0
     card = (out / "README.md").read_text()
     assert "zoo train independent --dataset digits --epochs 2" in card and (out / "samples.png").is_file()
-    assert main(["complete", str(out), "--dataset", "digits", "--n", "4", "--samples", "2", "--out", str(tmp_path / "c.png")]) == 0
+    assert (
+        main(
+            [
+                "complete",
+                str(out),
+                "--dataset",
+                "digits",
+                "--n",
+                "4",
+                "--samples",
+                "2",
+                "--out",
+                str(tmp_path / "c.png"),
+            ]
+        )
+        == 0
+    )
     assert Image.open(tmp_path / "c.png").size[1] > Image.open(tmp_path / "c.png").size[0] // 4  # 4 rows of 4
     assert main(["eval", str(out), "--dataset", "mnist"]) == 2  # no MNIST files here: one clear error
     assert "mnist" in capsys.readouterr().err
@@ -95,8 +147,12 @@ def test_pretrained_listing_and_info_are_honest(capsys):
     assert main(["list", "--pretrained"]) == 0
     rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
     digits = zoo.load("pixelcnn-digits").pretrained_info["metrics"]["test"]
-    assert rows["pixelcnn-digits"].split()[1:] == ["bundled", "digits", f"{digits['nll_nats']:.2f}",
-                                                   f"{digits['bits_per_dim']:.4f}"]
+    assert rows["pixelcnn-digits"].split()[1:] == [
+        "bundled",
+        "digits",
+        f"{digits['nll_nats']:.2f}",
+        f"{digits['bits_per_dim']:.4f}",
+    ]
     assert rows["pixelcnn-cifar10"].split()[1:] == ["not", "published", "cifar10", "-", "-"]
     assert "binarized-mnist (dynamic=True)" in rows["pixelcnn-binarized-mnist"]
 
@@ -120,8 +176,25 @@ def test_fine_tune_devices_permissions_and_missing_folders(tmp_path, capsys, mon
     import zoo
 
     out = tmp_path / "tuned"
-    assert main(["train", "pixelcnn-digits", "--dataset", "digits", "--epochs", "1", "--set", "lr=1e-4",
-                 "--set", "progress=false", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "pixelcnn-digits",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "1",
+                "--set",
+                "lr=1e-4",
+                "--set",
+                "progress=false",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     tuned, base = zoo.load(out), zoo.load("pixelcnn-digits")
     assert tuned.config == base.config  # the pretrained model was trained further, not rebuilt
     changed = [k for k, v in base.state_dict().items() if not torch.equal(v, tuned.state_dict()[k])]

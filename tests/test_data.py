@@ -36,8 +36,10 @@ def test_digits_contract_and_determinism():
 
     bunch = load_digits()
     raw = bunch.images.astype(np.uint8)
-    assert torch.equal(zd.load_dataset("digits", "test").labels, torch.from_numpy(bunch.target[np.sort(
-        np.random.RandomState(0).permutation(1797)[:360])]))
+    assert torch.equal(
+        zd.load_dataset("digits", "test").labels,
+        torch.from_numpy(bunch.target[np.sort(np.random.RandomState(0).permutation(1797)[:360])]),
+    )
     test_idx = np.sort(np.random.RandomState(0).permutation(1797)[:360])
     assert torch.equal(zd.load_dataset("digits", "test").images[:, 0], torch.from_numpy(raw[test_idx]))
 
@@ -198,7 +200,10 @@ def test_binarized_mnist_dynamic_resamples_each_epoch(tmp_path, monkeypatch):
     assert torch.equal(e0, train.images) and not torch.equal(e0, e1)
     assert torch.equal(e1, again.epoch_images(1))  # seeded: the same draw in another process/run
     grey = torch.from_numpy(arrays["train-images"][:36]).float() / 255
-    assert abs(float(torch.stack([train.epoch_images(e)[:, 0].float() for e in range(6)]).mean()) - float(grey.mean())) < 0.02
+    assert (
+        abs(float(torch.stack([train.epoch_images(e)[:, 0].float() for e in range(6)]).mean()) - float(grey.mean()))
+        < 0.02
+    )
     assert (e0[:, 0][grey == 0] == 0).all() and (e0[:, 0][grey == 1] == 1).all()
     val = zd.load_dataset("binarized-mnist", "val", root=tmp_path, dynamic=True, seed=3)
     assert val.resample is None and len(val) == 4

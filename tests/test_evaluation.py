@@ -9,9 +9,9 @@ import pytest
 import torch
 
 import zoo
+from zoo import evaluate
 from zoo.builtin.independent import Independent
 from zoo.data import ImageSet, load_dataset
-from zoo import evaluate
 from zoo.evaluation import DefaultEvaluator, EvalResult, bits_per_dim, record_metrics
 
 
@@ -73,8 +73,14 @@ def test_mismatched_data_is_a_clear_error():
 
 def test_evaluate_folder_and_record_metrics(tmp_path):
     model = zoo.create("independent", levels=2)
-    val_metrics = {"split": "val", "dataset": "digits-binarized", "n_images": 1, "nll_nats": 1.0,
-                   "bits_per_dim": 0.1, "extra": {}}
+    val_metrics = {
+        "split": "val",
+        "dataset": "digits-binarized",
+        "n_images": 1,
+        "nll_nats": 1.0,
+        "bits_per_dim": 0.1,
+        "extra": {},
+    }
     zoo.save_pretrained(model, tmp_path, dataset="digits-binarized", metrics={"val": val_metrics})
     result = evaluate(tmp_path, "digits-binarized", split="test", limit=20)
     assert result.n_images == 20 and result.bits_per_dim == pytest.approx(1.0, rel=1e-6)

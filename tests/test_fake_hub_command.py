@@ -22,15 +22,19 @@ class Server:
     """The command in a subprocess, its stdout read by a thread so that no read can hang the test."""
 
     def __init__(self, *args: str):
-        self.proc = subprocess.Popen([sys.executable, "-m", "zoo.testing.hub", "--port", "0", "--quiet", *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "zoo.testing.hub", "--port", "0", "--quiet", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
         self.env = {}
         self.banner = self.read_until("Ctrl-C stops it.")
         for line in self.banner:
             if line.startswith("export "):
-                key, _, value = line[len("export "):].partition("=")
+                key, _, value = line[len("export ") :].partition("=")
                 self.env[key] = value
 
     def _pump(self) -> None:
@@ -67,8 +71,9 @@ def client(server: Server, home, script: str) -> str:
     """Run ``script`` in a fresh Python with only the printed environment pointing it at the fake Hub."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "HUGGING"))}
     env.update(server.env, HF_HOME=str(home), HF_HUB_DISABLE_PROGRESS_BARS="1")
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 

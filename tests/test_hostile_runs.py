@@ -18,10 +18,10 @@ import pytest
 import torch
 
 import zoo
+from zoo import train
 from zoo.cli import main
 from zoo.errors import ArgumentError, ImageError, WeightsError, WriteError
 from zoo.outputs import claim_output
-from zoo import train
 from zoo.weights import load_tensors
 
 SETTINGS = {"batch_size": 256, "progress": False, "device": "cpu"}
@@ -101,24 +101,27 @@ def edit_latest(folder, fn):
     return path
 
 
-@pytest.mark.parametrize("edit, expected", [
-    (lambda m: m.update(tensors="/etc/passwd"), "field tensors must name a checkpoint file in"),
-    (lambda m: m.update(tensors="../model.safetensors"), "field tensors must name a checkpoint file"),
-    (lambda m: m.update(tensors="ckpt-000001.safetensors/../../x"), "field tensors must name a checkpoint file"),
-    (lambda m: m.update(tensors=7), "field tensors must be a str, got 7"),
-    (lambda m: m.pop("state"), "field state must be a dict, got None"),
-    (lambda m: m.update(train_config=[1]), "field train_config must be a dict"),
-    (lambda m: m.update(format_version="1"), "field format_version must be a positive integer"),
-    (lambda m: m.update(world_size=0), "field world_size must be at least 1"),
-    (lambda m: m["state"].update(epoch="one"), "field state: epoch: Input should be a valid integer"),
-    (lambda m: m["state"].update(history=5), "field state: history: Input should be a valid list"),
-    (lambda m: m.update(optimizer={}), r"malformed checkpoint \(KeyError: 'scalars'\)"),
-    (lambda m: m["optimizer"].update(param_groups="x"), "malformed checkpoint"),
-    (lambda m: m.update(rng={"python": 5, "numpy": 5}), "malformed checkpoint"),
-    (lambda m: m["rng"].update(numpy=["MT19937", [1, 2], 0, 0, 0.0]), "malformed checkpoint"),
-    (lambda m: m.update(format="other"), "unreadable checkpoint"),
-    (lambda m: m["state"].update(step=10**40), "field state.step is an integer of 41 digits"),
-])
+@pytest.mark.parametrize(
+    "edit, expected",
+    [
+        (lambda m: m.update(tensors="/etc/passwd"), "field tensors must name a checkpoint file in"),
+        (lambda m: m.update(tensors="../model.safetensors"), "field tensors must name a checkpoint file"),
+        (lambda m: m.update(tensors="ckpt-000001.safetensors/../../x"), "field tensors must name a checkpoint file"),
+        (lambda m: m.update(tensors=7), "field tensors must be a str, got 7"),
+        (lambda m: m.pop("state"), "field state must be a dict, got None"),
+        (lambda m: m.update(train_config=[1]), "field train_config must be a dict"),
+        (lambda m: m.update(format_version="1"), "field format_version must be a positive integer"),
+        (lambda m: m.update(world_size=0), "field world_size must be at least 1"),
+        (lambda m: m["state"].update(epoch="one"), "field state: epoch: Input should be a valid integer"),
+        (lambda m: m["state"].update(history=5), "field state: history: Input should be a valid list"),
+        (lambda m: m.update(optimizer={}), r"malformed checkpoint \(KeyError: 'scalars'\)"),
+        (lambda m: m["optimizer"].update(param_groups="x"), "malformed checkpoint"),
+        (lambda m: m.update(rng={"python": 5, "numpy": 5}), "malformed checkpoint"),
+        (lambda m: m["rng"].update(numpy=["MT19937", [1, 2], 0, 0, 0.0]), "malformed checkpoint"),
+        (lambda m: m.update(format="other"), "unreadable checkpoint"),
+        (lambda m: m["state"].update(step=10**40), "field state.step is an integer of 41 digits"),
+    ],
+)
 def test_malformed_latest_json_is_one_line(run_copy, edit, expected):
     path = edit_latest(run_copy, edit)
     with pytest.raises(WeightsError) as info:
@@ -172,15 +175,18 @@ def test_absurd_sample_counts_are_refused(model, n):
         model.sample(n)
 
 
-@pytest.mark.parametrize("temperature, expected", [
-    ("1", r"temperature must be a number, got '1' \(str\)"),
-    (None, r"temperature must be a number, got None \(NoneType\)"),
-    (True, "temperature must be a number"),
-    (1e-320, "temperature must be > 0: a finite number of at least 1e-06 .*got 1e-320"),
-    (float("inf"), "got inf"),
-    (float("nan"), "got nan"),
-    (-1.0, "got -1.0"),
-])
+@pytest.mark.parametrize(
+    "temperature, expected",
+    [
+        ("1", r"temperature must be a number, got '1' \(str\)"),
+        (None, r"temperature must be a number, got None \(NoneType\)"),
+        (True, "temperature must be a number"),
+        (1e-320, "temperature must be > 0: a finite number of at least 1e-06 .*got 1e-320"),
+        (float("inf"), "got inf"),
+        (float("nan"), "got nan"),
+        (-1.0, "got -1.0"),
+    ],
+)
 def test_bad_temperatures_are_refused(model, temperature, expected):
     with pytest.raises(ArgumentError, match=expected):
         model.sample(2, temperature=temperature)
@@ -262,9 +268,11 @@ def test_two_runs_into_one_folder(tmp_path, capsys):
 
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "m"
-    code = ("import os, sys; from zoo.outputs import claim_output\n"
-            "with claim_output(sys.argv[1]):\n"
-            "    os.kill(os.getpid(), 9)\n")
+    code = (
+        "import os, sys; from zoo.outputs import claim_output\n"
+        "with claim_output(sys.argv[1]):\n"
+        "    os.kill(os.getpid(), 9)\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True)
     assert proc.returncode == -9
     assert (out / ".zoo.lock").exists()  # left behind by the kill, but nobody holds it

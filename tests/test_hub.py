@@ -18,7 +18,7 @@ import torch
 import zoo
 from zoo.hub import file_sha256, resolve_entry
 
-from .hub_server import TOKEN, fake_hub, silent_server  # noqa: F401 - the fixture
+from .hub_server import TOKEN, silent_server
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
 
@@ -91,7 +91,13 @@ def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, 
     (folder / "checkpoints" / "last.safetensors").write_bytes(b"training state")
     zoo.push_to_hub(folder, "alice/named", commit_message="first weights")
     assert not (folder / "README.md").exists()  # the card is written into the staged upload, not the folder
-    assert set(fake_hub.files("alice/named")) == {".gitattributes", "config.json", "model.safetensors", "README.md", "samples.png"}
+    assert set(fake_hub.files("alice/named")) == {
+        ".gitattributes",
+        "config.json",
+        "model.safetensors",
+        "README.md",
+        "samples.png",
+    }
     assert b"# alice/named" in fake_hub.files("alice/named")["README.md"]
     name = hub_entry(name="ind-hub", repo_id="alice/named", sha256=file_sha256(folder / "model.safetensors"))
     assert zoo.model_info(name)["location"] == "hub: alice/named@main"
@@ -112,8 +118,14 @@ def test_revision_pinning_loads_each_commit(fake_hub, hub_entry):
     assert torch.equal(zoo.load("alice/pinned", revision=commit_b).log_prob(x), second.log_prob(x))
 
     # The index pins commit A with its hash; another pinned revision is not held to A's hash.
-    sha_a = file_sha256(resolve_entry(zoo.PretrainedEntry(
-        name="tmp", architecture="independent", dataset="digits", repo_id="alice/pinned", revision=commit_a)) / "model.safetensors")
+    sha_a = file_sha256(
+        resolve_entry(
+            zoo.PretrainedEntry(
+                name="tmp", architecture="independent", dataset="digits", repo_id="alice/pinned", revision=commit_a
+            )
+        )
+        / "model.safetensors"
+    )
     name = hub_entry(name="ind-pinned", repo_id="alice/pinned", revision=commit_a, sha256=sha_a)
     assert torch.equal(zoo.load(name).log_prob(x), first.log_prob(x))
     assert torch.equal(zoo.load(name, revision=commit_b).log_prob(x), second.log_prob(x))
@@ -150,7 +162,10 @@ def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypa
     with pytest.raises(zoo.HubError) as info:
         zoo.load("alice/uncached")
     msg = str(info.value)
-    assert msg.startswith("Hub repo 'alice/uncached' (revision 'main'): HF_HUB_OFFLINE=1 is set and config.json is not in the Hugging Face cache")
+    assert msg.startswith(
+        "Hub repo 'alice/uncached' (revision 'main'): HF_HUB_OFFLINE=1 is set and config.json is not in the Hugging "
+        "Face cache"
+    )
     assert "unset HF_HUB_OFFLINE" in msg and "zoo list --pretrained" in msg
     assert "\n" not in msg
     assert len(fake_hub.requests) == before
@@ -165,7 +180,9 @@ def test_corrupted_download_is_refused(fake_hub, hub_entry):
     with pytest.raises(zoo.HubError) as info:
         zoo.load(name)
     msg = str(info.value)
-    assert msg.startswith("pretrained model 'ind-corrupt' (Hub repo 'alice/corrupt', revision 'main'): model.safetensors has sha256 ")
+    assert msg.startswith(
+        "pretrained model 'ind-corrupt' (Hub repo 'alice/corrupt', revision 'main'): model.safetensors has sha256 "
+    )
     assert f"the pretrained index expects {good}" in msg
     bad = file_sha256_of(_flip_last(fake_hub.files("alice/corrupt")["model.safetensors"]))
     assert bad in msg
@@ -268,7 +285,10 @@ def test_cli_without_network_prints_one_line(tmp_path):
     code = "import sys; from zoo.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run(
         [sys.executable, "-c", code, "sample", name, "--n", "1", "--out", str(tmp_path / "s.png")],
-        env=env, capture_output=True, text=True, timeout=120,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1, proc.stderr
@@ -299,7 +319,9 @@ def test_bundled_entries_resolve_in_their_package(tmp_path, monkeypatch):
         name="ind-local", architecture="independent", dataset="digits", bundled="ind-local", package="shipper"
     )
     folder = tmp_path / "shipper" / "pretrained" / "ind-local"
-    with pytest.raises(zoo.WeightsError, match="bundled model 'ind-local': .* has no config.json and model.safetensors"):
+    with pytest.raises(
+        zoo.WeightsError, match="bundled model 'ind-local': .* has no config.json and model.safetensors"
+    ):
         resolve_entry(entry)
     zoo.save_pretrained(make_model(13), folder)
     assert resolve_entry(entry) == folder
@@ -341,7 +363,11 @@ def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, 
 def test_only_known_hub_routes_are_used(fake_hub):
     zoo.push_to_hub(make_model(15), "alice/routes")
     zoo.load("alice/routes")
-    unknown = [r for r in fake_hub.requests if r[1].startswith("/api/") and r[1].split("/")[2] not in ("repos", "models", "validate-yaml")]
+    unknown = [
+        r
+        for r in fake_hub.requests
+        if r[1].startswith("/api/") and r[1].split("/")[2] not in ("repos", "models", "validate-yaml")
+    ]
     assert unknown == []
 
 
@@ -393,8 +419,9 @@ def test_server_that_accepts_and_never_answers_ends_at_the_deadline(fake_hub, mo
             zoo.load("alice/silent")
         elapsed = time.perf_counter() - start
     msg = str(info.value)
-    assert msg.startswith(f"Hub repo 'alice/silent' (revision 'main'): no complete answer from {url} "
-                          "within the download deadline (")
+    assert msg.startswith(
+        f"Hub repo 'alice/silent' (revision 'main'): no complete answer from {url} within the download deadline ("
+    )
     assert "ZOO_HUB_TIMEOUT=1)" in msg and "\n" not in msg
     assert elapsed < 4, elapsed  # the deadline, plus at most one of huggingface_hub's 1 s retry pauses
 
@@ -457,10 +484,15 @@ def test_two_downloads_sharing_the_cache_both_end(fake_hub, monkeypatch):
     assert len(errors) == 2 and all("below the minimum" in e for e in errors)
 
 
-@pytest.mark.parametrize("name, value, unit", [
-    ("ZOO_HUB_TIMEOUT", "soon", "seconds"), ("ZOO_HUB_MIN_RATE", "-5", "bytes per second"),
-    ("ZOO_HUB_RATE_WINDOW", "nan", "seconds"), ("ZOO_HUB_TIMEOUT", "0", "seconds"),
-])
+@pytest.mark.parametrize(
+    "name, value, unit",
+    [
+        ("ZOO_HUB_TIMEOUT", "soon", "seconds"),
+        ("ZOO_HUB_MIN_RATE", "-5", "bytes per second"),
+        ("ZOO_HUB_RATE_WINDOW", "nan", "seconds"),
+        ("ZOO_HUB_TIMEOUT", "0", "seconds"),
+    ],
+)
 def test_bad_limit_settings_are_one_line(fake_hub, monkeypatch, name, value, unit):
     monkeypatch.setenv(name, value)
     with pytest.raises(zoo.HubError, match=f"^{name}='{value}': must be a positive number of {unit}$"):
@@ -483,9 +515,12 @@ def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
     model = make_model(22)
     zoo.push_to_hub(model, "alice/pinned-config")
     files = fake_hub.files("alice/pinned-config")
-    name = hub_entry(name="ind-pinned-config", repo_id="alice/pinned-config",
-                     sha256=file_sha256_of(files["model.safetensors"]),
-                     config_sha256=file_sha256_of(files["config.json"]))
+    name = hub_entry(
+        name="ind-pinned-config",
+        repo_id="alice/pinned-config",
+        sha256=file_sha256_of(files["model.safetensors"]),
+        config_sha256=file_sha256_of(files["config.json"]),
+    )
     x = batch()
     assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
     edited = json.loads(files["config.json"])
@@ -494,8 +529,10 @@ def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
     with pytest.raises(zoo.HubError) as info:
         zoo.load(name)
     msg = str(info.value)
-    assert msg.startswith("pretrained model 'ind-pinned-config' (Hub repo 'alice/pinned-config', revision 'main'): "
-                          "config.json has sha256 ")
+    assert msg.startswith(
+        "pretrained model 'ind-pinned-config' (Hub repo 'alice/pinned-config', revision 'main'): "
+        "config.json has sha256 "
+    )
     assert f"the pretrained index expects {file_sha256_of(files['config.json'])}; refusing" in msg
 
 
@@ -519,7 +556,7 @@ def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tm
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no card or samples written here
     assert "README.md" in fake_hub.files("alice/pinned-entry")  # the upload got a card
     out = capsys.readouterr().out
-    snippet = out[out.index("zoo.PretrainedEntry("):]
+    snippet = out[out.index("zoo.PretrainedEntry(") :]
     entry = eval(snippet, {"zoo": zoo})  # the printed entry is ready to paste
     assert entry.revision == fake_hub.repos["alice/pinned-entry"].branches["main"]
     assert entry.sha256 == file_sha256(folder / "model.safetensors")

@@ -20,8 +20,13 @@ pytestmark = pytest.mark.install
 
 ROOT = Path(__file__).resolve().parents[1]
 DISTRIBUTIONS = [ROOT, *sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))]
-ONE_PER_PLUGIN = ["independent-digits", "pixelcnn-digits", "row-lstm-digits", "diagonal-bilstm-digits",
-                  "vae-bernoulli-digits"]
+ONE_PER_PLUGIN = [
+    "independent-digits",
+    "pixelcnn-digits",
+    "row-lstm-digits",
+    "diagonal-bilstm-digits",
+    "vae-bernoulli-digits",
+]
 
 PROBE = """
 import json, sys, torch, zoo
@@ -38,23 +43,61 @@ print(json.dumps(out))
 def test_wheels_carry_their_bundled_models(tmp_path):
     wheels = tmp_path / "wheels"
     skip = shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "plugins", "tests", "outputs")
-    sources = [shutil.copytree(d, tmp_path / "src" / d.name, ignore=skip) for d in DISTRIBUTIONS]  # no build/ in the tree
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(wheels), *map(str, sources)], check=True, cwd=tmp_path)
+    sources = [
+        shutil.copytree(d, tmp_path / "src" / d.name, ignore=skip) for d in DISTRIBUTIONS
+    ]  # no build/ in the tree
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(wheels),
+            *map(str, sources),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert len(built) == len(DISTRIBUTIONS), built
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    site = Path(subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        text=True).strip())
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site),
-                    *map(str, wheels.glob("*.whl"))], check=True, cwd=tmp_path)
+    site = Path(
+        subprocess.check_output(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True
+        ).strip()
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(site),
+            *map(str, wheels.glob("*.whl")),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     (site / "borrowed_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
 
-    run = subprocess.run([str(python), "-c", PROBE, *ONE_PER_PLUGIN], capture_output=True, text=True, cwd=tmp_path,
-                         env={"PATH": str(env_dir / "bin"), "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)})
+    run = subprocess.run(
+        [str(python), "-c", PROBE, *ONE_PER_PLUGIN],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": str(env_dir / "bin"), "HF_HUB_OFFLINE": "1", "HOME": str(tmp_path)},
+    )
     assert run.returncode == 0, run.stderr
     found = json.loads(run.stdout)
     for name in ONE_PER_PLUGIN:

@@ -93,8 +93,18 @@ def reference_conv(conv, x):
     return F.conv2d(x, conv.weight * conv.mask, conv.bias, padding=conv.padding)
 
 
-@pytest.mark.parametrize("shape", [(1, 4, 7, "A", 1), (4, 4, 3, "B", 1), (6, 6, (1, 3), "B", 3), (6, 12, 1, "B", 3),
-                                   (8, 4, 1, "B", 1), (3, 6, (1, 7), "A", 3), (6, 6, (3, 5), "B", 3)])
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1, 4, 7, "A", 1),
+        (4, 4, 3, "B", 1),
+        (6, 6, (1, 3), "B", 3),
+        (6, 12, 1, "B", 3),
+        (8, 4, 1, "B", 1),
+        (3, 6, (1, 7), "A", 3),
+        (6, 6, (3, 5), "B", 3),
+    ],
+)
 def test_cut_kernel_gives_the_full_masked_conv_and_its_gradients(shape):
     cin, cout, k, kind, colours = shape
     torch.manual_seed(0)

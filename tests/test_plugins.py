@@ -45,8 +45,10 @@ def test_broken_import_is_recorded_not_fatal(installed):
 
 def test_taken_name_is_reported_and_first_owner_kept(installed):
     errors = by_name()["zoo_dup"]["errors"]
-    assert errors == ["architecture 'independent' is also registered by zoo-builtin, which keeps it "
-                      "(the built-in plugin keeps its names); ignored"]
+    assert errors == [
+        "architecture 'independent' is also registered by zoo-builtin, which keeps it "
+        "(the built-in plugin keeps its names); ignored"
+    ]
     assert registry.get_registry().model("independent").plugin == "zoo-builtin"
     assert "dup-fine" in zoo.list_models()  # the plugin's other names still work
 
@@ -61,9 +63,9 @@ def test_cli_shows_broken_plugins_and_keeps_working(installed):
     run = lambda *a: subprocess.run([sys.executable, "-m", "zoo.cli", *a], capture_output=True, text=True, env=env)  # noqa: E731
     out = run("plugins")
     assert out.returncode == 0, out.stderr
-    line = next(l for l in out.stdout.splitlines() if l.startswith("zoo_broken"))
+    line = next(row for row in out.stdout.splitlines() if row.startswith("zoo_broken"))
     assert "ERROR: failed to load zoo_broken: ImportError: this plugin needs libfoo 9" in line
-    assert any(l.startswith("zoo_good_ext") and l.endswith("ok") for l in out.stdout.splitlines())
+    assert any(row.startswith("zoo_good_ext") and row.endswith("ok") for row in out.stdout.splitlines())
     listing = run("list")
     assert listing.returncode == 0
     assert "good-ext" in listing.stdout and "independent" in listing.stdout
@@ -97,9 +99,12 @@ def test_misbehaving_plugins_are_recorded_and_the_rest_works(hostile):
     with pytest.warns(registry.PluginConflictWarning):
         plugins = by_name()
     assert plugins["zoo_reentrant_import"]["errors"][0].startswith(
-        "failed to load zoo_reentrant_import: zoo.errors.PluginError: a plugin used the zoo registry while plugins are loading")
+        "failed to load zoo_reentrant_import: zoo.errors.PluginError: a plugin used the zoo registry while plugins "
+        "are loading"
+    )
     assert plugins["zoo_reentrant_hook"]["errors"][0].startswith(
-        "zoo_register_models raised zoo.errors.PluginError: a plugin used the zoo registry while plugins are loading")
+        "zoo_register_models raised zoo.errors.PluginError: a plugin used the zoo registry while plugins are loading"
+    )
     assert plugins["zoo_exits"]["errors"] == ["failed to load zoo_exits: SystemExit: 3"]
     assert plugins["zoo_misspelt"]["errors"][0].startswith("implements unknown hook(s) zoo_register_model; zoo's hooks")
     assert "config_class must be a zoo.ModelConfig subclass" in plugins["zoo_not_pydantic"]["errors"][0]
@@ -107,7 +112,8 @@ def test_misbehaving_plugins_are_recorded_and_the_rest_works(hostile):
     # the impostor sorts first, but the genuine plugin keeps its names, and only the impostor is blamed
     assert plugins["pixelcnn"]["errors"] == []
     assert plugins["aaa_impostor"]["errors"] == [
-        "architecture 'pixelcnn' is also registered by pixelcnn, which keeps it (the name belongs to pixelcnn); ignored",
+        "architecture 'pixelcnn' is also registered by pixelcnn, which keeps it (the name belongs to pixelcnn); "
+        "ignored",
         "pretrained model 'pixelcnn-digits' is also registered by pixelcnn, which keeps it "
         "(the name belongs to pixelcnn); ignored",
     ]
@@ -118,13 +124,19 @@ def test_misbehaving_plugins_are_recorded_and_the_rest_works(hostile):
 
 def test_import_time_timing_is_recorded_and_shown(installed):
     assert all(p.import_seconds >= 0 for p in registry.get_registry().plugins.values())
-    run = subprocess.run([sys.executable, "-m", "zoo.cli", "plugins"], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(installed)})
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "plugins"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(installed)},
+    )
     assert run.returncode == 0 and "import s" in run.stdout.splitlines()[0]
 
 
 def test_cli_survives_a_plugin_that_exits_or_asks_for_the_registry(hostile):
     env = {**os.environ, "PYTHONPATH": str(hostile)}
-    run = subprocess.run([sys.executable, "-m", "zoo.cli", "list"], capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "list"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert run.returncode == 0 and "pixelcnn" in run.stdout
     assert "plugin(s) with errors; see `zoo plugins`" in run.stderr

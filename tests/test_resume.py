@@ -30,11 +30,16 @@ def _final_state(out: Path) -> tuple[dict, dict, dict]:
 
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     plain, killed = tmp_path / "plain", tmp_path / "killed"
-    reference = subprocess.Popen([sys.executable, WORKER, str(plain)], env=_env(),
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reference = subprocess.Popen(
+        [sys.executable, WORKER, str(plain)], env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     # 320 images, batch 32: 10 steps per epoch, a checkpoint every 3 steps; each step sleeps 0.15 s
-    victim = subprocess.Popen([sys.executable, WORKER, str(killed)], env=_env(ZOO_TEST_STEP_SLEEP="0.15"),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    victim = subprocess.Popen(
+        [sys.executable, WORKER, str(killed)],
+        env=_env(ZOO_TEST_STEP_SLEEP="0.15"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     latest = killed / "checkpoints" / "latest.json"
     deadline = time.monotonic() + 120
     seen = None
@@ -53,8 +58,9 @@ def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     state = json.loads(latest.read_text())["state"]
     assert state["epoch"] == 1 and 0 < state["batch"] < 10
 
-    resumed = subprocess.run([sys.executable, WORKER, str(killed), "--resume"], env=_env(),
-                             capture_output=True, text=True, timeout=120)
+    resumed = subprocess.run(
+        [sys.executable, WORKER, str(killed), "--resume"], env=_env(), capture_output=True, text=True, timeout=120
+    )
     assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-2000:]
     assert reference.wait(timeout=120) == 0, reference.stdout.read().decode()[-2000:]
 

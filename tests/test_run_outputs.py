@@ -29,8 +29,22 @@ def tiny_mnist(tmp_path, monkeypatch):
 
 def test_data_options_travel_from_train_to_eval_and_complete(tiny_mnist, capsys):
     out = tiny_mnist / "run"
-    args = ["train", "independent", "--dataset", "binarized-mnist", "--data-option", "dynamic=true",
-            "--data-option", "seed=3", "--epochs", "2", "--set", "progress=false", "--out", str(out)]
+    args = [
+        "train",
+        "independent",
+        "--dataset",
+        "binarized-mnist",
+        "--data-option",
+        "dynamic=true",
+        "--data-option",
+        "seed=3",
+        "--epochs",
+        "2",
+        "--set",
+        "progress=false",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     capsys.readouterr()
     stored = json.loads((out / "train_config.json").read_text())
@@ -93,11 +107,23 @@ def test_completion_figure_tints_the_hidden_part_and_refuses_other_levels(tmp_pa
 
 def test_card_shows_training_run_curve_completions_and_notes(tmp_path):
     out = tmp_path / "run"
-    train("pixelcnn", "digits-binarized", out,
-              settings={"epochs": 2, "progress": False, "hidden": 8, "layers": 1, "batch_size": 128})
+    train(
+        "pixelcnn",
+        "digits-binarized",
+        out,
+        settings={"epochs": 2, "progress": False, "hidden": 8, "layers": 1, "batch_size": 128},
+    )
     (out / "curves.png").unlink()  # the card draws it again from train_result.json
-    main(["card", str(out), "--recipe", "zoo train pixelcnn --dataset digits-binarized", "--notes",
-          "Target missed: more epochs would close it."])
+    main(
+        [
+            "card",
+            str(out),
+            "--recipe",
+            "zoo train pixelcnn --dataset digits-binarized",
+            "--notes",
+            "Target missed: more epochs would close it.",
+        ]
+    )
     card = (out / "README.md").read_text()
     assert "Trained for 2 epochs" in card and "CPU, torch" in card
     assert "![training curve](curves.png)" in card and (out / "curves.png").is_file()

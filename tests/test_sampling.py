@@ -152,8 +152,13 @@ def test_uniforms_drawn_up_front_give_the_per_step_samples(monkeypatch, block):
     with torch.no_grad():
         for method in ("fast", "naive"):
             ours = model.sample(3, generator=torch.Generator().manual_seed(7), method=method, temperature=0.8)
-            ref = per_step_sampler(model, torch.zeros(3, 3, 5, 4, dtype=torch.long), None,
-                                   torch.Generator().manual_seed(7), temperature=0.8)
+            ref = per_step_sampler(
+                model,
+                torch.zeros(3, 3, 5, 4, dtype=torch.long),
+                None,
+                torch.Generator().manual_seed(7),
+                temperature=0.8,
+            )
             assert torch.equal(ours, ref), method
         images = torch.randint(0, 4, (3, 3, 5, 4))
         known = occlusion_mask((3, 5, 4), "bottom-half")
@@ -161,9 +166,10 @@ def test_uniforms_drawn_up_front_give_the_per_step_samples(monkeypatch, block):
         ref = per_step_sampler(model, images.clone(), known.expand(3, -1, -1, -1), torch.Generator().manual_seed(8))
         assert torch.equal(ours, ref)
     chain = Chain()
-    assert torch.equal(chain.sample(64, generator=torch.Generator().manual_seed(2)),
-                       per_step_sampler(chain, torch.zeros(64, 2, 1, 2, dtype=torch.long), None,
-                                        torch.Generator().manual_seed(2)))
+    assert torch.equal(
+        chain.sample(64, generator=torch.Generator().manual_seed(2)),
+        per_step_sampler(chain, torch.zeros(64, 2, 1, 2, dtype=torch.long), None, torch.Generator().manual_seed(2)),
+    )
 
 
 def test_one_draw_of_many_uniforms_is_the_stream_of_many_small_draws():

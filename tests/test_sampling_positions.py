@@ -23,14 +23,16 @@ def pixelcnn(channels=1, **config):
 
 def row_lstm(channels=1):
     torch.manual_seed(0)
-    return zoo.create("row-lstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2,
-                      out_hidden=6).eval()
+    return zoo.create(
+        "row-lstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2, out_hidden=6
+    ).eval()
 
 
 def diagonal(channels=1):
     torch.manual_seed(0)
-    return zoo.create("diagonal-bilstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2,
-                      out_hidden=6).eval()
+    return zoo.create(
+        "diagonal-bilstm", channels=channels, height=5, width=4, levels=4, hidden=6, layers=2, out_hidden=6
+    ).eval()
 
 
 @pytest.mark.parametrize("make", [pixelcnn, row_lstm, diagonal])
@@ -60,8 +62,10 @@ def test_position_steps_give_the_samples_of_the_loop_and_of_naive(monkeypatch, c
     runs = {}
     for mode in ("always", "never"):
         monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
-        runs[mode] = (model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="fast"),
-                      model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"))
+        runs[mode] = (
+            model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="fast"),
+            model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"),
+        )
     assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
     naive = model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="naive")
     assert torch.equal(runs["always"][0], naive)
@@ -91,7 +95,9 @@ def test_lstm_position_steps_equal_the_loop_and_naive(monkeypatch, make, channel
     runs = {}
     for mode in ("always", "never"):
         monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
-        runs[mode] = (model.sample(3, generator=torch.Generator().manual_seed(5), method="fast"),
-                      model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"))
+        runs[mode] = (
+            model.sample(3, generator=torch.Generator().manual_seed(5), method="fast"),
+            model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"),
+        )
     assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
     assert torch.equal(runs["always"][0], model.sample(3, generator=torch.Generator().manual_seed(5), method="naive"))

@@ -6,6 +6,7 @@ error fails ``make test`` rather than waiting for a review.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +49,13 @@ def test_no_core_module_imports_the_package_or_the_command_line():
             if isinstance(node, ast.ImportFrom) and node.module == "cli" and node.level == 1:
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports the command line")
     assert offenders == []
+
+
+def test_ruff_lint_and_format_are_clean():
+    """``ruff check`` and ``ruff format --check`` as configured in pyproject.toml (line length 120)."""
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
+    if ruff is None:
+        pytest.skip("ruff is not installed: pip install -e '.[test]' -c constraints.txt")
+    for args in (["check", "."], ["format", "--check", "."]):
+        run = subprocess.run([ruff, *args], cwd=ROOT, capture_output=True, text=True)
+        assert run.returncode == 0, f"ruff {' '.join(args)} (fix with `make format`):\n{run.stdout[-3000:]}{run.stderr}"

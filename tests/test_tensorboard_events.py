@@ -41,8 +41,13 @@ def assert_events_match_history(out) -> list[int]:
 def test_events_hold_the_history_of_each_epoch(tmp_path):
     pytest.importorskip("tensorboard")
     out = tmp_path / "run"
-    train("independent", "digits", out, settings={"epochs": 2, "progress": False, "lr": 0.05},
-          dataset_options={"limit": 256})
+    train(
+        "independent",
+        "digits",
+        out,
+        settings={"epochs": 2, "progress": False, "lr": 0.05},
+        dataset_options={"limit": 256},
+    )
     assert assert_events_match_history(out) == [1, 2]
     assert scalar_tag("train_bits_per_dim") == "bits_per_dim/train" and scalar_tag("val_nll") == "nll/val"
     assert scalar_tag("lr") == "lr"
@@ -92,6 +97,9 @@ def test_an_unwritable_events_folder_is_one_clear_error(tmp_path):
     from zoo.events import open_event_log
 
     (tmp_path / EVENTS_DIR).write_text("a file where the folder goes")
-    with pytest.raises(WriteError, match=r"tensorboard: cannot write TensorBoard events \(.*\); make it writable "
-                                             r"or train with --set tensorboard=false"):
+    with pytest.raises(
+        WriteError,
+        match=r"tensorboard: cannot write TensorBoard events \(.*\); make it writable "
+        r"or train with --set tensorboard=false",
+    ):
         open_event_log(tmp_path, 1)

@@ -37,8 +37,9 @@ def weights(model):
 
 def fit(data, out=None, resume=False, model=None, **settings):
     model = model or pixelcnn()
-    result = DefaultTrainer().fit(model, data, None, TrainConfig(**{**FAST, "epochs": 2, **settings}), out=out,
-                                  resume=resume)
+    result = DefaultTrainer().fit(
+        model, data, None, TrainConfig(**{**FAST, "epochs": 2, **settings}), out=out, resume=resume
+    )
     return model, result
 
 
@@ -60,8 +61,9 @@ def crash_at(model, step):
     return model
 
 
-@pytest.mark.parametrize("settings", [dict(precision="bf16"), dict(channels_last=True),
-                                      dict(precision="bf16", channels_last=True)])
+@pytest.mark.parametrize(
+    "settings", [dict(precision="bf16"), dict(channels_last=True), dict(precision="bf16", channels_last=True)]
+)
 def test_fast_paths_train_close_to_fp32_and_resume_exactly(tmp_path, tiny_data, fp32_run, settings):
     fp32, ref32 = fp32_run
     fast, ref = fit(tiny_data, out=tmp_path / "ref", **settings)
@@ -81,7 +83,7 @@ def test_channels_last_keeps_saved_weights_plain(tmp_path, tiny_data):
     assert model.net.blocks[0].conv.weight.is_contiguous(memory_format=torch.channels_last)
     latest = json.loads((tmp_path / "checkpoints" / "latest.json").read_text())
     saved = load_tensors(tmp_path / "checkpoints" / latest["tensors"])
-    names = {k[len("model."):] for k in saved if k.startswith("model.")}
+    names = {k[len("model.") :] for k in saved if k.startswith("model.")}
     assert names == set(pixelcnn().state_dict())  # the same tensor names as ever
     assert all(v.is_contiguous() for v in saved.values())
 

@@ -9,9 +9,8 @@ import pytest
 import torch
 
 import zoo
+from zoo import evaluate, train
 from zoo.data import ImageSet, load_dataset
-from zoo import evaluate
-from zoo import train
 from zoo.training import DefaultTrainer, TrainConfig, TrainResult
 from zoo.weights import load_tensors
 
@@ -62,17 +61,24 @@ def test_train_independent_on_digits_beats_uniform(tmp_path):
     assert summary.epochs == 2 and summary.steps == 2 * math.ceil(1257 / 64)
     assert meta["metrics"]["val"]["nll_nats"] == pytest.approx(summary.best_val_nll, rel=1e-6)
     # the saved model is the best-validation checkpoint
-    assert torch.equal(load_tensors(out / "model.safetensors")["logit_table"],
-                       load_tensors(out / "checkpoints" / "best.safetensors")["logit_table"])
+    assert torch.equal(
+        load_tensors(out / "model.safetensors")["logit_table"],
+        load_tensors(out / "checkpoints" / "best.safetensors")["logit_table"],
+    )
 
 
 # -- settings ------------------------------------------------------------------------------------
 
 
 def test_settings_go_to_model_or_trainer(tmp_path, noisy_registered):
-    out = train("noisy-independent", "digits-binarized", tmp_path / "a",
-                settings={"hidden": 7, "lr": 0.01, "batch_size": 128, **FAST}, epochs=1,
-                dataset_options={"limit": 128})
+    out = train(
+        "noisy-independent",
+        "digits-binarized",
+        tmp_path / "a",
+        settings={"hidden": 7, "lr": 0.01, "batch_size": 128, **FAST},
+        epochs=1,
+        dataset_options={"limit": 128},
+    )
     run = json.loads((out / "train_config.json").read_text())
     assert run["model_config"] == {"channels": 1, "height": 8, "width": 8, "levels": 2, "hidden": 7}
     assert run["train_config"]["lr"] == 0.01 and run["train_config"]["batch_size"] == 128
@@ -81,7 +87,9 @@ def test_settings_go_to_model_or_trainer(tmp_path, noisy_registered):
 
 
 def test_bad_settings_are_clear(tmp_path, noisy_registered):
-    with pytest.raises(zoo.ZooError, match=r"unknown setting\(s\) 'hiden'.*did you mean 'hidden'.*training fields: .*batch_size"):
+    with pytest.raises(
+        zoo.ZooError, match=r"unknown setting\(s\) 'hiden'.*did you mean 'hidden'.*training fields: .*batch_size"
+    ):
         train("noisy-independent", "digits", tmp_path / "a", settings={"hiden": 3})
     with pytest.raises(zoo.ZooError, match="dataset 'digits' has levels=17; remove .*levels=2"):
         train("noisy-independent", "digits", tmp_path / "b", settings={"levels": 2})
@@ -119,15 +127,20 @@ def test_every_optimizer_lowers_the_loss(digits, optimizer):
     train_set, val_set = digits
     lr = {"adam": 0.05, "adagrad": 0.1, "sgd": 0.01, "rmsprop": 0.01}[optimizer]
     model = zoo.create("independent")
-    result = DefaultTrainer().fit(model, train_set, val_set,
-                                  TrainConfig(epochs=2, batch_size=32, lr=lr, optimizer=optimizer, **FAST))
+    result = DefaultTrainer().fit(
+        model, train_set, val_set, TrainConfig(epochs=2, batch_size=32, lr=lr, optimizer=optimizer, **FAST)
+    )
     assert result.best_val_nll < 64 * math.log(17) - 5
 
 
 def test_schedules(digits):
     train_set, _ = digits
     base = dict(epochs=4, batch_size=128, lr=0.1, **FAST)  # 2 steps per epoch
-    lrs = lambda **kw: [h["lr"] for h in DefaultTrainer().fit(zoo.create("independent"), train_set, None, TrainConfig(**base, **kw)).history]  # noqa: E731
+
+    def lrs(**kw):
+        result = DefaultTrainer().fit(zoo.create("independent"), train_set, None, TrainConfig(**base, **kw))
+        return [h["lr"] for h in result.history]
+
     assert lrs(schedule="constant") == [0.1] * 4
     assert lrs(schedule="step", step_epochs=2, gamma=0.5) == pytest.approx([0.1, 0.1, 0.05, 0.05])
     cosine = lrs(schedule="cosine")  # the lr of each epoch's last step (steps 1, 3, 5, 7 of 8)
@@ -139,8 +152,9 @@ def test_plateau_schedule_and_early_stopping():
     zeros = ImageSet(torch.zeros(64, 1, 4, 4, dtype=torch.uint8), None, 2, "zeros", "train")
     ones = ImageSet(torch.ones(16, 1, 4, 4, dtype=torch.uint8), None, 2, "ones", "val")
     model = zoo.create("independent", levels=2, height=4, width=4)
-    cfg = TrainConfig(epochs=10, batch_size=16, lr=0.05, patience=3, schedule="plateau",
-                      plateau_patience=0, gamma=0.5, **FAST)
+    cfg = TrainConfig(
+        epochs=10, batch_size=16, lr=0.05, patience=3, schedule="plateau", plateau_patience=0, gamma=0.5, **FAST
+    )
     result = DefaultTrainer().fit(model, zeros, ones, cfg)
     assert result.stopped_early and result.epochs == 4 and result.best_epoch == 1
     assert [h["lr"] for h in result.history] == pytest.approx([0.05, 0.05, 0.025, 0.0125])
@@ -177,10 +191,14 @@ def test_checkpoints_from_before_a_new_setting_still_resume(tmp_path):
     meta = json.loads(latest.read_text())
     del meta["train_config"]["validate_every"]
     latest.write_text(json.dumps(meta))
-    result = DefaultTrainer().fit(model, zeros, None, TrainConfig(epochs=2, batch_size=16, **FAST), out=tmp_path, resume=True)
+    result = DefaultTrainer().fit(
+        model, zeros, None, TrainConfig(epochs=2, batch_size=16, **FAST), out=tmp_path, resume=True
+    )
     assert result.epochs == 2
     with pytest.raises(zoo.ZooError, match="lr: 0.001 -> 0.5"):
-        DefaultTrainer().fit(model, zeros, None, TrainConfig(epochs=3, batch_size=16, lr=0.5, **FAST), out=tmp_path, resume=True)
+        DefaultTrainer().fit(
+            model, zeros, None, TrainConfig(epochs=3, batch_size=16, lr=0.5, **FAST), out=tmp_path, resume=True
+        )
 
 
 def test_gradient_clipping_bounds_each_step():
@@ -213,8 +231,9 @@ def test_resampled_training_images_change_per_epoch():
         return base if epoch % 2 == 0 else 1 - base
 
     data = ImageSet(base, None, 2, "toy", "train", resample=resample)
-    DefaultTrainer().fit(zoo.create("independent", levels=2, height=4, width=4), data, None,
-                         TrainConfig(epochs=3, batch_size=16, **FAST))
+    DefaultTrainer().fit(
+        zoo.create("independent", levels=2, height=4, width=4), data, None, TrainConfig(epochs=3, batch_size=16, **FAST)
+    )
     assert seen == [0, 1, 2]
 
 
@@ -264,10 +283,18 @@ def test_interrupted_run_resumes_exactly(tmp_path, digits, kill_step):
     result = DefaultTrainer().fit(again, train_set, val_set, cfg, out=tmp_path / "run", resume=True)
 
     assert same(params(again), params(reference))  # best weights
-    ref_last = load_tensors(tmp_path / "ref" / "checkpoints" / json.loads(
-        (tmp_path / "ref" / "checkpoints" / "latest.json").read_text())["tensors"])
-    last = load_tensors(tmp_path / "run" / "checkpoints" / json.loads(
-        (tmp_path / "run" / "checkpoints" / "latest.json").read_text())["tensors"])
+    ref_last = load_tensors(
+        tmp_path
+        / "ref"
+        / "checkpoints"
+        / json.loads((tmp_path / "ref" / "checkpoints" / "latest.json").read_text())["tensors"]
+    )
+    last = load_tensors(
+        tmp_path
+        / "run"
+        / "checkpoints"
+        / json.loads((tmp_path / "run" / "checkpoints" / "latest.json").read_text())["tensors"]
+    )
     assert ref_last.keys() == last.keys() and all(torch.equal(ref_last[k], last[k]) for k in last)
     assert result.history == ref_result.history and result.steps == 24
 
@@ -280,17 +307,25 @@ def test_resume_extends_a_finished_run_and_checks_settings(tmp_path, digits):
     two = fresh()
     DefaultTrainer().fit(two, train_set, val_set, cfg, out=tmp_path / "run")
     more = fresh()
-    result = DefaultTrainer().fit(more, train_set, val_set, cfg.model_copy(update={"epochs": 3}),
-                                  out=tmp_path / "run", resume=True)
+    result = DefaultTrainer().fit(
+        more, train_set, val_set, cfg.model_copy(update={"epochs": 3}), out=tmp_path / "run", resume=True
+    )
     assert result.epochs == 3 and same(params(more), params(three))
     with pytest.raises(zoo.ZooError, match=r"different settings \(lr: 0.05 -> 0.1\)"):
-        DefaultTrainer().fit(fresh(), train_set, val_set, cfg.model_copy(update={"lr": 0.1}),
-                             out=tmp_path / "run", resume=True)
+        DefaultTrainer().fit(
+            fresh(), train_set, val_set, cfg.model_copy(update={"lr": 0.1}), out=tmp_path / "run", resume=True
+        )
 
 
 def test_train_resume_reuses_stored_settings(tmp_path):
-    out = train("independent", "digits", tmp_path / "m", epochs=1,
-                settings={"batch_size": 128, "lr": 0.05, **FAST}, dataset_options={"limit": 256})
+    out = train(
+        "independent",
+        "digits",
+        tmp_path / "m",
+        epochs=1,
+        settings={"batch_size": 128, "lr": 0.05, **FAST},
+        dataset_options={"limit": 256},
+    )
     first = load_tensors(out / "model.safetensors")["logit_table"]
     train("independent", "digits", out, epochs=2, resume=True, settings={"progress": False})
     run = json.loads((out / "train_config.json").read_text())

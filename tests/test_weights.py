@@ -106,7 +106,10 @@ def test_config_fails_validation(saved):
 def test_unknown_architecture(saved):
     _, folder = saved
     rewrite_config(folder, lambda m: m.update(architecture="independant", plugin="zoo-other"))
-    with pytest.raises(WeightsError, match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*install zoo-other"):
+    with pytest.raises(
+        WeightsError,
+        match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*install zoo-other",
+    ):
         zoo.load(folder)
 
 
@@ -183,8 +186,11 @@ def spy(tmp_path):
 def test_huge_config_with_small_weights_is_refused_before_any_allocation(spy):
     # 1000 levels of 1024 x 1024 pixels: a 4 GB table if it were built. The header says 3 x 1 x 2 x 2.
     rewrite_config(spy, lambda m: m["config"].update(height=1024, width=1024, levels=1000))
-    with pytest.raises(WeightsError, match=r"model\.safetensors: tensor 'table' has shape \(3, 1, 2, 2\), "
-                                           r"the config needs \(1000, 1, 1024, 1024\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"model\.safetensors: tensor 'table' has shape \(3, 1, 2, 2\), "
+        r"the config needs \(1000, 1, 1024, 1024\)",
+    ):
         zoo.load(spy)
     assert Spy.builds == ["meta"]  # built once, on the meta device, and never materialised
 
@@ -194,9 +200,15 @@ def test_good_folder_is_built_once_for_real(spy):
     assert Spy.builds == ["meta", "cpu"]
 
 
-@pytest.mark.parametrize("field, value", [
-    ("height", 10**9), ("width", 10**9), ("channels", 10**6), ("levels", 10**9),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("height", 10**9),
+        ("width", 10**9),
+        ("channels", 10**6),
+        ("levels", 10**9),
+    ],
+)
 def test_sizes_beyond_the_bounds_are_one_line(saved, field, value):
     _, folder = saved
     rewrite_config(folder, lambda m: m["config"].update({field: value}))
@@ -222,11 +234,21 @@ def test_plugin_config_bounds():
 
     reg = get_registry()
     checked = 0
-    for arch, field in [("pixelcnn", "hidden"), ("pixelcnn", "layers"), ("pixelcnn", "num_classes"),
-                        ("row-lstm", "hidden"), ("row-lstm", "layers"), ("row-lstm", "out_hidden"),
-                        ("diagonal-bilstm", "hidden"), ("diagonal-bilstm", "layers"),
-                        ("diagonal-bilstm", "out_hidden"), ("vae-bernoulli", "latent"), ("vae-bernoulli", "levels"),
-                        ("vae-gaussian", "eval_samples"), ("vae-gaussian", "samples")]:
+    for arch, field in [
+        ("pixelcnn", "hidden"),
+        ("pixelcnn", "layers"),
+        ("pixelcnn", "num_classes"),
+        ("row-lstm", "hidden"),
+        ("row-lstm", "layers"),
+        ("row-lstm", "out_hidden"),
+        ("diagonal-bilstm", "hidden"),
+        ("diagonal-bilstm", "layers"),
+        ("diagonal-bilstm", "out_hidden"),
+        ("vae-bernoulli", "latent"),
+        ("vae-bernoulli", "levels"),
+        ("vae-gaussian", "eval_samples"),
+        ("vae-gaussian", "samples"),
+    ]:
         if arch not in reg.models:
             continue
         with pytest.raises(ValueError, match=f"{field}: Input should be less than or equal to"):
@@ -243,8 +265,11 @@ def test_plugin_config_bounds():
 
 def test_model_that_refuses_its_config_is_one_line(spy):
     rewrite_config(spy, lambda m: m["config"].update(refuse=True))
-    with pytest.raises(WeightsError, match=r"config\.json: cannot build spy-hostile from this config "
-                                           r"\(this config is refused by the model itself\)"):
+    with pytest.raises(
+        WeightsError,
+        match=r"config\.json: cannot build spy-hostile from this config "
+        r"\(this config is refused by the model itself\)",
+    ):
         zoo.load(spy)
 
 
@@ -259,14 +284,17 @@ def test_architecture_that_is_not_a_name(saved, arch):
     assert len(msg) < 300
 
 
-@pytest.mark.parametrize("key, value, expected", [
-    ("plugin", ["zoo"], "field plugin must be a string"),
-    ("dataset", {"a": 1}, "field dataset must be a string or null"),
-    ("metrics", [1], "field metrics must be an object"),
-    ("config", [1, 2], "field config must be a JSON object, got list"),
-    ("format_version", "1", "field format_version must be a positive integer, got '1'"),
-    ("format_version", True, "field format_version must be a positive integer, got True"),
-])
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("plugin", ["zoo"], "field plugin must be a string"),
+        ("dataset", {"a": 1}, "field dataset must be a string or null"),
+        ("metrics", [1], "field metrics must be an object"),
+        ("config", [1, 2], "field config must be a JSON object, got list"),
+        ("format_version", "1", "field format_version must be a positive integer, got '1'"),
+        ("format_version", True, "field format_version must be a positive integer, got True"),
+    ],
+)
 def test_top_level_fields_of_the_wrong_type(saved, key, value, expected):
     _, folder = saved
     rewrite_config(folder, lambda m: m.update({key: value}))
@@ -280,8 +308,9 @@ def test_five_thousand_digit_integer_names_its_field(saved):
     (folder / "config.json").write_text(text)
     with pytest.raises(WeightsError) as info:
         zoo.load(folder)
-    assert str(info.value) == (f"{folder / 'config.json'}: field config.height is an integer of 5000 digits "
-                               "(at most 18 are accepted)")
+    assert str(info.value) == (
+        f"{folder / 'config.json'}: field config.height is an integer of 5000 digits (at most 18 are accepted)"
+    )
 
 
 def test_deeply_nested_json(saved):
@@ -309,8 +338,11 @@ def test_non_finite_weights_are_refused(saved, bad):
         t["logit_table"][0, 0, 1, 2] = bad
 
     edit_tensors(folder, poison)
-    with pytest.raises(WeightsError, match=r"model\.safetensors: tensor 'logit_table' holds 1 NaN or infinite "
-                                           r"value\(s\) of 80; refusing"):
+    with pytest.raises(
+        WeightsError,
+        match=r"model\.safetensors: tensor 'logit_table' holds 1 NaN or infinite "
+        r"value\(s\) of 80; refusing",
+    ):
         zoo.load(folder)
 
 
@@ -326,11 +358,11 @@ def test_header_claiming_more_data_than_the_file_holds(saved):
     path = folder / "model.safetensors"
     data = path.read_bytes()
     n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     header["logit_table"]["shape"] = [5, 1, 4, 40000]
     header["logit_table"]["data_offsets"] = [0, 5 * 4 * 40000 * 4]
     raw = json.dumps(header).encode()
-    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n:])
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n :])
     with pytest.raises(WeightsError, match=r"model\.safetensors: not a valid safetensors file"):
         zoo.load(folder)
 

@@ -1,9 +1,9 @@
 """zoo: a plugin-based model zoo for generative image models.
 
-    import zoo
-    zoo.list_models("pixel*")               # architectures plugins registered
-    model = zoo.load("pixelcnn-digits")     # pretrained weights, bundled or from the Hub
-    fresh = zoo.create("pixelcnn", levels=2)
+import zoo
+zoo.list_models("pixel*")               # architectures plugins registered
+model = zoo.load("pixelcnn-digits")     # pretrained weights, bundled or from the Hub
+fresh = zoo.create("pixelcnn", levels=2)
 """
 
 from __future__ import annotations

@@ -46,8 +46,16 @@ from .training import (
 from .weights import atomic_write_json, load_folder, read_config, save_pretrained
 
 __all__ = [
-    "list_models", "model_info", "create", "load", "load_dataset", "evaluate", "train", "save_pretrained",
-    "push_to_hub", "plugins",
+    "list_models",
+    "model_info",
+    "create",
+    "load",
+    "load_dataset",
+    "evaluate",
+    "train",
+    "save_pretrained",
+    "push_to_hub",
+    "plugins",
 ]
 
 
@@ -67,13 +75,22 @@ def model_info(name: str) -> dict[str, Any]:
     if name in reg.pretrained:
         spec = reg.pretrained[name]
         entry, plugin = spec.entry, spec.plugin
-        info = {"kind": "pretrained", "plugin": plugin, "location": entry.location, "where": _where(entry),
-                **entry.model_dump()}
+        info = {
+            "kind": "pretrained",
+            "plugin": plugin,
+            "location": entry.location,
+            "where": _where(entry),
+            **entry.model_dump(),
+        }
         meta = _bundled_config(entry)
         if meta is not None:
             folder = entry.folder
-            info.update(config=meta.get("config"), metrics=meta.get("metrics") or {},
-                        card=str(folder / "README.md"), samples=str(folder / "samples.png"))
+            info.update(
+                config=meta.get("config"),
+                metrics=meta.get("metrics") or {},
+                card=str(folder / "README.md"),
+                samples=str(folder / "samples.png"),
+            )
         else:
             info.update(config=_recipe_config(entry), metrics={})
         return info
@@ -145,7 +162,9 @@ def create(arch: str, **config_overrides: Any) -> Model:
 
 
 def load(
-    name_or_path: str | Path, revision: str | None = None, device: str | torch.device | None = None,
+    name_or_path: str | Path,
+    revision: str | None = None,
+    device: str | torch.device | None = None,
     map_location: str | torch.device | None = None,
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
@@ -163,8 +182,9 @@ def load(
     reg = get_registry()
     if _is_dir(path):
         if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
-            warnings.warn(f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}",
-                          stacklevel=2)
+            warnings.warn(
+                f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}", stacklevel=2
+            )
         return load_folder(path, device)
     if name in reg.pretrained:
         return load_folder(resolve_entry(reg.entry(name), revision=revision), device)
@@ -203,8 +223,14 @@ def push_to_hub(model_or_folder, repo_id: str, private: bool = False, revision: 
 def plugins() -> list[dict[str, Any]]:
     """Every plugin with its version, source and errors (an empty list when it works)."""
     return [
-        {"name": r.name, "distribution": r.distribution, "version": r.version, "source": r.source,
-         "errors": list(r.errors), "import_seconds": r.import_seconds}
+        {
+            "name": r.name,
+            "distribution": r.distribution,
+            "version": r.version,
+            "source": r.source,
+            "errors": list(r.errors),
+            "import_seconds": r.import_seconds,
+        }
         for r in get_registry().plugins.values()
     ]
 
@@ -277,8 +303,10 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
 
     reg = get_registry()
-    if isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models and (
-        str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir()
+    if (
+        isinstance(arch_or_model, (str, Path))
+        and str(arch_or_model) not in reg.models
+        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir())
     ):
         arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name or a saved model folder
     if isinstance(arch_or_model, Model):
@@ -316,25 +344,34 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
 
     if stored is not None:  # refuse before touching the stored settings
         now = model.config.model_dump(mode="json")
-        check_resumable(run_file, stored.get("train_config", {}), cfg.model_dump(mode="json"),
-                        TrainConfig().model_dump(mode="json"), model_changed=stored.get("model_config", now) != now)
+        check_resumable(
+            run_file,
+            stored.get("train_config", {}),
+            cfg.model_dump(mode="json"),
+            TrainConfig().model_dump(mode="json"),
+            model_changed=stored.get("model_config", now) != now,
+        )
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0:
-        atomic_write_json(run_file, {
-            "architecture": arch,
-            "dataset": dataset,
-            "dataset_options": dataset_options,
-            "model_config": model.config.model_dump(mode="json"),
-            "train_config": cfg.model_dump(mode="json"),
-            "zoo_version": __version__,
-        })
+        atomic_write_json(
+            run_file,
+            {
+                "architecture": arch,
+                "dataset": dataset,
+                "dataset_options": dataset_options,
+                "model_config": model.config.model_dump(mode="json"),
+                "train_config": cfg.model_dump(mode="json"),
+                "zoo_version": __version__,
+            },
+        )
     fitter = get_registry().trainer(trainer)()
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if (dist.get_rank() if dist.is_initialized() else rank) == 0:
         val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
         val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
-        save_pretrained(model, out, dataset=dataset, dataset_options=val_result.options,
-                        metrics={"val": val_result.model_dump()})
+        save_pretrained(
+            model, out, dataset=dataset, dataset_options=val_result.options, metrics={"val": val_result.model_dump()}
+        )
     finish_distributed()
     return out

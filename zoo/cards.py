@@ -98,7 +98,6 @@ def write_model_card(
     """
     import torch
 
-
     folder = Path(folder)
     meta = read_config(folder)
     name = name or folder.resolve().name
@@ -117,8 +116,19 @@ def write_model_card(
         run["hardware"] = hardware
     has_grid = (folder / SAMPLES_FILE).is_file()
     data = card_data(folder, name)
-    body = _body(name, meta, model, recipe, description, has_grid, seed if samples else None, run, notes,
-                 (folder / CURVES_FILE).is_file(), (folder / COMPLETIONS_FILE).is_file())
+    body = _body(
+        name,
+        meta,
+        model,
+        recipe,
+        description,
+        has_grid,
+        seed if samples else None,
+        run,
+        notes,
+        (folder / CURVES_FILE).is_file(),
+        (folder / COMPLETIONS_FILE).is_file(),
+    )
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
     path = folder / CARD_FILE
     atomic_write_bytes(path, str(card).encode("utf-8"))
@@ -211,12 +221,18 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     else:
         lines += ["The training command was not recorded.", ""]
     if run.get("seconds") is not None:
-        best = f"; the weights are those of epoch {run['best_epoch']}, the best on validation" if run.get(
-            "best_epoch") else ""
+        best = (
+            f"; the weights are those of epoch {run['best_epoch']}, the best on validation"
+            if run.get("best_epoch")
+            else ""
+        )
         epochs = run.get("epochs")
-        lines += [f"Trained for {epochs} epoch{'' if epochs == 1 else 's'} ({run.get('steps')} steps) in "
-                  f"{run['seconds']:.0f} s "
-                  f"on {run.get('hardware') or 'hardware not recorded'}{best}.", ""]
+        lines += [
+            f"Trained for {epochs} epoch{'' if epochs == 1 else 's'} ({run.get('steps')} steps) in "
+            f"{run['seconds']:.0f} s "
+            f"on {run.get('hardware') or 'hardware not recorded'}{best}.",
+            "",
+        ]
     elif run.get("hardware"):
         lines += [f"Trained on {run['hardware']}.", ""]
     if has_curves:
@@ -247,10 +263,14 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         lines += ["## Samples", "", f"![samples]({SAMPLES_FILE})", "", f"Samples at temperature 1{seeded}.", ""]
     if has_completions:
         lines += [
-            "## Completions", "", f"![completions]({COMPLETIONS_FILE})", "",
+            "## Completions",
+            "",
+            f"![completions]({COMPLETIONS_FILE})",
+            "",
             "Test images with the bottom half hidden (first row, hidden part tinted blue), three completions "
             "sampled by the model, and the original (last row). Completion in raster order conditions on "
-            "every known pixel above the hidden half, so it is exact here.", "",
+            "every known pixel above the hidden half, so it is exact here.",
+            "",
         ]
     lines += [
         "## Usage",

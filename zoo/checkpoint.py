@@ -27,8 +27,17 @@ from .distributed import all_gather
 from .errors import WeightsError, WriteError, ZooError, validation_problems
 from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
 
-__all__ = ["CHECKPOINT_DIR", "LATEST", "BEST", "RESUMABLE_CHANGES", "RunState", "Checkpointer", "check_resumable",
-           "read_latest", "remove_stale_temp"]
+__all__ = [
+    "CHECKPOINT_DIR",
+    "LATEST",
+    "BEST",
+    "RESUMABLE_CHANGES",
+    "RunState",
+    "Checkpointer",
+    "check_resumable",
+    "read_latest",
+    "remove_stale_temp",
+]
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -37,26 +46,39 @@ CHECKPOINT_FORMAT = 1
 
 # Fields that may differ between the interrupted run and the resumed one.
 RESUMABLE_CHANGES = {
-    "epochs", "progress", "num_workers", "device", "checkpoint_every", "eval_batch_size", "patience", "validate_every",
+    "epochs",
+    "progress",
+    "num_workers",
+    "device",
+    "checkpoint_every",
+    "eval_batch_size",
+    "patience",
+    "validate_every",
     "tensorboard",
 }
 
 
-def check_resumable(path, before: dict[str, Any], now: dict[str, Any], defaults: dict[str, Any],
-                    model_changed: bool = False) -> None:
+def check_resumable(
+    path, before: dict[str, Any], now: dict[str, Any], defaults: dict[str, Any], model_changed: bool = False
+) -> None:
     """The one rule for resuming: only :data:`RESUMABLE_CHANGES` may differ from the stored settings.
 
     ``before`` is what the run stored (a field it lacks, from an older zoo, had its default);
     ``now`` what the resumed run asks for. Both ``zoo train --resume`` (against train_config.json)
     and the trainer (against latest.json) ask this, so they never disagree.
     """
-    changed = [f"{k}: {before.get(k, defaults.get(k))!r} -> {v!r}" for k, v in now.items()
-               if k not in RESUMABLE_CHANGES and before.get(k, defaults.get(k)) != v]
+    changed = [
+        f"{k}: {before.get(k, defaults.get(k))!r} -> {v!r}"
+        for k, v in now.items()
+        if k not in RESUMABLE_CHANGES and before.get(k, defaults.get(k)) != v
+    ]
     if model_changed:
         changed.append("the model config")
     if changed:
-        raise ZooError(f"{path}: cannot resume with different settings ({', '.join(sorted(changed))}); "
-                       f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change")
+        raise ZooError(
+            f"{path}: cannot resume with different settings ({', '.join(sorted(changed))}); "
+            f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
+        )
 
 
 @dataclass
@@ -137,7 +159,8 @@ class Checkpointer:
         cpu = all_gather(torch.get_rng_state(), self.world, self.device)
         cuda = (
             all_gather(torch.cuda.get_rng_state(self.device), self.world, self.device)
-            if self.device.type == "cuda" else []
+            if self.device.type == "cuda"
+            else []
         )
         acc = all_gather(torch.tensor([state.loss_sum, state.loss_count], dtype=torch.float64), self.world, self.device)
         if self.rank != 0:
@@ -169,7 +192,8 @@ class Checkpointer:
         except WriteError as exc:  # disk full: the previous checkpoint is still the committed one
             where = f"{getattr(exc, 'path', self.folder)}: cannot write ({getattr(exc, 'reason', exc)})"
             raise WriteError(
-                f"{where}; training stopped at step {state.step} and any earlier checkpoint in {self.folder} is intact: "
+                f"{where}; training stopped at step {state.step} and any earlier checkpoint in {self.folder} is "
+                "intact: "
                 "free space, then continue with --resume"
             ) from None
         for old in self.folder.glob("ckpt-*.safetensors"):
@@ -194,7 +218,7 @@ class Checkpointer:
     def _restore(self, path: Path, meta: dict, model, opt, cfg, scaler) -> RunState:
         check_resumable(path, meta["train_config"], cfg.model_dump(mode="json"), type(cfg)().model_dump(mode="json"))
         tensors = load_tensors(self.folder / meta["tensors"])
-        weights = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+        weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             model.load_state_dict(weights)
         except RuntimeError as exc:

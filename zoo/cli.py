@@ -35,8 +35,15 @@ def cmd_list(args) -> None:
             options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
             test = (info["metrics"] or {}).get("test") or {}
             nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")
-            rows.append([n, info["where"], info["dataset"] + (f" ({options})" if options else ""),
-                         "-" if nll is None else f"{nll:.2f}", "-" if bpd is None else f"{bpd:.4f}"])
+            rows.append(
+                [
+                    n,
+                    info["where"],
+                    info["dataset"] + (f" ({options})" if options else ""),
+                    "-" if nll is None else f"{nll:.2f}",
+                    "-" if bpd is None else f"{bpd:.4f}",
+                ]
+            )
         print(_table(rows, ["name", "weights", "dataset", "test NLL (nats)", "bits/dim"]))
     else:
         rows = [[n, reg.models[n].plugin, reg.models[n].description] for n in names]
@@ -64,8 +71,10 @@ def cmd_info(args) -> None:
             print(f"  {key} = {value!r}")
     for split, m in (metrics or {}).items():
         if isinstance(m, dict) and m.get("nll_nats") is not None:
-            print(f"{split}: {m['nll_nats']:.3f} nats, {m.get('bits_per_dim', float('nan')):.4f} bits/dim "
-                  f"on {m.get('n_images')} images")
+            print(
+                f"{split}: {m['nll_nats']:.3f} nats, {m.get('bits_per_dim', float('nan')):.4f} bits/dim "
+                f"on {m.get('n_images')} images"
+            )
     if fields:
         print("config:")
         for key, f in fields.items():
@@ -81,8 +90,9 @@ def cmd_plugins(args) -> None:
         status = "ok" if not p["errors"] else "ERROR: " + " | ".join(p["errors"])
         seconds = p["import_seconds"]
         slow = " (slow)" if seconds > SLOW_IMPORT_SECONDS else ""
-        rows.append([p["name"], p["distribution"] or "-", p["version"] or "-", p["source"], f"{seconds:.2f}{slow}",
-                     status])
+        rows.append(
+            [p["name"], p["distribution"] or "-", p["version"] or "-", p["source"], f"{seconds:.2f}{slow}", status]
+        )
     print(_table(rows, ["plugin", "distribution", "version", "source", "import s", "status"]))
 
 
@@ -131,7 +141,9 @@ def cmd_eval(args) -> None:
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
         return
-    rows = [[result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]]
+    rows = [
+        [result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]
+    ]
     print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
     for key, value in (result.extra or {}).items():
         print(f"{key}: {value:.4f}")
@@ -211,7 +223,7 @@ def _sample_in_batches(model, n: int, batch_size: int | None, generator, tempera
     parts = []
     starts = range(0, n, size)
     for start in tqdm(starts, desc="sampling", disable=len(starts) < 2, leave=False):
-        part = {} if labels is None else {"labels": labels[start:start + size]}
+        part = {} if labels is None else {"labels": labels[start : start + size]}
         parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **kwargs, **part))
     return torch.cat(parts)
 
@@ -237,16 +249,30 @@ def cmd_complete(args) -> None:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
     data = load_dataset(dataset, split=args.split, **options)
-    path = completion_figure(model, data, args.out, n=args.n, samples=args.samples, occlude=args.occlude,
-                             seed=args.seed, temperature=args.temperature)
+    path = completion_figure(
+        model,
+        data,
+        args.out,
+        n=args.n,
+        samples=args.samples,
+        occlude=args.occlude,
+        seed=args.seed,
+        temperature=args.temperature,
+    )
     print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
 
 
 def cmd_card(args) -> None:
     from zoo.cards import write_model_card
 
-    path = write_model_card(args.folder, recipe=args.recipe, description=args.description, name=args.name,
-                            notes=args.notes, hardware=args.hardware)
+    path = write_model_card(
+        args.folder,
+        recipe=args.recipe,
+        description=args.description,
+        name=args.name,
+        notes=args.notes,
+        hardware=args.hardware,
+    )
     print(f"wrote {path}")
 
 
@@ -260,12 +286,14 @@ def cmd_push(args) -> None:
     meta = read_config(args.folder)
     options = meta.get("dataset_options") or {}
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
-    print(f"zoo.PretrainedEntry(\n    name={args.repo.split('/')[-1]!r},\n    architecture={meta['architecture']!r},"
-          f"\n    dataset={meta.get('dataset') or 'DATASET (not recorded in config.json)'!r},"
-          + (f"\n    dataset_options={options!r}," if options else "")
-          + f"\n    repo_id={args.repo!r},\n    revision={url.rstrip('/').split('/')[-1]!r},"
-          f"\n    sha256={file_sha256(args.folder / WEIGHTS_FILE)!r},"
-          f"\n    config_sha256={file_sha256(args.folder / CONFIG_FILE)!r},\n)")
+    print(
+        f"zoo.PretrainedEntry(\n    name={args.repo.split('/')[-1]!r},\n    architecture={meta['architecture']!r},"
+        f"\n    dataset={meta.get('dataset') or 'DATASET (not recorded in config.json)'!r},"
+        + (f"\n    dataset_options={options!r}," if options else "")
+        + f"\n    repo_id={args.repo!r},\n    revision={url.rstrip('/').split('/')[-1]!r},"
+        f"\n    sha256={file_sha256(args.folder / WEIGHTS_FILE)!r},"
+        f"\n    config_sha256={file_sha256(args.folder / CONFIG_FILE)!r},\n)"
+    )
 
 
 def cmd_download(args) -> None:
@@ -316,13 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("list", formatter_class=FORMATTER, help="list architectures (or pretrained models with --pretrained)")
+    s = sub.add_parser(
+        "list", formatter_class=FORMATTER, help="list architectures (or pretrained models with --pretrained)"
+    )
     s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
     s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("info", formatter_class=FORMATTER,
-                       help="show an architecture's config fields or a pretrained model's entry")
+    s = sub.add_parser(
+        "info", formatter_class=FORMATTER, help="show an architecture's config fields or a pretrained model's entry"
+    )
     s.add_argument("name", help="architecture or pretrained model")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_info)
@@ -337,25 +368,43 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--overwrite", action="store_true", help="replace the model already in OUT (else refused)")
     s.set_defaults(func=cmd_create)
 
-    s = sub.add_parser("train", formatter_class=FORMATTER, epilog=_train_fields(),
-                       help="train an architecture on a dataset (resumable; runs under torchrun)")
+    s = sub.add_parser(
+        "train",
+        formatter_class=FORMATTER,
+        epilog=_train_fields(),
+        help="train an architecture on a dataset (resumable; runs under torchrun)",
+    )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
     s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
     s.add_argument("--epochs", type=int, help="passes over the training split (also --set epochs=N; default 10)")
-    s.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="model config field (`zoo info ARCH`) or training field (below); repeatable")
+    s.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="model config field (`zoo info ARCH`) or training field (below); repeatable",
+    )
     s.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, history, the best model")
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
-    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
-                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
+    s.add_argument(
+        "--data-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser("eval", formatter_class=FORMATTER, help="NLL (nats/image) and bits/dim of a model on a dataset split")
+    s = sub.add_parser(
+        "eval", formatter_class=FORMATTER, help="NLL (nats/image) and bits/dim of a model on a dataset split"
+    )
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
-    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
-                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
+    s.add_argument(
+        "--data-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
+    )
     s.add_argument("--split", default="test", help="train, val or test")
     s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -376,12 +425,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_sample)
 
-    s = sub.add_parser("complete", formatter_class=FORMATTER,
-                       help="complete occluded test images: rows occluded, completions, original")
+    s = sub.add_parser(
+        "complete",
+        formatter_class=FORMATTER,
+        help="complete occluded test images: rows occluded, completions, original",
+    )
     s.add_argument("model", help="pretrained name, Hub repo or model folder (autoregressive)")
     s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
-    s.add_argument("--data-option", action="append", metavar="KEY=VALUE",
-                   help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)")
+    s.add_argument(
+        "--data-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
+    )
     s.add_argument("--split", default="test", help="train, val or test")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
@@ -392,8 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_complete)
 
-    s = sub.add_parser("card", formatter_class=FORMATTER,
-                       help="write the model card README.md (and its figures) of a model folder")
+    s = sub.add_parser(
+        "card", formatter_class=FORMATTER, help="write the model card README.md (and its figures) of a model folder"
+    )
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
     s.add_argument("--description", help="one sentence on what the model is (default: the class docstring)")
@@ -402,15 +459,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--hardware", help="what the model trained on, when train_result.json does not record it")
     s.set_defaults(func=cmd_card)
 
-    s = sub.add_parser("push", formatter_class=FORMATTER, help="publish a model folder to the Hugging Face Hub in one commit")
+    s = sub.add_parser(
+        "push", formatter_class=FORMATTER, help="publish a model folder to the Hugging Face Hub in one commit"
+    )
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
     s.add_argument("--private", action="store_true", help="create the repo private")
     s.add_argument("--revision", help="branch to commit to (created if missing)")
     s.set_defaults(func=cmd_push)
 
-    s = sub.add_parser("download", formatter_class=FORMATTER,
-                       help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)")
+    s = sub.add_parser(
+        "download",
+        formatter_class=FORMATTER,
+        help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)",
+    )
     s.add_argument("name", help="dataset name")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
     s.add_argument("--force", action="store_true", help="download again even if the files are there")

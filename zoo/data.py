@@ -12,9 +12,10 @@ from __future__ import annotations
 import inspect
 import os
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -111,7 +112,9 @@ def check_compatible(model, data: ImageSet) -> None:
             f"{model.architecture} model was built for {tuple(cfg.shape)} with {cfg.levels} levels"
         )
     if model.conditional and data.labels is None:
-        raise DatasetError(f"{data.name}/{data.split} has no labels, but this {model.architecture} is class-conditional")
+        raise DatasetError(
+            f"{data.name}/{data.split} has no labels, but this {model.architecture} is class-conditional"
+        )
 
 
 def data_dir() -> Path:
@@ -177,8 +180,9 @@ def download(name: str, root: str | Path | None = None, force: bool = False) -> 
     spec = reg.dataset(name)
     if spec.download is None:
         known = ", ".join(sorted(n for n, d in reg.datasets.items() if d.download is not None)) or "none"
-        raise DatasetError(f"no download for dataset {name!r} ({spec.description or 'its plugin gives none'}); "
-                           f"downloadable: {known}")
+        raise DatasetError(
+            f"no download for dataset {name!r} ({spec.description or 'its plugin gives none'}); downloadable: {known}"
+        )
     folder = (Path(root).expanduser() if root else data_dir()) / name
     folder.mkdir(parents=True, exist_ok=True)
     spec.download(folder, force)

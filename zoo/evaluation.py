@@ -91,7 +91,8 @@ class DefaultEvaluator(Evaluator):
                     for key, value in terms.items():
                         if value.shape != (len(x),):
                             raise ValueError(
-                                f"{model.architecture}: metric {key!r} must have shape ({len(x)},), got {tuple(value.shape)}"
+                                f"{model.architecture}: metric {key!r} must have shape ({len(x)},), got "
+                                f"{tuple(value.shape)}"
                             )
                         sums[key] = sums.get(key, 0.0) + float(value.double().sum())
         finally:

@@ -73,12 +73,15 @@ def open_event_log(run_folder: str | Path | None, next_epoch: int, enabled: bool
     except ImportError:
         return EventLog()
     except Exception as exc:  # noqa: BLE001 - a broken tensorboard install must not stop training
-        log.warning("TensorBoard events are off: importing torch.utils.tensorboard failed (%s: %s)",
-                    type(exc).__name__, exc)
+        log.warning(
+            "TensorBoard events are off: importing torch.utils.tensorboard failed (%s: %s)", type(exc).__name__, exc
+        )
         return EventLog()
     folder = Path(run_folder) / EVENTS_DIR
     try:
         return EventLog(SummaryWriter(str(folder), purge_step=next_epoch))
     except OSError as exc:
-        raise WriteError(f"{folder}: cannot write TensorBoard events ({exc.strerror or exc}); "
-                         "make it writable or train with --set tensorboard=false") from None
+        raise WriteError(
+            f"{folder}: cannot write TensorBoard events ({exc.strerror or exc}); "
+            "make it writable or train with --set tensorboard=false"
+        ) from None

@@ -1,8 +1,9 @@
 """Figures of a run and of a model card: the training history and completion grids.
 
-``history.csv`` and ``curves.png`` are what a training run can be watched with: the trainer rewrites both at the end of every epoch (and ``zoo card`` draws the curve for a model
-card), so a run in progress can be followed with any CSV reader or image viewer. The plot is drawn
-with Pillow, a core dependency, rather than matplotlib, which zoo does not otherwise need. With
+``history.csv`` and ``curves.png`` are what a training run can be watched with: the trainer rewrites
+both at the end of every epoch (and ``zoo card`` draws the curve for a model card), so a run in
+progress can be followed with any CSV reader or image viewer. The plot is drawn with Pillow, a core
+dependency, rather than matplotlib, which zoo does not otherwise need. With
 ``tensorboard`` installed the trainer also logs each epoch's record as events (see :mod:`zoo.events`).
 """
 
@@ -79,7 +80,7 @@ def draw_curves(history: list[dict[str, Any]], size: tuple[int, int] = (640, 400
         draw.line([x, height - bottom, x, height - bottom + 4], fill=(0, 0, 0))
         draw.text((x - 6, height - bottom + 8), str(epoch), fill=(0, 0, 0))
     draw.text((width // 2 - 50, height - 18), "epoch   (bits/dim)", fill=(0, 0, 0))
-    for n, (key, label, colour) in enumerate(SERIES):
+    for n, (_, label, colour) in enumerate(SERIES):
         line = [xy(e, v) for e, v in points[label]]
         if len(line) > 1:
             draw.line(line, fill=colour, width=2)
@@ -116,7 +117,6 @@ def completion_figure(
     """
     import numpy as np
     import torch
-
 
     check_compatible(model, data)
     g = torch.Generator().manual_seed(seed)

@@ -32,8 +32,8 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     """Register pretrained weights: ``register(zoo.PretrainedEntry(...))``.
 
-    An entry is either bundled (package data of the registering plugin, ``<package>/pretrained/<name>/``) or on the Hugging Face Hub
-    (repo id, revision and the sha256 of its ``model.safetensors``).
+    An entry is bundled (package data of the registering plugin, ``<package>/pretrained/<name>/``),
+    on the Hugging Face Hub (repo id, revision and the sha256 of its ``model.safetensors``), or both.
     """
 
 

@@ -38,7 +38,12 @@ from .weights import (
 )
 
 __all__ = [
-    "resolve_entry", "download_repo", "push_to_hub", "file_sha256", "UPLOADED_FILES", "DownloadLimits",
+    "resolve_entry",
+    "download_repo",
+    "push_to_hub",
+    "file_sha256",
+    "UPLOADED_FILES",
+    "DownloadLimits",
     "download_limits",
 ]
 
@@ -92,8 +97,9 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_fil
     # The index's hashes describe the index's revision; another pinned revision has other files.
     same = revision is None or revision == entry.revision
     pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
-    return _download(entry.repo_id, revision or entry.revision, pins, name=entry.name,
-                     local_files_only=local_files_only)
+    return _download(
+        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only
+    )
 
 
 def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:
@@ -317,6 +323,7 @@ def _install_hooks() -> None:
 
     factory = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
     if callable(factory) and not getattr(factory, "zoo_hooks", False):
+
         def factory_with_hooks():
             client = factory()
             _add_hooks(client)
@@ -446,7 +453,6 @@ def push_to_hub(
 
     import torch
 
-
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
         folder = Path(tmp) / repo_id.split("/")[-1]
@@ -480,8 +486,10 @@ def _check_card_describes(folder: Path) -> None:
 
     recorded = read_card(folder).data.to_dict().get("weights_sha256")
     if recorded and recorded != file_sha256(folder / WEIGHTS_FILE):
-        raise HubError(f"{folder / CARD_FILE} describes other weights (its weights_sha256 is {recorded[:12]}..., "
-                       f"{WEIGHTS_FILE} is {file_sha256(folder / WEIGHTS_FILE)[:12]}...); write it again with `zoo card`")
+        raise HubError(
+            f"{folder / CARD_FILE} describes other weights (its weights_sha256 is {recorded[:12]}..., "
+            f"{WEIGHTS_FILE} is {file_sha256(folder / WEIGHTS_FILE)[:12]}...); write it again with `zoo card`"
+        )
 
 
 def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:

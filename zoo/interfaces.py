@@ -44,10 +44,7 @@ class Model(torch.nn.Module, abc.ABC):
     def __init__(self, config: ModelConfig):
         super().__init__()
         if not isinstance(config, self.config_class):
-            raise TypeError(
-                f"{type(self).__name__} needs a {self.config_class.__name__}, "
-                f"got {type(config).__name__}"
-            )
+            raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
         self.config = config
         self.pretrained_info = {}
 
@@ -59,8 +56,7 @@ class Model(torch.nn.Module, abc.ABC):
             raise ImageError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
         if x.dtype.is_floating_point or x.dtype.is_complex or x.dtype == torch.bool:
             raise ImageError(
-                f"{name} must be an integer tensor with values in 0..{cfg.levels - 1}, "
-                f"got dtype {x.dtype}"
+                f"{name} must be an integer tensor with values in 0..{cfg.levels - 1}, got dtype {x.dtype}"
             )
         want = (cfg.channels, cfg.height, cfg.width)
         if x.dim() != 4 or tuple(x.shape[1:]) != want:
@@ -72,8 +68,7 @@ class Model(torch.nn.Module, abc.ABC):
             lo, hi = int(x.min()), int(x.max())
             if lo < 0 or hi >= cfg.levels:
                 raise ImageError(
-                    f"{name} values must be in 0..{cfg.levels - 1} (levels={cfg.levels}), "
-                    f"found {lo}..{hi}"
+                    f"{name} values must be in 0..{cfg.levels - 1} (levels={cfg.levels}), found {lo}..{hi}"
                 )
         return x.long()
 
@@ -155,7 +150,10 @@ class Model(torch.nn.Module, abc.ABC):
 
     @abc.abstractmethod
     def sample(
-        self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0,
+        self,
+        n: int,
+        generator: torch.Generator | None = None,
+        temperature: float = 1.0,
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``n`` images as an int64 tensor ``(n, C, H, W)`` with values in 0..levels-1 (of classes ``labels``)."""

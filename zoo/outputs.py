@@ -28,8 +28,17 @@ __all__ = ["claim_output", "LOCK_FILE", "RESULT_FILES"]
 
 LOCK_FILE = ".zoo.lock"
 #: what zoo writes into a model or run folder: --overwrite removes exactly these (and the checkpoints)
-RESULT_FILES = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png", "train_config.json", "train_result.json",
-                HISTORY_FILE, CURVES_FILE, COMPLETIONS_FILE)
+RESULT_FILES = (
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    CARD_FILE,
+    "samples.png",
+    "train_config.json",
+    "train_result.json",
+    HISTORY_FILE,
+    CURVES_FILE,
+    COMPLETIONS_FILE,
+)
 CHECKPOINT_DIR = "checkpoints"
 CHECKPOINT_FILES = ("latest.json", "best.safetensors", "ckpt-*.safetensors", ".*.tmp")
 EVENT_FILES = ("events.out.tfevents.*",)  # in EVENTS_DIR: what torch's SummaryWriter writes

@@ -106,9 +106,11 @@ def _drop_unknown_hooks(pm: pluggy.PluginManager, records: dict[str, PluginRecor
             return
         except pluggy.PluginValidationError as exc:
             name = pm.get_name(exc.plugin) or str(exc.plugin)
-            unknown = sorted(
-                n for n in dir(exc.plugin) if n.startswith("zoo_") and not hasattr(hookspecs, n)
-            ) if exc.plugin is not None else []
+            unknown = (
+                sorted(n for n in dir(exc.plugin) if n.startswith("zoo_") and not hasattr(hookspecs, n))
+                if exc.plugin is not None
+                else []
+            )
             what = ", ".join(unknown) or _one_line(exc)
             records.setdefault(name, PluginRecord(name)).errors.append(
                 f"implements unknown hook(s) {what}; zoo's hooks are {known}"

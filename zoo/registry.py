@@ -38,6 +38,7 @@ __all__ = [
     "BUNDLED_DIR",
 ]
 
+
 @dataclass
 class Registry:
     """A snapshot of every plugin's registrations; rebuilt when run-time plugins change."""
@@ -102,8 +103,11 @@ def _is_model_class(cls: Any) -> bool:
     """What the registry checks of a model class, by its contract rather than by importing
     :class:`zoo.Model`: the model classes (with their Hub and sampling methods) sit above the
     registry, which must not import them back. A ``zoo.Model`` subclass always passes."""
-    return (isinstance(cls, type) and issubclass(cls, torch.nn.Module)
-            and all(callable(getattr(cls, m, None)) for m in MODEL_METHODS))
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, torch.nn.Module)
+        and all(callable(getattr(cls, m, None)) for m in MODEL_METHODS)
+    )
 
 
 def _collect(pm, records) -> Registry:
@@ -122,9 +126,13 @@ def _collect(pm, records) -> Registry:
             if plugin == rightful and owner not in (plugin, BUILTIN):
                 _contested(records, kind, name, keeper=plugin, loser=owner, why=f"the name belongs to {plugin}")
             else:
-                why = ("the built-in plugin keeps its names" if owner == BUILTIN else
-                       f"the name belongs to {owner}" if owner == rightful else
-                       "first in plugin order, by distribution name")
+                why = (
+                    "the built-in plugin keeps its names"
+                    if owner == BUILTIN
+                    else f"the name belongs to {owner}"
+                    if owner == rightful
+                    else "first in plugin order, by distribution name"
+                )
                 _contested(records, kind, name, keeper=owner, loser=plugin, why=why)
                 return
         table[name] = value
@@ -140,8 +148,15 @@ def _collect(pm, records) -> Registry:
             about = description or (cls.__doc__ or "").strip().split("\n")[0]
             arch = cls.architecture
             named_like_it = arch == plugin or (isinstance(arch, str) and arch.startswith(plugin + "-"))
-            claim(reg.models, "architecture", arch, ModelSpec(arch, cls, plugin, about), plugin,
-                  rightful=plugin if named_like_it else None)
+            claim(
+                reg.models,
+                "architecture",
+                arch,
+                ModelSpec(arch, cls, plugin, about),
+                plugin,
+                rightful=plugin if named_like_it else None,
+            )
+
         return register
 
     def pretrained(plugin):
@@ -151,8 +166,15 @@ def _collect(pm, records) -> Registry:
             if entry.bundled and not entry.package:  # bundled files sit in the registering plugin's package
                 entry = entry.model_copy(update={"package": _package_of(pm.get_plugin(plugin))})
             arch = reg.models.get(entry.architecture)
-            claim(reg.pretrained, "pretrained model", entry.name, PretrainedSpec(entry, plugin), plugin,
-                  rightful=arch.plugin if arch else None)
+            claim(
+                reg.pretrained,
+                "pretrained model",
+                entry.name,
+                PretrainedSpec(entry, plugin),
+                plugin,
+                rightful=arch.plugin if arch else None,
+            )
+
         return register
 
     def datasets(plugin):
@@ -163,6 +185,7 @@ def _collect(pm, records) -> Registry:
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
             spec = DatasetSpec(name, loader, plugin, description, levels, shape, download)
             claim(reg.datasets, "dataset", name, spec, plugin)
+
         return register
 
     def classes(table, kind, base, method):
@@ -171,7 +194,9 @@ def _collect(pm, records) -> Registry:
                 if not (isinstance(cls, type) and callable(getattr(cls, method, None))):
                     raise TypeError(f"register() needs a zoo.{base} subclass (a class with {method}()), got {cls!r}")
                 claim(table, kind, name, ClassSpec(name, cls, plugin), plugin)
+
             return register
+
         return outer
 
     call_each(pm, "zoo_register_models", models, records)
@@ -207,9 +232,10 @@ def get_registry() -> Registry:
     """
     global _current
     if getattr(_building, "active", False):
-
-        raise PluginError("a plugin used the zoo registry while plugins are loading (at import or in a hook); "
-                          "look names up when your code runs, not when zoo loads it")
+        raise PluginError(
+            "a plugin used the zoo registry while plugins are loading (at import or in a hook); "
+            "look names up when your code runs, not when zoo loads it"
+        )
     with _lock:
         if _current is None:
             _building.active = True

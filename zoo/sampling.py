@@ -282,8 +282,7 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
 
 
 @torch.no_grad()
-def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto",
-                          labels=None):
+def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
     """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)`` (of classes ``labels``)."""
     check_count(n)
     x = torch.zeros((n, *model.config.shape), dtype=torch.long, device=model.device)
@@ -291,8 +290,9 @@ def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.
 
 
 @torch.no_grad()
-def complete_autoregressive(model, x, known, generator=None, temperature: float = 1.0, method: str = "auto",
-                            labels=None):
+def complete_autoregressive(
+    model, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None
+):
     """Copy of ``x`` whose unknown pixels (``known`` False) are sampled given the earlier ones."""
     x = model.check_images(x).clone().to(model.device)
     if not len(x):
@@ -356,7 +356,6 @@ def write_image(pixels: np.ndarray, path) -> Path:
     import io
 
     from PIL import Image
-
 
     path = Path(path)
     buffer = io.BytesIO()

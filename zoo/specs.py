@@ -8,9 +8,10 @@ One type per registry table: :class:`ModelSpec` (architectures), :class:`Pretrai
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 

@@ -43,11 +43,21 @@ from .figures import write_history
 from .interfaces import Model, Trainer
 
 __all__ = [
-    "TrainConfig", "TrainResult", "TrainStep", "DefaultTrainer", "prepare_model", "split_settings", "validated",
-    "CHECKPOINT_DIR", "LATEST", "RESUMABLE_CHANGES",
+    "TrainConfig",
+    "TrainResult",
+    "TrainStep",
+    "DefaultTrainer",
+    "prepare_model",
+    "split_settings",
+    "validated",
+    "CHECKPOINT_DIR",
+    "LATEST",
+    "RESUMABLE_CHANGES",
 ]
 
 log = logging.getLogger("zoo.training")
+
+
 class TrainConfig(BaseModel):
     """How to train; every field can be set with ``zoo train --set key=value``."""
 
@@ -59,7 +69,8 @@ class TrainConfig(BaseModel):
     optimizer: Literal["adam", "adagrad", "sgd", "rmsprop"] = "adam"
     momentum: float = Field(0.9, ge=0, description="SGD momentum")
     schedule: Literal["constant", "cosine", "step", "plateau"] = Field(
-        "constant", description="cosine: to 0 over all steps; step: x gamma every step_epochs; plateau: x gamma on a stall"
+        "constant",
+        description="cosine: to 0 over all steps; step: x gamma every step_epochs; plateau: x gamma on a stall",
     )
     gamma: float = Field(0.5, gt=0, le=1, description="decay factor of the step and plateau schedules")
     step_epochs: int = Field(10, ge=1, description="epochs between decays of the step schedule")
@@ -71,7 +82,9 @@ class TrainConfig(BaseModel):
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better val NLL")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps (always at epoch ends)")
     eval_batch_size: int = Field(256, ge=1)
-    validate_every: int = Field(1, ge=1, description="validate every N epochs (and after the last); patience counts validations")
+    validate_every: int = Field(
+        1, ge=1, description="validate every N epochs (and after the last); patience counts validations"
+    )
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes that gather batches")
     progress: bool = Field(True, description="tqdm progress bar and epoch log lines (rank 0)")
     tensorboard: bool = Field(True, description="per-epoch TensorBoard events in OUT/tensorboard (if it is installed)")
@@ -194,8 +207,14 @@ class TrainStep:
     works through the backward pass while the host checks that the loss is finite.
     """
 
-    def __init__(self, loss_fn, opt: torch.optim.Optimizer, cfg: TrainConfig, device: torch.device,
-                 scaler: torch.amp.GradScaler | None = None):
+    def __init__(
+        self,
+        loss_fn,
+        opt: torch.optim.Optimizer,
+        cfg: TrainConfig,
+        device: torch.device,
+        scaler: torch.amp.GradScaler | None = None,
+    ):
         self.opt, self.cfg, self.device, self.scaler = opt, cfg, device, scaler
         self.dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[cfg.precision]
         self.params = [p for group in opt.param_groups for p in group["params"]]
@@ -294,11 +313,15 @@ class DefaultTrainer(Trainer):
         state = RunState()
         if checkpoints is not None and checkpoints.exists():
             if not resume:
-                raise ZooError(f"{checkpoints.folder} already holds a training run; resume it (resume=True, --resume) "
-                               "or use a new folder")
+                raise ZooError(
+                    f"{checkpoints.folder} already holds a training run; resume it (resume=True, --resume) "
+                    "or use a new folder"
+                )
             state = checkpoints.load(model, opt, cfg, self.scaler)
-            self._log(f"resumed from {checkpoints.folder / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, "
-                      f"step {state.step}")
+            self._log(
+                f"resumed from {checkpoints.folder / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, "
+                f"step {state.step}"
+            )
         else:
             _seed_everything(cfg.seed + rank)
         self._events = open_event_log(out, state.epoch + 1, cfg.tensorboard and rank == 0)
@@ -368,8 +391,13 @@ class DefaultTrainer(Trainer):
         if self.world > 1:
             totals = torch.stack(all_gather(totals, self.world, self.device)).sum(0)
         train_nll = float(totals[0] / totals[1])
-        record = {"epoch": state.epoch + 1, "step": state.step, "train_nll": train_nll,
-                  "train_bits_per_dim": bits_per_dim(train_nll, train.dims), "lr": self._last_lr}
+        record = {
+            "epoch": state.epoch + 1,
+            "step": state.step,
+            "train_nll": train_nll,
+            "train_bits_per_dim": bits_per_dim(train_nll, train.dims),
+            "lr": self._last_lr,
+        }
         monitored: float | None = train_nll
         if val is not None and not ((state.epoch + 1) % cfg.validate_every == 0 or state.epoch + 1 == cfg.epochs):
             monitored = None  # a skipped validation: the schedule waits for the next one
@@ -447,8 +475,14 @@ class DefaultTrainer(Trainer):
             return None
         from tqdm.auto import tqdm
 
-        return tqdm(total=total, initial=state.batch, desc=f"epoch {state.epoch + 1}/{self.cfg.epochs}",
-                    leave=False, file=sys.stderr, dynamic_ncols=True)
+        return tqdm(
+            total=total,
+            initial=state.batch,
+            desc=f"epoch {state.epoch + 1}/{self.cfg.epochs}",
+            leave=False,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        )
 
     def _log(self, message: str) -> None:
         if self.rank != 0:
@@ -458,6 +492,7 @@ class DefaultTrainer(Trainer):
             from tqdm.auto import tqdm
 
             tqdm.write(message, file=sys.stderr)
+
 
 # -- the high-level entry point of `zoo train` -----------------------------------------------------
 
@@ -474,7 +509,6 @@ def split_settings(config_class, settings: dict[str, Any]) -> tuple[dict[str, An
         else:
             unknown.append(key)
     if unknown:
-
         hint = str(unknown_name("setting", unknown[0], model_fields | train_fields)).split(";")[1:]
         raise ConfigError(
             f"unknown setting(s) {', '.join(map(repr, unknown))}{';' + hint[0] if hint else ''}; "
@@ -489,5 +523,3 @@ def validated(cls, values: dict[str, Any], what: str):
         return cls(**values)
     except ValidationError as exc:
         raise ConfigError(f"invalid {what}: {validation_problems(exc)}") from None
-
-

@@ -56,8 +56,15 @@ MAX_HEADER_BYTES = 16 << 20  # a safetensors header: about 100 bytes a tensor (t
 
 # safetensors dtype names (as its header spells them) and the torch dtypes they load as.
 _DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+    "F64": torch.float64,
+    "F32": torch.float32,
+    "F16": torch.float16,
+    "BF16": torch.bfloat16,
+    "I64": torch.int64,
+    "I32": torch.int32,
+    "I16": torch.int16,
+    "I8": torch.int8,
+    "U8": torch.uint8,
     "BOOL": torch.bool,
 }
 
@@ -253,8 +260,11 @@ def read_config(folder) -> dict[str, Any]:
         raise WeightsError(f"{path}: field architecture must be a name (a short string), got {_short(arch)}")
     if not isinstance(meta["config"], dict):
         raise WeightsError(f"{path}: field config must be a JSON object, got {type(meta['config']).__name__}")
-    for key, kinds, what in (("plugin", (str,), "a string"), ("dataset", (str, type(None)), "a string or null"),
-                             ("metrics", (dict, type(None)), "an object")):
+    for key, kinds, what in (
+        ("plugin", (str,), "a string"),
+        ("dataset", (str, type(None)), "a string or null"),
+        ("metrics", (dict, type(None)), "an object"),
+    ):
         if key in meta and not isinstance(meta[key], kinds):
             raise WeightsError(f"{path}: field {key} must be {what}, got {_short(meta[key])}")
     return meta

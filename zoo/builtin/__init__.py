@@ -19,15 +19,17 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     for dataset in ("digits", "digits-binarized"):
         name = f"independent-{dataset}"
-        register(PretrainedEntry(
-            name=name,
-            architecture="independent",
-            dataset=dataset,
-            description=f"Per-pixel baseline on {dataset}: the row every likelihood table starts from.",
-            bundled=name,
-            recipe=f"zoo train independent --dataset {dataset} --epochs 30 --set lr=0.05 --out {name}"
-            f" && zoo eval {name} --dataset {dataset} --save",
-        ))
+        register(
+            PretrainedEntry(
+                name=name,
+                architecture="independent",
+                dataset=dataset,
+                description=f"Per-pixel baseline on {dataset}: the row every likelihood table starts from.",
+                bundled=name,
+                recipe=f"zoo train independent --dataset {dataset} --epochs 30 --set lr=0.05 --out {name}"
+                f" && zoo eval {name} --dataset {dataset} --save",
+            )
+        )
 
 
 @hookimpl

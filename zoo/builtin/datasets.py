@@ -148,7 +148,9 @@ def read_amat(path: Path | str, hint: str = "", width: int = 784) -> np.ndarray:
     space = np.isin(buf, np.frombuffer(b" \t\r\n", dtype=np.uint8))
     if not np.all(digit | space):
         bad = int(np.argmax(~(digit | space)))
-        raise DatasetError(f"{path}: unexpected character {chr(buf[bad])!r} at byte {bad} (values must be 0 or 1); {hint}")
+        raise DatasetError(
+            f"{path}: unexpected character {chr(buf[bad])!r} at byte {bad} (values must be 0 or 1); {hint}"
+        )
     # each value must be one character: a digit followed by another digit would be e.g. "10"
     if np.any(digit[1:] & digit[:-1]):
         raise DatasetError(f"{path}: values must be single 0/1 characters separated by spaces; {hint}")
@@ -168,7 +170,9 @@ def read_cifar_bin(path: Path | str, hint: str = "", records: int | None = None)
     data = _read_bytes(path, hint)
     size = 1 + 3 * 32 * 32
     if len(data) % size:
-        raise DatasetError(f"{path}: {len(data)} bytes is not a whole number of {size}-byte records (truncated?); {hint}")
+        raise DatasetError(
+            f"{path}: {len(data)} bytes is not a whole number of {size}-byte records (truncated?); {hint}"
+        )
     n = len(data) // size
     if records is not None and n != records:
         raise DatasetError(f"{path}: {n} records, expected {records} (truncated?); {hint}")
@@ -295,10 +299,6 @@ def load_cifar10(split: str = "train", root: str | Path | None = None) -> ImageS
     return ImageSet(torch.from_numpy(images.copy()), torch.from_numpy(labels), 256, "cifar10", split)
 
 
-
-
-
-
 # -- download: each file is read back with its reader, so a bad download is reported at once ------
 
 
@@ -331,14 +331,37 @@ def download_cifar10(folder: Path, force: bool = False) -> None:
 
 
 BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
-    "digits": dict(loader=load_digits, levels=17, shape=(1, 8, 8),
-                   description="scikit-learn 8x8 digits, 17 levels, ships with scikit-learn (1257/180/360)"),
-    "digits-binarized": dict(loader=load_digits_binarized, levels=2, shape=(1, 8, 8),
-                             description="scikit-learn digits thresholded at >= 8, ships with scikit-learn"),
-    "mnist": dict(loader=load_mnist, levels=256, shape=(1, 28, 28), download=download_mnist,
-                  description="MNIST from the IDX files, 256 levels (50k/10k/10k)"),
-    "binarized-mnist": dict(loader=load_binarized_mnist, levels=2, shape=(1, 28, 28), download=download_binarized_mnist,
-                            description="static binarized MNIST (Larochelle); dynamic=True resamples"),
-    "cifar10": dict(loader=load_cifar10, levels=256, shape=(3, 32, 32), download=download_cifar10,
-                    description="CIFAR-10 binary version, 256 levels (45k/5k/10k)"),
+    "digits": dict(
+        loader=load_digits,
+        levels=17,
+        shape=(1, 8, 8),
+        description="scikit-learn 8x8 digits, 17 levels, ships with scikit-learn (1257/180/360)",
+    ),
+    "digits-binarized": dict(
+        loader=load_digits_binarized,
+        levels=2,
+        shape=(1, 8, 8),
+        description="scikit-learn digits thresholded at >= 8, ships with scikit-learn",
+    ),
+    "mnist": dict(
+        loader=load_mnist,
+        levels=256,
+        shape=(1, 28, 28),
+        download=download_mnist,
+        description="MNIST from the IDX files, 256 levels (50k/10k/10k)",
+    ),
+    "binarized-mnist": dict(
+        loader=load_binarized_mnist,
+        levels=2,
+        shape=(1, 28, 28),
+        download=download_binarized_mnist,
+        description="static binarized MNIST (Larochelle); dynamic=True resamples",
+    ),
+    "cifar10": dict(
+        loader=load_cifar10,
+        levels=256,
+        shape=(3, 32, 32),
+        download=download_cifar10,
+        description="CIFAR-10 binary version, 256 levels (45k/5k/10k)",
+    ),
 }

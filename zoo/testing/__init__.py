@@ -132,13 +132,17 @@ def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
                 f"by {(got - want).abs().max().item():.2e}"
             )
         for temperature in (1.0, 0.7):
-            runs = {m: model.sample(n, generator=torch.Generator().manual_seed(seed), temperature=temperature, method=m)
-                    for m in ("naive", "fast", "auto")}
+            runs = {
+                m: model.sample(n, generator=torch.Generator().manual_seed(seed), temperature=temperature, method=m)
+                for m in ("naive", "fast", "auto")
+            }
             assert torch.equal(runs["naive"], runs["fast"]), f"{name}: fast samples differ from naive (T={temperature})"
             assert torch.equal(runs["fast"], runs["auto"]), f"{name}: method='auto' does not use the fast sampler"
         known = occlusion_mask((C, H, W), "bottom-half")
-        done = {m: model.complete(x, known, generator=torch.Generator().manual_seed(seed + 1), method=m)
-                for m in ("naive", "fast")}
+        done = {
+            m: model.complete(x, known, generator=torch.Generator().manual_seed(seed + 1), method=m)
+            for m in ("naive", "fast")
+        }
         assert torch.equal(done["naive"], done["fast"]), f"{name}: fast completions differ from naive"
     finally:
         model.train(was_training)
@@ -147,7 +151,7 @@ def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
 def check_normalised(model: Model, tol: float = 1e-3) -> None:
     """Probabilities of all possible images sum to 1 (only for tiny images)."""
     cfg = model.config
-    count = cfg.levels ** cfg.dims
+    count = cfg.levels**cfg.dims
     if count > 4096:
         raise ValueError(f"{count} possible images is too many to enumerate")
     grid = torch.tensor(list(itertools.product(range(cfg.levels), repeat=cfg.dims))).view(-1, *cfg.shape)
@@ -234,7 +238,7 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
         known[:, :, : cfg.height // 2] = True
         done = model.complete(x[:2], known, generator=torch.Generator().manual_seed(0))
         assert torch.equal(done[known], x[:2][known]), f"{name}.complete changed known pixels"
-        if cfg.levels ** cfg.dims <= 4096:
+        if cfg.levels**cfg.dims <= 4096:
             check_normalised(model)
         if not model.conditional and model.incremental_sampler(1) is not None:
             check_fast_sampler(model)
@@ -257,7 +261,6 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     (latent-variable models).
     """
 
-
     entry = get_registry().entry(name)
     folder = _pretrained_folder(entry)
     assert entry.recipe, f"{name}: the entry has no recipe"
@@ -277,8 +280,15 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
 
     model_part, train_part = split_settings(type(model.config), recipe_settings(entry.recipe))
     TrainConfig(**train_part)
-    rebuilt = type(model.config)(**{**model_part, "channels": test.shape[0], "height": test.shape[1],
-                                    "width": test.shape[2], "levels": test.levels})
+    rebuilt = type(model.config)(
+        **{
+            **model_part,
+            "channels": test.shape[0],
+            "height": test.shape[1],
+            "width": test.shape[2],
+            "levels": test.levels,
+        }
+    )
     assert rebuilt == model.config, f"{name}: the recipe builds {rebuilt}, the folder holds {model.config}"
 
     metrics = model.pretrained_info["metrics"]
@@ -314,7 +324,6 @@ class NotCached(unittest.SkipTest):
 def _pretrained_folder(entry) -> Path:
     """The folder to check: the bundled one, or the cached snapshot of a Hub entry (never a download)."""
     from huggingface_hub import constants, try_to_load_from_cache
-
 
     name = entry.name
     assert entry.available, f"{name}: weights are not published yet ({entry.location})"

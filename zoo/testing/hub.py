@@ -86,7 +86,7 @@ class FakeHub:
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "FakeHub":
+    def start(self) -> FakeHub:
         self.thread.start()
         return self
 
@@ -155,8 +155,10 @@ class FakeHub:
         try:
             state = json.loads(path.read_text())
             for repo_id, saved in state["repos"].items():
-                commits = {oid: {p: (self.root / "blobs" / blob).read_bytes() for p, blob in tree.items()}
-                           for oid, tree in saved["commits"].items()}
+                commits = {
+                    oid: {p: (self.root / "blobs" / blob).read_bytes() for p, blob in tree.items()}
+                    for oid, tree in saved["commits"].items()
+                }
                 self.repos[repo_id] = Repo(private=saved["private"], branches=saved["branches"], commits=commits)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}: not a fake Hub state file this version can read ({exc})") from None
@@ -273,8 +275,10 @@ def _make_handler(hub: FakeHub):
             files = repo.commits[oid]
             if path not in files:
                 return self._send(
-                    404, b"", {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found",
-                               "X-Repo-Commit": oid}, head
+                    404,
+                    b"",
+                    {"X-Error-Code": "EntryNotFound", "X-Error-Message": "Entry not found", "X-Repo-Commit": oid},
+                    head,
                 )
             data = files[path]
             etag = git_blob_sha1(data)
@@ -282,8 +286,12 @@ def _make_handler(hub: FakeHub):
                 data = data[:-1] + bytes([data[-1] ^ 0xFF])
             headers = {"X-Repo-Commit": oid, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}
             if hub.xet:
-                headers.update({"X-Xet-Hash": hashlib.sha256(data).hexdigest(),
-                                "X-Xet-Refresh-Route": f"/api/models/{repo_id}/xet-read-token/{oid}"})
+                headers.update(
+                    {
+                        "X-Xet-Hash": hashlib.sha256(data).hexdigest(),
+                        "X-Xet-Refresh-Route": f"/api/models/{repo_id}/xet-read-token/{oid}",
+                    }
+                )
             if path in hub.trickle and not head:
                 return self._trickle(data, headers, hub.trickle[path])
             self._send(200, data, headers, head)
@@ -295,7 +303,7 @@ def _make_handler(hub: FakeHub):
                 for i in range(len(data)):
                     if hub.stopping.wait(interval):
                         return
-                    self.wfile.write(data[i:i + 1])
+                    self.wfile.write(data[i : i + 1])
                     self.wfile.flush()
             except OSError:  # the client gave up and closed the connection
                 self.close_connection = True
@@ -314,16 +322,29 @@ def _make_handler(hub: FakeHub):
             oid = repo and self._commit_of(repo, rev)
             if oid:
                 files = repo.commits[oid]
-                self._json(200, {"id": repo_id, "modelId": repo_id, "sha": oid, "private": repo.private,
-                                 "siblings": [{"rfilename": p} for p in sorted(files)]})
+                self._json(
+                    200,
+                    {
+                        "id": repo_id,
+                        "modelId": repo_id,
+                        "sha": oid,
+                        "private": repo.private,
+                        "siblings": [{"rfilename": p} for p in sorted(files)],
+                    },
+                )
 
         def _tree(self, repo_id: str, rev: str) -> None:
             repo = self._repo(repo_id)
             oid = repo and self._commit_of(repo, rev)
             if oid:
                 files = repo.commits[oid]
-                self._json(200, [{"type": "file", "path": p, "size": len(d), "oid": git_blob_sha1(d)}
-                                 for p, d in sorted(files.items())])
+                self._json(
+                    200,
+                    [
+                        {"type": "file", "path": p, "size": len(d), "oid": git_blob_sha1(d)}
+                        for p, d in sorted(files.items())
+                    ],
+                )
 
         def _branch(self, repo_id: str, branch: str, req: dict) -> None:
             if not self._authorized():
@@ -368,8 +389,15 @@ def _make_handler(hub: FakeHub):
                 elif item["key"] != "header":
                     return self._error(400, None, f"fake hub: unsupported commit line {item['key']!r}")
             oid = hub.commit(repo_id, files, branch=rev, deleted=deleted)
-            self._json(200, {"success": True, "commitOid": oid, "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
-                             "pullRequestUrl": None})
+            self._json(
+                200,
+                {
+                    "success": True,
+                    "commitOid": oid,
+                    "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
+                    "pullRequestUrl": None,
+                },
+            )
 
     return Handler
 
@@ -404,14 +432,19 @@ def isolate_huggingface_hub(monkeypatch, home, endpoint: str, token: str | None 
         if isinstance(value, str) and name.isupper() and value.startswith((old_home, old_cache)):
             prefix = old_cache if value.startswith(old_cache) else old_home
             target = Path(home) / "hub" if prefix == old_cache else Path(home)
-            monkeypatch.setattr(constants, name, str(target) + value[len(prefix):])
+            monkeypatch.setattr(constants, name, str(target) + value[len(prefix) :])
     monkeypatch.setattr(constants, "ENDPOINT", endpoint)
     monkeypatch.setattr(constants, "HUGGINGFACE_CO_URL_TEMPLATE", endpoint + "/{repo_id}/resolve/{revision}/{filename}")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_TELEMETRY", True)
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
-    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE",
-                "HUGGING_FACE_HUB_TOKEN"):
+    for key in (
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "HF_HUB_CACHE",
+        "HUGGINGFACE_HUB_CACHE",
+        "HUGGING_FACE_HUB_TOKEN",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in hub_environment(endpoint, home, token).items():
         monkeypatch.setenv(key, value)
@@ -440,11 +473,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m zoo.testing.hub",
         description="A local fake Hugging Face Hub for trying `zoo push` and `zoo.load('org/name')` offline.",
     )
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on; another one exposes it beyond this machine (default: 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on; another one exposes it beyond this machine (default: 127.0.0.1)",
+    )
     parser.add_argument("--port", type=int, default=0, help="port to listen on; 0 picks a free one (default: 0)")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="folder that keeps the repos across restarts (default: none, repos live in memory)")
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="folder that keeps the repos across restarts (default: none, repos live in memory)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each request on stderr (default: log)")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:

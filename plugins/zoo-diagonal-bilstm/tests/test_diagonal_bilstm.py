@@ -41,7 +41,9 @@ def test_receptive_field_is_every_earlier_pixel_with_one_layer(channels):
     # 9 wide: the 7x7 input conv alone cannot reach the far corners, the LSTM must
     H, W = 7, 9
     torch.manual_seed(0)
-    model = zoo.create("diagonal-bilstm", channels=channels, height=H, width=W, levels=2, hidden=12, layers=1, out_hidden=12)
+    model = zoo.create(
+        "diagonal-bilstm", channels=channels, height=H, width=W, levels=2, hidden=12, layers=1, out_hidden=12
+    )
     for i, j in [(6, 8), (6, 0), (3, 4), (1, 8), (0, 5)]:
         for c in range(channels):
             field = receptive_field(model, i, j, c)
@@ -72,8 +74,17 @@ def test_config_rejects_feature_counts_that_do_not_split_into_colours():
 def test_fast_sampler_is_exact_for_the_paper_layout_too(channels, levels):
     """check_model covers the default (full_context=True); the paper's layout has its own sweep."""
     torch.manual_seed(0)
-    model = zoo.create("diagonal-bilstm", channels=channels, levels=levels, height=5, width=6, hidden=12, layers=2,
-                       out_hidden=12, full_context=False)
+    model = zoo.create(
+        "diagonal-bilstm",
+        channels=channels,
+        levels=levels,
+        height=5,
+        width=6,
+        hidden=12,
+        layers=2,
+        out_hidden=12,
+        full_context=False,
+    )
     assert isinstance(model.incremental_sampler(2), DiagonalBiLSTMSampler)
     check_fast_sampler(model)
 

@@ -25,9 +25,11 @@ MNIST_ENTRIES = [
         repo_id="zoo-models/diagonal-bilstm-binarized-mnist",
         published=False,
         recipe=(
-            "zoo train diagonal-bilstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=1 --set out_hidden=32 "
+            "zoo train diagonal-bilstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set "
+            "layers=1 --set out_hidden=32 "
             "--set batch_size=64 --set epochs=2 --set schedule=cosine --set eval_batch_size=500 "
-            "--set checkpoint_every=100 --out diagonal-bilstm-binarized-mnist && zoo eval diagonal-bilstm-binarized-mnist --save"
+            "--set checkpoint_every=100 --out diagonal-bilstm-binarized-mnist && zoo eval "
+            "diagonal-bilstm-binarized-mnist --save"
         ),
     ),
 ]
@@ -40,39 +42,48 @@ def zoo_register_models(register):
 
 @zoo.hookimpl
 def zoo_register_pretrained(register):
-    register(zoo.PretrainedEntry(
-        name="diagonal-bilstm-digits",
-        architecture="diagonal-bilstm",
-        dataset="digits",
-        description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
-        bundled="diagonal-bilstm-digits",
-        recipe=(
-            "zoo train diagonal-bilstm --dataset digits --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
-            "--out diagonal-bilstm-digits && zoo eval diagonal-bilstm-digits --dataset digits --save"
-        ),
-    ))
-    register(zoo.PretrainedEntry(
-        name="diagonal-bilstm-digits-binarized",
-        architecture="diagonal-bilstm",
-        dataset="digits-binarized",
-        description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
-        bundled="diagonal-bilstm-digits-binarized",
-        recipe=(
-            "zoo train diagonal-bilstm --dataset digits-binarized --epochs 30 --set hidden=64 --set layers=1 --set out_hidden=64 --set patience=5 "
-            "--out diagonal-bilstm-digits-binarized && zoo eval diagonal-bilstm-digits-binarized --dataset digits-binarized --save"
-        ),
-    ))
+    register(
+        zoo.PretrainedEntry(
+            name="diagonal-bilstm-digits",
+            architecture="diagonal-bilstm",
+            dataset="digits",
+            description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
+            bundled="diagonal-bilstm-digits",
+            recipe=(
+                "zoo train diagonal-bilstm --dataset digits --epochs 30 --set hidden=64 --set layers=1 --set "
+                "out_hidden=64 --set patience=5 "
+                "--out diagonal-bilstm-digits && zoo eval diagonal-bilstm-digits --dataset digits --save"
+            ),
+        )
+    )
+    register(
+        zoo.PretrainedEntry(
+            name="diagonal-bilstm-digits-binarized",
+            architecture="diagonal-bilstm",
+            dataset="digits-binarized",
+            description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
+            bundled="diagonal-bilstm-digits-binarized",
+            recipe=(
+                "zoo train diagonal-bilstm --dataset digits-binarized --epochs 30 --set hidden=64 --set layers=1 "
+                "--set out_hidden=64 --set patience=5 "
+                "--out diagonal-bilstm-digits-binarized && zoo eval diagonal-bilstm-digits-binarized --dataset "
+                "digits-binarized --save"
+            ),
+        )
+    )
     for entry in MNIST_ENTRIES:
         register(entry)
-    register(zoo.PretrainedEntry(
-        name="diagonal-bilstm-cifar10",
-        architecture="diagonal-bilstm",
-        dataset="cifar10",
-        description="Diagonal BiLSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
-        repo_id="zoo-models/diagonal-bilstm-cifar10",
-        published=False,
-        recipe=(
-            "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 "
-            "--set hidden=126 --set layers=12 --set out_hidden=1023 --out diagonal-bilstm-cifar10"
-        ),
-    ))
+    register(
+        zoo.PretrainedEntry(
+            name="diagonal-bilstm-cifar10",
+            architecture="diagonal-bilstm",
+            dataset="cifar10",
+            description="Diagonal BiLSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
+            repo_id="zoo-models/diagonal-bilstm-cifar10",
+            published=False,
+            recipe=(
+                "zoo train diagonal-bilstm --dataset cifar10 --epochs 50 "
+                "--set hidden=126 --set layers=12 --set out_hidden=1023 --out diagonal-bilstm-cifar10"
+            ),
+        )
+    )

@@ -75,7 +75,6 @@ def unskew(x: torch.Tensor, width: int) -> torch.Tensor:
     return F.pad(x.flatten(2), (0, H)).view(B, C, H, width + H)[:, :, :, :width]
 
 
-
 class DiagonalLSTM(nn.Module):
     """One left-to-right diagonal LSTM: ``(B, h, H, W)`` -> ``(B, h, H, W)`` hidden states."""
 

@@ -28,7 +28,6 @@ from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, PixelWindowCache, l
 __all__ = ["DiagonalBiLSTMSampler"]
 
 
-
 def _direction(lstm):
     """(input weight, input bias, weight from above, weight from the side) of one direction."""
     w_in = (lstm.input_to_state.weight * lstm.input_to_state.mask)[:, :, 0, 0]
@@ -154,4 +153,3 @@ class DiagonalBiLSTMSampler:
                 h, cell = lstm_cell(gates, cell)
                 above[:, :, j] = h
             self.h_above[k].copy_(self.h_left_pad[k][:, :, 1:])
-

@@ -13,7 +13,9 @@ from zoo.testing import allowed_context, check_fast_sampler, check_model, recept
 
 @pytest.mark.parametrize("gated", [False, True], ids=["plain", "gated"])
 @pytest.mark.parametrize(
-    "shape", [dict(channels=1, height=5, width=5, levels=3), dict(channels=3, height=4, width=4, levels=2)], ids=["grey", "colour"]
+    "shape",
+    [dict(channels=1, height=5, width=5, levels=3), dict(channels=3, height=4, width=4, levels=2)],
+    ids=["grey", "colour"],
 )
 def test_contract(shape, gated):
     model = check_model("pixelcnn", hidden=6, layers=1, gated=gated, **shape)
@@ -29,7 +31,7 @@ def test_plain_receptive_field_has_the_blind_spot():
     # the 7x7 mask-A kernel reaches (i-1, j+3); stacked 3x3 convs grow only up-right of it
     assert field[i - 1, j + 3] and field[i - 2, j + 4]
     # (i-1, j+4) comes before (i, j) in raster order yet is never seen: the blind spot
-    assert not field[i - 1, j + 4:].any()
+    assert not field[i - 1, j + 4 :].any()
     assert (past & ~field).sum() >= 5
 
 
@@ -90,8 +92,10 @@ def test_class_conditioning(gated):
     fast = model.sample(3, generator=torch.Generator().manual_seed(2), method="fast", labels=labels)
     assert torch.equal(naive, fast)
     known = zoo.sampling.occlusion_mask((1, 5, 5), "bottom-half")
-    done = [model.complete(x[:3], known, generator=torch.Generator().manual_seed(4), method=m, labels=labels)
-            for m in ("naive", "fast")]
+    done = [
+        model.complete(x[:3], known, generator=torch.Generator().manual_seed(4), method=m, labels=labels)
+        for m in ("naive", "fast")
+    ]
     assert torch.equal(*done)
     assert not hasattr(model, "_labels")  # labels are arguments all the way down, never state on the model
     uncond = zoo.create("pixelcnn", height=5, width=5, levels=3, hidden=4, layers=1)
@@ -107,9 +111,8 @@ def test_config_errors():
 
 
 def test_quickly_trained_model_beats_the_independent_baseline(tmp_path):
+    from zoo import evaluate, train
     from zoo.data import load_dataset
-    from zoo import evaluate
-    from zoo import train
 
     # the baseline at its optimum: per-pixel level frequencies of the training split (add-one smoothed)
     train_set = load_dataset("digits", "train")
@@ -121,7 +124,9 @@ def test_quickly_trained_model_beats_the_independent_baseline(tmp_path):
 
     torch.manual_seed(0)
     out = train(
-        "pixelcnn", "digits", tmp_path / "run",
+        "pixelcnn",
+        "digits",
+        tmp_path / "run",
         settings=dict(hidden=32, layers=2, epochs=4, lr=3e-3, batch_size=32, progress=False),
     )
     result = evaluate(zoo.load(out), "digits", split="test")
@@ -138,8 +143,13 @@ def test_pretrained_entries_and_recipes():
 
     reg = get_registry()
     names = zoo.list_models("pixelcnn-*", pretrained=True)
-    assert set(names) >= {"pixelcnn-digits", "pixelcnn-digits-binarized", "pixelcnn-binarized-mnist", "pixelcnn-mnist",
-                          "pixelcnn-cifar10"}
+    assert set(names) >= {
+        "pixelcnn-digits",
+        "pixelcnn-digits-binarized",
+        "pixelcnn-binarized-mnist",
+        "pixelcnn-mnist",
+        "pixelcnn-cifar10",
+    }
     for name in names:
         entry = reg.entry(name)
         words = shlex.split(entry.recipe)
@@ -160,12 +170,17 @@ def test_pretrained_entries_and_recipes():
 
 def test_class_conditional_model_trains_evaluates_and_samples_through_the_core(tmp_path, capsys):
     """The default trainer and evaluator pass labels to a conditional model, and the labels matter."""
+    from zoo import train
     from zoo.cli import main
     from zoo.data import load_dataset
-    from zoo import train
 
-    out = train("pixelcnn", "digits-binarized", tmp_path / "c", epochs=4,
-                settings={"hidden": 16, "layers": 1, "num_classes": 10, "lr": 0.01, "progress": False})
+    out = train(
+        "pixelcnn",
+        "digits-binarized",
+        tmp_path / "c",
+        epochs=4,
+        settings={"hidden": 16, "layers": 1, "num_classes": 10, "lr": 0.01, "progress": False},
+    )
     model = zoo.load(out)
     assert model.conditional and model.pretrained_info["metrics"]["val"]["nll_nats"] > 0
     test = load_dataset("digits-binarized", "test")
@@ -177,4 +192,6 @@ def test_class_conditional_model_trains_evaluates_and_samples_through_the_core(t
     assert main(["eval", str(out), "--dataset", "digits-binarized", "--json"]) == 0
     assert abs(json.loads(capsys.readouterr().out)["nll_nats"] - right) < 1e-3
     assert main(["sample", str(out), "--n", "10", "--label", "3", "--out", str(tmp_path / "s.png")]) == 0
-    assert main(["complete", str(out), "--dataset", "digits-binarized", "--n", "3", "--out", str(tmp_path / "f.png")]) == 0
+    assert (
+        main(["complete", str(out), "--dataset", "digits-binarized", "--n", "3", "--out", str(tmp_path / "f.png")]) == 0
+    )

@@ -73,7 +73,7 @@ class GatedNet(nn.Module):
             v, h = layer(v, h, biases[2 + 2 * k], biases[3 + 2 * k])
         return self.head2(F.relu(self.head1(F.relu(h))))
 
-    def stepper(self, n: int, height: int, width: int, biases: list | None) -> "GatedStepper":
+    def stepper(self, n: int, height: int, width: int, biases: list | None) -> GatedStepper:
         return GatedStepper(self, n, height, width, biases)
 
 
@@ -98,20 +98,29 @@ class GatedStepper:
         layers = []
         for layer in net.layers:
             wh = _d(layer.h_conv.weight * layer.h_conv.mask)[:, :, 0, :2].flatten(1)  # cols j-1..j
-            layers.append(((wh, _d(layer.h_conv.bias)), (_d(layer.h_out.weight * layer.h_out.mask).flatten(1), _d(layer.h_out.bias))))
+            layers.append(
+                (
+                    (wh, _d(layer.h_conv.bias)),
+                    (_d(layer.h_out.weight * layer.h_out.mask).flatten(1), _d(layer.h_out.bias)),
+                )
+            )
         heads = [(_d(c.weight * c.mask).flatten(1), _d(c.bias)) for c in (net.head1, net.head2)]
         self.per_colour = []
         for c in range(C):
             # group c of both gate chunks, on the weights' device: a CPU index into a CUDA tensor
             # would be copied over, waiting for the device, at every step
             rows2 = group_rows(2 * p, C, c, chunks=2).to(net.head1.weight.device)
-            self.per_colour.append(dict(
-                rows2=rows2, g=group_slice(p, C, c),
-                h_in=for_group(h_in, C, c, chunks=2),
-                layers=[(for_group(wh, C, c, chunks=2), for_group(wo, C, c)) for wh, wo in layers],
-                head1=for_group(heads[0], C, c), head2=for_group(heads[1], C, c),
-                bias=[None if b is None else b[:, rows2] for b in self.biases],
-            ))
+            self.per_colour.append(
+                dict(
+                    rows2=rows2,
+                    g=group_slice(p, C, c),
+                    h_in=for_group(h_in, C, c, chunks=2),
+                    layers=[(for_group(wh, C, c, chunks=2), for_group(wo, C, c)) for wh, wo in layers],
+                    head1=for_group(heads[0], C, c),
+                    head2=for_group(heads[1], C, c),
+                    bias=[None if b is None else b[:, rows2] for b in self.biases],
+                )
+            )
         zeros = lambda *shape: torch.zeros(*shape, dtype=h_in[0].dtype, device=h_in[0].device)  # noqa: E731
         self.gates = [zeros(n, p) for _ in net.layers]  # the current pixel's gate outputs, by group
         self.hout, self.head = zeros(n, p), zeros(n, p)

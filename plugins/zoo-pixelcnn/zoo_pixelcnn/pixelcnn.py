@@ -53,7 +53,7 @@ def _one_thread(method: str):
 class _FastSampler:
     """The zoo.sampling protocol on top of a network stepper: one position per call."""
 
-    def __init__(self, model: "PixelCNN", n: int, labels: torch.Tensor | None = None):
+    def __init__(self, model: PixelCNN, n: int, labels: torch.Tensor | None = None):
         self.model = model
         self.stepper = model.net.stepper(n, model.config.height, model.config.width, model._biases(labels))
 
@@ -95,9 +95,11 @@ class PixelCNN(AutoregressiveModel):
         super().__init__(config)
         net_class = GatedNet if config.gated else PlainNet
         self.net = net_class(config.channels, config.hidden, config.layers, config.levels)
-        self.class_bias = nn.ModuleList(
-            nn.Embedding(config.num_classes, size) for size in self.net.bias_sizes
-        ) if config.num_classes else None
+        self.class_bias = (
+            nn.ModuleList(nn.Embedding(config.num_classes, size) for size in self.net.bias_sizes)
+            if config.num_classes
+            else None
+        )
 
     # -- class conditioning: the core checks labels (Model.check_labels) and passes them in ----------
     def _biases(self, labels: torch.Tensor | None) -> list | None:
@@ -120,8 +122,9 @@ class PixelCNN(AutoregressiveModel):
     @torch.no_grad()
     def complete(self, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
         with _one_thread(method):
-            return super().complete(x, known, generator=generator, temperature=temperature, method=method,
-                                    labels=labels)
+            return super().complete(
+                x, known, generator=generator, temperature=temperature, method=method, labels=labels
+            )
 
     def incremental_sampler(self, n: int, labels: torch.Tensor | None = None) -> _FastSampler:
         return _FastSampler(self, n, labels) if self.config.gated else _PlainFastSampler(self, n, labels)

@@ -59,7 +59,7 @@ class PlainNet(nn.Module):
             x = block(x, bias)
         return self.head2(F.relu(self.head1(F.relu(x))))
 
-    def stepper(self, n: int, height: int, width: int, biases: list | None) -> "PlainStepper":
+    def stepper(self, n: int, height: int, width: int, biases: list | None) -> PlainStepper:
         return PlainStepper(self, n, height, width, biases)
 
 
@@ -109,12 +109,18 @@ class PlainStepper:
         for c in range(C):
             g2, g1 = group_slice(h2, C, c), group_slice(h, C, c)
             bias = [None if b is None else b[:, g2 if k == 0 else g1] for k, b in enumerate(biases)]
-            self.per_colour.append(dict(
-                input=for_group(w_in, C, c), bias=bias, g2=g2, g1=g1,
-                blocks=[tuple(for_group(wb, C, c) for wb in blk) for blk in blocks],
-                head1=for_group(heads[0], C, c), head2=for_group(heads[1], C, c),
-                g_head=group_slice(heads[0][0].shape[0], C, c),
-            ))
+            self.per_colour.append(
+                dict(
+                    input=for_group(w_in, C, c),
+                    bias=bias,
+                    g2=g2,
+                    g1=g1,
+                    blocks=[tuple(for_group(wb, C, c) for wb in blk) for blk in blocks],
+                    head1=for_group(heads[0], C, c),
+                    head2=for_group(heads[1], C, c),
+                    g_head=group_slice(heads[0][0].shape[0], C, c),
+                )
+            )
         p = net.input.weight
         zeros = lambda *shape: torch.zeros(*shape, dtype=p.dtype, device=p.device)  # noqa: E731
         # caches with zero padding: the scaled input (pad 3) and each block's 3x3 input (pad 1)

@@ -25,7 +25,8 @@ MNIST_ENTRIES = [
         repo_id="zoo-models/row-lstm-binarized-mnist",
         published=False,
         recipe=(
-            "zoo train row-lstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=7 --set out_hidden=32 "
+            "zoo train row-lstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=7 "
+            "--set out_hidden=32 "
             "--set batch_size=64 --set epochs=2 --set schedule=cosine --set eval_batch_size=500 "
             "--set checkpoint_every=100 --out row-lstm-binarized-mnist && zoo eval row-lstm-binarized-mnist --save"
         ),
@@ -40,39 +41,48 @@ def zoo_register_models(register):
 
 @zoo.hookimpl
 def zoo_register_pretrained(register):
-    register(zoo.PretrainedEntry(
-        name="row-lstm-digits",
-        architecture="row-lstm",
-        dataset="digits",
-        description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
-        bundled="row-lstm-digits",
-        recipe=(
-            "zoo train row-lstm --dataset digits --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
-            "--out row-lstm-digits && zoo eval row-lstm-digits --dataset digits --save"
-        ),
-    ))
-    register(zoo.PretrainedEntry(
-        name="row-lstm-digits-binarized",
-        architecture="row-lstm",
-        dataset="digits-binarized",
-        description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
-        bundled="row-lstm-digits-binarized",
-        recipe=(
-            "zoo train row-lstm --dataset digits-binarized --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 --set patience=5 "
-            "--out row-lstm-digits-binarized && zoo eval row-lstm-digits-binarized --dataset digits-binarized --save"
-        ),
-    ))
+    register(
+        zoo.PretrainedEntry(
+            name="row-lstm-digits",
+            architecture="row-lstm",
+            dataset="digits",
+            description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
+            bundled="row-lstm-digits",
+            recipe=(
+                "zoo train row-lstm --dataset digits --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 "
+                "--set patience=5 "
+                "--out row-lstm-digits && zoo eval row-lstm-digits --dataset digits --save"
+            ),
+        )
+    )
+    register(
+        zoo.PretrainedEntry(
+            name="row-lstm-digits-binarized",
+            architecture="row-lstm",
+            dataset="digits-binarized",
+            description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
+            bundled="row-lstm-digits-binarized",
+            recipe=(
+                "zoo train row-lstm --dataset digits-binarized --epochs 40 --set hidden=64 --set layers=2 --set "
+                "out_hidden=64 --set patience=5 "
+                "--out row-lstm-digits-binarized && zoo eval row-lstm-digits-binarized --dataset digits-binarized "
+                "--save"
+            ),
+        )
+    )
     for entry in MNIST_ENTRIES:
         register(entry)
-    register(zoo.PretrainedEntry(
-        name="row-lstm-cifar10",
-        architecture="row-lstm",
-        dataset="cifar10",
-        description="Row LSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
-        repo_id="zoo-models/row-lstm-cifar10",
-        published=False,
-        recipe=(
-            "zoo train row-lstm --dataset cifar10 --epochs 50 "
-            "--set hidden=126 --set layers=12 --set out_hidden=1023 --out row-lstm-cifar10"
-        ),
-    ))
+    register(
+        zoo.PretrainedEntry(
+            name="row-lstm-cifar10",
+            architecture="row-lstm",
+            dataset="cifar10",
+            description="Row LSTM on CIFAR-10 (32x32x3, 256 levels). " + _HUB_NOTE,
+            repo_id="zoo-models/row-lstm-cifar10",
+            published=False,
+            recipe=(
+                "zoo train row-lstm --dataset cifar10 --epochs 50 "
+                "--set hidden=126 --set layers=12 --set out_hidden=1023 --out row-lstm-cifar10"
+            ),
+        )
+    )

@@ -41,7 +41,6 @@ class RowLSTMConfig(ModelConfig):
     colour_grouped = ("hidden", "out_hidden")
 
 
-
 class RowLSTMLayer(nn.Module):
     """One Row LSTM layer: ``(B, h, H, W)`` features -> ``(B, h, H, W)`` hidden states."""
 

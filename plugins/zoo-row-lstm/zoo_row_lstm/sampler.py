@@ -23,7 +23,6 @@ from zoo.layers import MaskedConvAtPixel, OutputHeadAtPixel, PixelWindowCache, l
 __all__ = ["RowLSTMSampler"]
 
 
-
 class RowLSTMSampler:
     """Incremental sampler (protocol in :mod:`zoo.sampling`); steps must come in raster order."""
 
@@ -51,7 +50,9 @@ class RowLSTMSampler:
 
     def logits_at(self, x: torch.Tensor, i: int, j: int, c: int) -> torch.Tensor:
         if (i, j, c) != self.expected:
-            raise RuntimeError(f"RowLSTMSampler steps must come in raster order: expected {self.expected}, got {(i, j, c)}")
+            raise RuntimeError(
+                f"RowLSTMSampler steps must come in raster order: expected {self.expected}, got {(i, j, c)}"
+            )
         last = c == self.C - 1
         if j == 0 and c == 0:
             self.state_gates = [layer[3](h) for layer, h in zip(self.layers, self.h_prev)]

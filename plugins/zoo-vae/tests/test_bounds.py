@@ -85,7 +85,9 @@ def test_iwae_bound_is_monotone_in_k_and_converges_to_exact_log_likelihood_on_pp
     log_lik, mu, logvar, exact = _ppca()
     g = torch.Generator().manual_seed(7)
     ks = [1, 4, 16, 64, 256]
-    means = [torch.stack([iwae_bound(log_lik, mu, logvar, k, generator=g) for _ in range(10)]).mean().item() for k in ks]
+    means = [
+        torch.stack([iwae_bound(log_lik, mu, logvar, k, generator=g) for _ in range(10)]).mean().item() for k in ks
+    ]
     gaps = [exact.mean().item() - m for m in means]
     assert gaps[0] > 0.1, gaps  # the approximate q leaves a real ELBO gap
     assert all(g1 > g2 for g1, g2 in zip(gaps, gaps[1:])), gaps

@@ -53,7 +53,9 @@ def test_bernoulli_config_with_other_levels_on_disk_is_a_weights_error(tmp_path)
         zoo.load(tmp_path)
 
 
-@pytest.mark.parametrize("bad", [{"estimator": "C"}, {"hidden": [0]}, {"latent": 0}, {"samples": 0}, {"variance": "full"}])
+@pytest.mark.parametrize(
+    "bad", [{"estimator": "C"}, {"hidden": [0]}, {"latent": 0}, {"samples": 0}, {"variance": "full"}]
+)
 def test_bad_config_values_are_named(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         zoo.create("vae-gaussian", **bad)
@@ -139,10 +141,13 @@ def test_log_prob_tightens_with_k_on_a_trained_model():
     assert torch.allclose(model.metrics(x)["neg_elbo"].mean(), -elbo.mean(), rtol=0.05)
 
 
-@pytest.mark.parametrize("arch, shape", [
-    ("vae-bernoulli", dict(channels=1, height=8, width=8)),
-    ("vae-gaussian", dict(channels=3, height=5, width=7, levels=17, variance="decoder")),
-])
+@pytest.mark.parametrize(
+    "arch, shape",
+    [
+        ("vae-bernoulli", dict(channels=1, height=8, width=8)),
+        ("vae-gaussian", dict(channels=3, height=5, width=7, levels=17, variance="decoder")),
+    ],
+)
 def test_conv_variant_passes_the_contract(arch, shape):
     from zoo_vae.conv import ConvDecoder, ConvEncoder
 

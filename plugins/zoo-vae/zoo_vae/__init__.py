@@ -91,19 +91,23 @@ MNIST_ENTRIES = [
 def zoo_register_pretrained(register):
     for entry in MNIST_ENTRIES:
         register(entry)
-    register(zoo.PretrainedEntry(
-        name="vae-bernoulli-digits",
-        architecture="vae-bernoulli",
-        dataset="digits-binarized",
-        description="MLP VAE (z=8, hidden 128) with a Bernoulli decoder on binarized 8x8 digits, bundled",
-        bundled="vae-bernoulli-digits",
-        recipe=RECIPES["vae-bernoulli-digits"],
-    ))
-    register(zoo.PretrainedEntry(
-        name="vae-gaussian-digits",
-        architecture="vae-gaussian",
-        dataset="digits",
-        description="MLP VAE (z=8, hidden 128) with a discretized Gaussian decoder on 17-level 8x8 digits, bundled",
-        bundled="vae-gaussian-digits",
-        recipe=RECIPES["vae-gaussian-digits"],
-    ))
+    register(
+        zoo.PretrainedEntry(
+            name="vae-bernoulli-digits",
+            architecture="vae-bernoulli",
+            dataset="digits-binarized",
+            description="MLP VAE (z=8, hidden 128) with a Bernoulli decoder on binarized 8x8 digits, bundled",
+            bundled="vae-bernoulli-digits",
+            recipe=RECIPES["vae-bernoulli-digits"],
+        )
+    )
+    register(
+        zoo.PretrainedEntry(
+            name="vae-gaussian-digits",
+            architecture="vae-gaussian",
+            dataset="digits",
+            description="MLP VAE (z=8, hidden 128) with a discretized Gaussian decoder on 17-level 8x8 digits, bundled",
+            bundled="vae-gaussian-digits",
+            recipe=RECIPES["vae-gaussian-digits"],
+        )
+    )

@@ -27,7 +27,8 @@ class VAEConfig(zoo.ModelConfig):
 
     latent: int = Field(8, ge=1, le=65536, description="size d of the latent z")
     hidden: list[int] = Field(
-        default_factory=lambda: [128], max_length=32,
+        default_factory=lambda: [128],
+        max_length=32,
         description="hidden widths of the encoder MLP (the decoder mirrors them)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="nonlinearity of both MLPs")
@@ -38,7 +39,8 @@ class VAEConfig(zoo.ModelConfig):
     )
     network: Literal["mlp", "conv"] = Field("mlp", description="mlp (the paper) or conv: stride-2 convs around the MLP")
     conv_channels: list[int] = Field(
-        default_factory=lambda: [32, 64], max_length=16,
+        default_factory=lambda: [32, 64],
+        max_length=16,
         description="network=conv: channels of each stride-2 conv (the decoder mirrors them)",
     )
 
@@ -200,7 +202,9 @@ class VAE(zoo.Model):
         return self.mode(params) if mean else self.draw(params, generator, temperature)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    def reconstruct(
+        self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Decode the posterior mean of each image: the mode of p(x|mu), or a draw when ``sample``."""
         mu, _ = self.encode(x)
         params = self.decode(mu)

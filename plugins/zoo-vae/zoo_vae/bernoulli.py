@@ -8,7 +8,6 @@ from pydantic import Field, field_validator
 
 from .base import VAE, VAEConfig
 
-
 __all__ = ["BernoulliVAEConfig", "BernoulliVAE"]
 
 

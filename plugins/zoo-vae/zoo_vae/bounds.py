@@ -10,7 +10,7 @@ Shapes: ``mu`` and ``logvar`` of q(z|x) are ``(B, d)``; ``log_lik`` maps latents
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 

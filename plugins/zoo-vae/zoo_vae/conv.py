@@ -44,7 +44,9 @@ class ConvEncoder(nn.Module):
 class ConvDecoder(nn.Module):
     """``(M, d)`` latents -> flat ``(M, outputs*C*H*W)`` through a dense stem and transposed convs."""
 
-    def __init__(self, shape: tuple[int, int, int], channels: list[int], stem: nn.Module, outputs: int, activation: str):
+    def __init__(
+        self, shape: tuple[int, int, int], channels: list[int], stem: nn.Module, outputs: int, activation: str
+    ):
         super().__init__()
         C, self.H, self.W = shape
         self.start = (channels[-1], _reduced(self.H, len(channels)), _reduced(self.W, len(channels)))

@@ -42,7 +42,9 @@ def log_diff_ndtr(lo: torch.Tensor, hi: torch.Tensor) -> torch.Tensor:
     return log_b + _log1mexp(torch.special.log_ndtr(a) - log_b)
 
 
-def discretized_gaussian_log_prob(x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, levels: int) -> torch.Tensor:
+def discretized_gaussian_log_prob(
+    x: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor, levels: int
+) -> torch.Tensor:
     """Elementwise log P(level x) under N(mean, exp(logvar)) binned on [-1, 1] (see the module docstring).
 
     In float64. The bin [lo, hi] in standard units is first reflected to lie mostly below zero
