@@ -9,8 +9,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import torch
+
+import zoo
+from zoo import evaluate, train
+
+from .data import download, load_dataset
 from .errors import ArgumentError, ZooError
+from .evaluation import record_metrics
+from .figures import completion_figure
+from .hub import file_sha256
+from .outputs import claim_output
+from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
+from .registry import get_registry
+from .sampling import save_grid
+from .training import TrainConfig
+from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
 __all__ = ["main", "parse_settings", "recipe_settings"]
 
@@ -23,8 +38,6 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 
 # -- verbs ---------------------------------------------------------------------
 def cmd_list(args) -> None:
-    import zoo
-    from zoo.registry import get_registry
 
     reg = get_registry()
     names = zoo.list_models(args.pattern, pretrained=args.pretrained)
@@ -54,7 +67,6 @@ def cmd_list(args) -> None:
 
 
 def cmd_info(args) -> None:
-    import zoo
 
     info = zoo.model_info(args.name)
     if args.json:
@@ -82,8 +94,6 @@ def cmd_info(args) -> None:
 
 
 def cmd_plugins(args) -> None:
-    import zoo
-    from zoo.plugins import SLOW_IMPORT_SECONDS
 
     rows = []
     for p in zoo.plugins():
@@ -97,8 +107,6 @@ def cmd_plugins(args) -> None:
 
 
 def cmd_create(args) -> None:
-    import zoo
-    from zoo.outputs import claim_output
 
     model = zoo.create(args.arch, **parse_settings(args.set))
     with claim_output(args.out, overwrite=args.overwrite):
@@ -107,7 +115,6 @@ def cmd_create(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from zoo import train
 
     out = train(
         args.arch,
@@ -124,11 +131,6 @@ def cmd_train(args) -> None:
 
 
 def cmd_eval(args) -> None:
-    import torch
-
-    import zoo
-    from zoo import evaluate
-    from zoo.evaluation import record_metrics
 
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
@@ -166,7 +168,6 @@ def _on_device(model, device: str):
     Sampling draws its random numbers on the CPU either way, so a seed gives the same images
     on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
     """
-    import torch
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -180,16 +181,12 @@ def _on_device(model, device: str):
 
 
 def _generator(seed: int | None):
-    import torch
 
     return torch.Generator().manual_seed(seed) if seed is not None else None
 
 
 def cmd_sample(args) -> None:
     import time
-
-    import zoo
-    from zoo.sampling import save_grid
 
     _image_path(args.out)
     model = _on_device(zoo.load(args.model), args.device)
@@ -198,8 +195,6 @@ def cmd_sample(args) -> None:
     if args.method != "auto" and not model.autoregressive:
         raise ArgumentError(f"--method applies to autoregressive models; {model.architecture} is not one")
     if model.conditional:  # one class per grid column unless --label picks one
-        import torch
-
         k = model.config.num_classes
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
@@ -212,7 +207,6 @@ def cmd_sample(args) -> None:
 
 def _sample_in_batches(model, n: int, batch_size: int | None, generator, temperature: float, kwargs: dict):
     """``n`` samples drawn ``batch_size`` at a time (bounded memory), with a progress bar for several batches."""
-    import torch
     from tqdm.auto import tqdm
 
     if batch_size is not None and batch_size < 1:
@@ -239,9 +233,6 @@ def _image_path(path: Path) -> Path:
 
 
 def cmd_complete(args) -> None:
-    import zoo
-    from zoo.data import load_dataset
-    from zoo.figures import completion_figure
 
     _image_path(args.out)
     model = _on_device(zoo.load(args.model), args.device)
@@ -263,7 +254,7 @@ def cmd_complete(args) -> None:
 
 
 def cmd_card(args) -> None:
-    from zoo.cards import write_model_card
+    from zoo.cards import write_model_card  # huggingface_hub's card module: only `zoo card` needs it
 
     path = write_model_card(
         args.folder,
@@ -277,9 +268,6 @@ def cmd_card(args) -> None:
 
 
 def cmd_push(args) -> None:
-    import zoo
-    from zoo.hub import file_sha256
-    from zoo.weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
     url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
     print(f"pushed {args.folder} to {args.repo}: {url}")
@@ -297,14 +285,11 @@ def cmd_push(args) -> None:
 
 
 def cmd_download(args) -> None:
-    from zoo.data import download
 
     print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
 
 
 def cmd_demo(args) -> None:
-    import zoo
-    from zoo.sampling import save_grid
 
     bundled = [n for n in zoo.list_models(pretrained=True) if "bundled" in zoo.model_info(n)["location"]]
     preferred = [n for n in ("pixelcnn-digits", "diagonal-bilstm-digits", "row-lstm-digits") if n in bundled]
@@ -330,7 +315,6 @@ class FORMATTER(argparse.RawDescriptionHelpFormatter):
 
 def _train_fields() -> str:
     """The TrainConfig fields, for ``zoo train --help`` (pydantic is imported only when help is built)."""
-    from zoo.training import TrainConfig
 
     lines = ["training fields (--set KEY=VALUE):"]
     for name, f in TrainConfig.model_fields.items():
