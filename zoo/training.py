@@ -280,15 +280,17 @@ class DefaultTrainer(Trainer):
         started = time.perf_counter() - state.seconds
         self._last_lr = _lr(cfg, state, 1)
         best_memory: dict[str, torch.Tensor] | None = None
-        while state.epoch < cfg.epochs and not state.stopped_early:
-            self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
-            best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
-            state.seconds = time.perf_counter() - started
-            if checkpoints is not None:
-                checkpoints.save(model, opt, state, cfg, self.scaler)
+        try:
+            while state.epoch < cfg.epochs and not state.stopped_early:
+                self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
+                best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
+                state.seconds = time.perf_counter() - started
+                if checkpoints is not None:
+                    checkpoints.save(model, opt, state, cfg, self.scaler)
+        finally:
+            self._events.close()  # also when a run dies: what it logged is flushed and the writer thread ends
         if val is not None and state.best_epoch is not None:
             self._restore_best(model, checkpoints, best_memory)
-        self._events.close()
         return self._result(state, train, started)
 
     # -- the run: checks, start (or resume), epochs, result ----------------------------------------
