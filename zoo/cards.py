@@ -8,10 +8,12 @@ metrics, a seeded sample grid and a usage snippet).
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
+import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .data import load_dataset
@@ -96,7 +98,6 @@ def write_model_card(
     folder holds one; training time and ``hardware`` come from there too unless given.
     ``notes`` is a markdown paragraph placed under the results (targets met or missed, caveats).
     """
-    import torch
 
     folder = Path(folder)
     meta = read_config(folder)
@@ -137,7 +138,6 @@ def write_model_card(
 
 def _train_result(folder: Path) -> dict[str, Any]:
     """``train_result.json`` of a training run folder, or ``{}``."""
-    import json
 
     path = folder / "train_result.json"
     try:

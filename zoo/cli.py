@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,6 @@ def _generator(seed: int | None):
 
 
 def cmd_sample(args) -> None:
-    import time
 
     _image_path(args.out)
     model = _on_device(zoo.load(args.model), args.device)

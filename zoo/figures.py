@@ -15,6 +15,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from .data import check_compatible
 from .sampling import image_grid, occlusion_mask, write_image
 from .weights import atomic_write_bytes
@@ -115,8 +118,6 @@ def completion_figure(
     completions and the original. The images are picked and completed with one seeded generator,
     so the figure is reproducible.
     """
-    import numpy as np
-    import torch
 
     check_compatible(model, data)
     g = torch.Generator().manual_seed(seed)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
+import torch
 
 from .errors import HubError, WeightsError
 from .specs import PretrainedEntry
@@ -449,9 +451,6 @@ def push_to_hub(
     :func:`zoo.cards.write_model_card`) in the upload only: the source folder is never written to,
     whether the upload succeeds or fails. ``revision`` names a branch, created if missing.
     """
-    import shutil
-
-    import torch
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:

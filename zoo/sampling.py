@@ -29,7 +29,9 @@ on CUDA one pixel can be captured as a CUDA graph and replayed (see ``_run_by_po
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -213,7 +215,6 @@ POSITION_STEPS = "cuda"  # "cuda": position steps with a CUDA graph on CUDA only
 
 
 def _use_position_steps(sampler, x: torch.Tensor) -> bool:
-    import os
 
     if not hasattr(sampler, "logits_at_position") or POSITION_STEPS == "never" or not x.is_contiguous():
         return False
@@ -353,7 +354,6 @@ def write_image(pixels: np.ndarray, path) -> Path:
     Through :func:`zoo.weights.atomic_write_bytes`: a failed write (full disk, name too long) is one
     :class:`~zoo.errors.WriteError` line and leaves any earlier file as it was.
     """
-    import io
 
     from PIL import Image
 
