@@ -31,8 +31,7 @@ from .errors import (
     validation_problems,
 )
 from .evaluation import DefaultEvaluator, EvalResult
-from .hub import download_repo, resolve_entry
-from .hub import push_to_hub as _push_to_hub
+from .hub import download_repo, push_to_hub, resolve_entry  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
 from .outputs import claim_output
 from .recipes import recipe_settings
@@ -213,11 +212,6 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except OSError:
         return False
-
-
-def push_to_hub(model_or_folder, repo_id: str, private: bool = False, revision: str | None = None, **kwargs):
-    """Publish a model (or a saved folder) to the Hub in one commit; see :mod:`zoo.hub`."""
-    return _push_to_hub(model_or_folder, repo_id, private=private, revision=revision, **kwargs)
 
 
 def plugins() -> list[dict[str, Any]]:
