@@ -24,7 +24,7 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from .distributed import all_gather
-from .errors import WeightsError, WriteError, ZooError, validation_problems
+from .errors import ConfigError, WeightsError, WriteError, ZooError, validation_problems
 from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
 
 __all__ = [
@@ -75,7 +75,7 @@ def check_resumable(
     if model_changed:
         changed.append("the model config")
     if changed:
-        raise ZooError(
+        raise ConfigError(
             f"{path}: cannot resume with different settings ({', '.join(sorted(changed))}); "
             f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
         )
