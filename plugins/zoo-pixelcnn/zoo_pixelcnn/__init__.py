@@ -49,12 +49,12 @@ MNIST_ENTRIES = [
         name="pixelcnn-mnist",
         architecture="pixelcnn",
         dataset="mnist",
-        description="PixelCNN (5 blocks, h=32) on MNIST with all 256 grey levels; one epoch on a 2-core CPU; bundled",
+        description="PixelCNN (5 blocks, h=32) on MNIST with all 256 grey levels; 10 epochs on a 2-core CPU; bundled",
         bundled="pixelcnn-mnist",
-        sha256="f107f2482d38eb0ee61c32b293940bdd4d54d75411f8babd3868423a914e1d86",
+        sha256="a8060dd19dc20352a60bdb0f9a1974fe660be1f19ba2af16d60f9d1e23b5e00e",
         repo_id="zoo-models/pixelcnn-mnist",
         published=False,
-        recipe="zoo train pixelcnn --dataset mnist --set hidden=32 --set layers=5 --set batch_size=64 --set epochs=1 "
+        recipe="zoo train pixelcnn --dataset mnist --set hidden=32 --set layers=5 --set batch_size=64 --set epochs=10 "
         "--set schedule=cosine --set eval_batch_size=500 --set checkpoint_every=100 --out pixelcnn-mnist "
         "&& zoo eval pixelcnn-mnist --save",
     ),
