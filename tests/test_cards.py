@@ -69,7 +69,7 @@ def test_card_body_has_recipe_config_metrics_samples_usage_limitations(folder):
     assert "| test | 360 | 80.123 | 1.8034 | iw_bound=79.5000 |" in text
     assert "| val | 100 | 81.500 | 1.8345 |  |" in text
     assert "![samples](samples.png)" in text
-    assert 'import zoo\nm = zoo.load("ind-digits")\nx = m.sample(16)' in text
+    assert 'import zoo\n\nm = zoo.load("ind-digits")\nx = m.sample(16)' in text
     assert "## Limitations" in text and "`digits`" in text
     assert "0..16" in text
 

@@ -277,6 +277,7 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         "",
         "```python",
         "import zoo",
+        "",  # as ruff formats it: the cards are checked by `ruff format --check` with the rest of the tree
         f'm = zoo.load("{name}")',
         "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
         "```",
