@@ -19,15 +19,15 @@ MNIST_ENTRIES = [
         dataset="binarized-mnist",
         dataset_options={"dynamic": True},
         description="Diagonal BiLSTM (1 layer, h=16) on dynamically binarized MNIST; "
-        "trained 2 epochs on a 2-core CPU; bundled",
+        "trained 3 epochs on a 2-core CPU; bundled",
         bundled="diagonal-bilstm-binarized-mnist",
-        sha256="bb735e7b7fba1dc14fbb45b2aa766c67d7449fbd5628ee9dbe88c5c77ec19d6e",
+        sha256="d696dd6753e394598c3544e2345924df98698ee26c736b8c51ddf73f55bb78d6",
         repo_id="zoo-models/diagonal-bilstm-binarized-mnist",
         published=False,
         recipe=(
             "zoo train diagonal-bilstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set "
             "layers=1 --set out_hidden=32 "
-            "--set batch_size=64 --set epochs=2 --set schedule=cosine --set eval_batch_size=500 "
+            "--set batch_size=64 --set epochs=3 --set schedule=cosine --set eval_batch_size=500 "
             "--set checkpoint_every=100 --out diagonal-bilstm-binarized-mnist && zoo eval "
             "diagonal-bilstm-binarized-mnist --save"
         ),

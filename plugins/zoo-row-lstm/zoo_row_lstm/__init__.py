@@ -19,15 +19,15 @@ MNIST_ENTRIES = [
         dataset="binarized-mnist",
         dataset_options={"dynamic": True},
         description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; "
-        "trained 2 epochs on a 2-core CPU; bundled",
+        "trained 3 epochs on a 2-core CPU; bundled",
         bundled="row-lstm-binarized-mnist",
-        sha256="510ea4302320c0878d110258948ae60c41af1ae2dc2fe169cba985c864e72b15",
+        sha256="25a3edb4fd6aa3cba5165f6d24cc168ae79d92eb50c40575caf3182a808f0525",
         repo_id="zoo-models/row-lstm-binarized-mnist",
         published=False,
         recipe=(
             "zoo train row-lstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=7 "
             "--set out_hidden=32 "
-            "--set batch_size=64 --set epochs=2 --set schedule=cosine --set eval_batch_size=500 "
+            "--set batch_size=64 --set epochs=3 --set schedule=cosine --set eval_batch_size=500 "
             "--set checkpoint_every=100 --out row-lstm-binarized-mnist && zoo eval row-lstm-binarized-mnist --save"
         ),
     ),
