@@ -9,19 +9,18 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from pydantic import ValidationError
 
 from ._version import __version__
 from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
 from .data import load_dataset
 from .distributed import finish as finish_distributed
+from .distributed import rank
 from .errors import (
     ArgumentError,
     ConfigError,
@@ -274,8 +273,7 @@ def train(
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
     (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
     """
-    rank = int(os.environ.get("RANK", "0"))
-    with claim_output(out, overwrite=overwrite, resume=resume, lock=rank == 0):
+    with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
         return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
 
 
@@ -291,9 +289,10 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         if stored.get("dataset") != dataset:
             raise ZooError(f"{run_file}: this run trained on {stored.get('dataset')!r}, not {dataset!r}")
         dataset_options = {**stored.get("dataset_options", {}), **dataset_options}
-    elif not resume and (out / CHECKPOINT_DIR / LATEST).is_file():
+    has_checkpoint = (out / CHECKPOINT_DIR / LATEST).is_file()
+    if not resume and has_checkpoint:
         raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
-    if resume and not (out / CHECKPOINT_DIR / LATEST).is_file():
+    if resume and not has_checkpoint:
         raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
 
     reg = get_registry()
@@ -312,7 +311,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     else:
         arch = arch_or_model
         model = None
-    config_class = get_registry().model(arch).cls.config_class if model is None else type(model).config_class
+    config_class = reg.model(arch).cls.config_class if model is None else type(model).config_class
     if stored is not None:
         if stored.get("architecture") != arch:
             raise ZooError(f"{run_file}: this run trained {stored.get('architecture')!r}, not {arch!r}")
@@ -334,7 +333,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             )
         model_config = validated(config_class, {**model_settings, **from_data}, f"config for {arch}")
         torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
-        model = get_registry().model(arch).cls(model_config)
+        model = reg.model(arch).cls(model_config)
 
     if stored is not None:  # refuse before touching the stored settings
         now = model.config.model_dump(mode="json")
@@ -345,8 +344,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             TrainConfig().model_dump(mode="json"),
             model_changed=stored.get("model_config", now) != now,
         )
-    rank = int(os.environ.get("RANK", "0"))
-    if rank == 0:
+    if rank() == 0:
         atomic_write_json(
             run_file,
             {
@@ -358,9 +356,9 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
                 "zoo_version": __version__,
             },
         )
-    fitter = get_registry().trainer(trainer)()
+    fitter = reg.trainer(trainer)()
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
-    if (dist.get_rank() if dist.is_initialized() else rank) == 0:
+    if rank() == 0:  # the process group's rank once fit has joined it
         val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
         val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ import zoo
 from zoo import evaluate, train
 
 from .data import download, load_dataset
+from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure
@@ -127,7 +127,7 @@ def cmd_train(args) -> None:
         dataset_options=parse_settings(args.data_option, "--data-option"),
         overwrite=args.overwrite,
     )
-    if out is not None and os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks
+    if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
 
 

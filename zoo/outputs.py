@@ -14,6 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from .checkpoint import BEST, CHECKPOINT_DIR, LATEST
 from .errors import ZooError
 from .events import EVENTS_DIR
 from .figures import COMPLETIONS_FILE, CURVES_FILE, HISTORY_FILE
@@ -39,8 +40,7 @@ RESULT_FILES = (
     CURVES_FILE,
     COMPLETIONS_FILE,
 )
-CHECKPOINT_DIR = "checkpoints"
-CHECKPOINT_FILES = ("latest.json", "best.safetensors", "ckpt-*.safetensors", ".*.tmp")
+CHECKPOINT_FILES = (LATEST, BEST, "ckpt-*.safetensors", ".*.tmp")
 EVENT_FILES = ("events.out.tfevents.*",)  # in EVENTS_DIR: what torch's SummaryWriter writes
 
 
@@ -118,7 +118,7 @@ def _check_empty(out: Path, overwrite: bool) -> None:
         return
     if not overwrite:
         where = short_path(out)
-        if (out / CHECKPOINT_DIR / "latest.json").is_file():
+        if (out / CHECKPOINT_DIR / LATEST).is_file():
             raise ZooError(
                 f"{where} already holds a training run; resume it (--resume), replace it (--overwrite) "
                 "or use a new folder"
@@ -134,7 +134,7 @@ def _check_empty(out: Path, overwrite: bool) -> None:
         )
     checkpoints = out / CHECKPOINT_DIR
     try:
-        (checkpoints / "latest.json").unlink(missing_ok=True)  # the commit point goes first
+        (checkpoints / LATEST).unlink(missing_ok=True)  # the commit point goes first
         for folder, patterns in ((checkpoints, CHECKPOINT_FILES), (out / EVENTS_DIR, EVENT_FILES)):
             if folder.is_dir():
                 for path in folder.iterdir():
