@@ -215,6 +215,34 @@ class _LimitExceeded(Exception):
     """
 
 
+class _UnsafeAnswer(_LimitExceeded):
+    """A server answered a name that huggingface_hub would turn into a path outside its cache."""
+
+
+# huggingface_hub names cache files after these headers: blobs/<etag>, snapshots/<commit>/ and
+# refs/.no_exist/<commit>/. The Hub's are hex (a git sha1 for a commit or a plain file, a sha256 for an LFS
+# file), so anything else (a separator, "..", an absolute path) is refused before huggingface_hub reads it.
+_PATH_HEADERS = {"X-Repo-Commit": (40,), "ETag": (40, 64), "X-Linked-Etag": (40, 64)}
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _check_path_headers(response) -> None:
+    """Refuse an answer whose commit or ETag is not the hex name the Hub would send."""
+    for header, lengths in _PATH_HEADERS.items():
+        raw = response.headers.get(header)
+        if raw is None:
+            continue
+        value = raw[2:] if raw.startswith("W/") else raw  # as huggingface_hub normalises an ETag
+        value = value.strip('"')
+        if len(value) not in lengths or not set(value) <= _HEX:
+            shown = raw if len(raw) <= 80 else raw[:77] + "..."
+            raise _UnsafeAnswer(
+                f"the server at {_endpoint()} answered {header}: {shown!r}, which is not a hex "
+                f"{' or '.join(f'{n}-digit' for n in lengths)} id as the Hub sends; refused before anything "
+                "was written (huggingface_hub would use it as a file name in its cache)"
+            )
+
+
 class _Budget:
     """The time and rate accounts of one download (all its files), checked at every request and chunk."""
 
@@ -303,6 +331,7 @@ def _request_hook(request) -> None:
 def _response_hook(response) -> None:
     budget = getattr(_active, "budget", None)
     if budget is not None:
+        _check_path_headers(response)
         budget.on_response(response)
 
 

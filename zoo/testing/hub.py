@@ -76,6 +76,7 @@ class FakeHub:
         self.corrupt: set[str] = set()  # file names served with one flipped byte
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
+        self.answer_headers: dict[str, str] = {}  # set on every answer: what a hostile server would send
         self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
         self.log_requests = False  # one line per request on stderr (the command turns it on)
         self.lock = threading.RLock()  # the commit route holds it while calling commit()
@@ -156,12 +157,19 @@ class FakeHub:
             state = json.loads(path.read_text())
             for repo_id, saved in state["repos"].items():
                 commits = {
-                    oid: {p: (self.root / "blobs" / blob).read_bytes() for p, blob in tree.items()}
+                    oid: {p: self._blob(path, blob).read_bytes() for p, blob in tree.items()}
                     for oid, tree in saved["commits"].items()
                 }
                 self.repos[repo_id] = Repo(private=saved["private"], branches=saved["branches"], commits=commits)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}: not a fake Hub state file this version can read ({exc})") from None
+
+
+    def _blob(self, state: Path, blob) -> Path:
+        """The file of a blob id from ``hub.json``: a git sha1, so never a path that leaves ``root/blobs``."""
+        if not (isinstance(blob, str) and len(blob) == 40 and set(blob) <= set("0123456789abcdef")):
+            raise ValueError(f"{state}: blob name {str(blob)[:60]!r} is not a 40-hex git blob id")
+        return self.root / "blobs" / blob
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -197,6 +205,7 @@ def _make_handler(hub: FakeHub):
             headers = dict(headers or {})
             headers.setdefault("Content-Type", "application/json")
             headers.setdefault("Content-Length", str(len(body)))
+            headers.update(hub.answer_headers)
             for k, v in headers.items():
                 self.send_header(k, v)
             self.end_headers()
