@@ -24,6 +24,9 @@ __all__ = [
     "PixelWindowCache",
     "OutputHeadAtPixel",
     "logits_from_features",
+    "raster_dims",
+    "outputs_per_dim",
+    "logits_from_dims",
     "lstm_cell",
 ]
 
@@ -151,6 +154,32 @@ def logits_from_features(out: torch.Tensor, colours: int, levels: int) -> torch.
     """
     B, _, H, W = out.shape
     return out.view(B, colours, levels, H, W).transpose(1, 2)
+
+
+def raster_dims(x: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, W)`` as ``(B, D)`` in the zoo's raster order: pixel by pixel, channels R, G, B inside a pixel.
+
+    Dimension ``d = (i * W + j) * C + c``. The fully connected models (FVSBN, NADE, MADE) order their
+    inputs and outputs this way, so that their conditionals are the ones the zoo's samplers ask for.
+    """
+    return x.permute(0, 2, 3, 1).reshape(x.shape[0], -1)
+
+
+def outputs_per_dim(levels: int) -> int:
+    """Network outputs per dimension: one logit for binary data (a Bernoulli), else one per level."""
+    return 1 if levels == 2 else levels
+
+
+def logits_from_dims(out: torch.Tensor, shape: tuple[int, int, int], levels: int) -> torch.Tensor:
+    """Turn ``(B, D * outputs_per_dim(levels))`` outputs in raster order into logits ``(B, levels, C, H, W)``.
+
+    A binary dimension's single logit ``z`` becomes the pair ``(0, z)``: softmax of it is ``sigmoid(z)``.
+    """
+    C, H, W = shape
+    B = out.shape[0]
+    if levels == 2:
+        out = torch.stack([torch.zeros_like(out), out], dim=-1)
+    return out.reshape(B, H, W, C, levels).permute(0, 4, 3, 1, 2)
 
 
 class MaskedConvAtPixel:

@@ -42,6 +42,7 @@ __all__ = [
     "random_images",
     "check_pretrained",
     "check_fast_sampler",
+    "check_class_conditioning",
     "NotCached",
 ]
 
@@ -144,6 +145,49 @@ def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
             for m in ("naive", "fast")
         }
         assert torch.equal(done["naive"], done["fast"]), f"{name}: fast completions differ from naive"
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def check_class_conditioning(model: Model, seed: int = 0) -> None:
+    """A class-conditional model: each image's label changes its own likelihood only, labels are required and
+    checked, and for an autoregressive model with a fast sampler, fast sampling and completion with labels
+    equal the naive ones."""
+    name = model.architecture or type(model).__name__
+    k = model.num_classes
+    assert k is not None and k >= 2, f"{name}: check_class_conditioning needs num_classes >= 2"
+    was_training = model.training
+    model.eval()
+    try:
+        g = torch.Generator().manual_seed(seed)
+        for p in model.parameters():  # random weights everywhere, so a label cannot hide behind a zero init
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+        x = random_images(model, 3, seed=seed).to(model.device)
+        labels = torch.arange(3, device=model.device) % k
+        other = labels.clone()
+        other[0] = (labels[0] + 1) % k
+        a, b = model.log_prob(x, labels=labels), model.log_prob(x, labels=other)
+        assert a[0] != b[0], f"{name}: the label does not change the likelihood"
+        assert torch.equal(a[1:], b[1:]), f"{name}: one image's label changes another image's likelihood"
+        for bad in (None, torch.tensor([0, 1, k], device=model.device)):
+            try:
+                model.log_prob(x, labels=bad)
+            except ValueError:
+                continue
+            raise AssertionError(f"{name}: labels={bad} accepted")
+        if model.autoregressive and model.incremental_sampler(3, labels) is not None:
+            runs = [
+                model.sample(3, generator=torch.Generator().manual_seed(seed), method=m, labels=labels)
+                for m in ("naive", "fast")
+            ]
+            assert torch.equal(*runs), f"{name}: fast conditional samples differ from naive"
+            known = occlusion_mask(model.config.shape, "bottom-half")
+            done = [
+                model.complete(x, known, generator=torch.Generator().manual_seed(seed), method=m, labels=labels)
+                for m in ("naive", "fast")
+            ]
+            assert torch.equal(*done), f"{name}: fast conditional completions differ from naive"
     finally:
         model.train(was_training)
 
