@@ -360,7 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
     s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
-    s.add_argument("--epochs", type=int, help="passes over the training split (also --set epochs=N; default 10)")
+    s.add_argument(
+        "--epochs", type=int, help="passes over the training split (--set epochs=N; default 10, none with a budget)"
+    )
     s.add_argument(
         "--set",
         action="append",
