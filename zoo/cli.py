@@ -136,9 +136,9 @@ def cmd_eval(args) -> None:
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    result = evaluate(
-        model, dataset, split=args.split, limit=args.limit, progress=sys.stderr.isatty(), k=args.k, **options
-    )
+    recorded = options.pop("limit", None)  # the limit of the data the model records is the default; --limit wins
+    limit = args.limit if args.limit is not None else recorded
+    result = evaluate(model, dataset, split=args.split, limit=limit, progress=sys.stderr.isatty(), k=args.k, **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
