@@ -235,6 +235,7 @@ def evaluate(
     batch_size: int = 256,
     evaluator: str = "default",
     progress: bool = False,
+    k: int | None = None,
     **options: Any,
 ) -> EvalResult:
     """Evaluate ``model`` (a Model, a saved folder or a pretrained name) on a dataset split.
@@ -242,11 +243,14 @@ def evaluate(
     ``options`` go to :func:`load_dataset` (``limit=``, ``dynamic=`` ...) and are recorded
     in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
     only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
+    ``k`` sets the samples of a latent-variable model's importance-weighted bound (the result's ``k``).
     """
     if not isinstance(model, Model):
         model = load(model)
     data = load_dataset(dataset, split, **options)
     extra = {"progress": True} if progress else {}  # evaluators that take no progress= keep working
+    if k is not None:
+        extra["k"] = k
     result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
     recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
     return result.model_copy(update={"options": {**result.options, **recorded}})

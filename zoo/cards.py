@@ -249,6 +249,8 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         ]
         for split, m in metrics.items():
             extra = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("extra") or {}).items())
+            if m.get("k"):  # a latent-variable model's bound: say with how many samples
+                extra = f"k={m['k']}" + (f", {extra}" if extra else "")
             lines.append(
                 f"| {split} | {_fmt(m.get('n_images'))} | {_fmt(m.get('nll_nats'), 3)} "
                 f"| {_fmt(m.get('bits_per_dim'))} | {extra} |"

@@ -2,7 +2,8 @@
 run may be resumed.
 
 Resume is exact: a checkpoint holds the model, the optimizer state, the position (epoch and
-batch inside the epoch), the learning-rate schedule state and every random-number state.
+batch inside the epoch), the learning-rate schedule state, the averaged weights (``ema``) and
+every random-number state.
 
 A checkpoint is ``checkpoints/ckpt-NNNNNN.safetensors`` (model, flattened optimizer state,
 per-process torch RNG states) plus ``checkpoints/latest.json`` (position, schedule, history,
@@ -55,6 +56,8 @@ RESUMABLE_CHANGES = {
     "patience",
     "validate_every",
     "tensorboard",
+    "max_steps",  # like epochs: a budget may be extended (the cosine schedule then stretches to the new end)
+    "max_minutes",
 }
 
 
@@ -95,7 +98,10 @@ class RunState:
     plateau_bad: int = 0
     lr_factor: float = 1.0  # plateau schedule
     stopped_early: bool = False
-    seconds: float = 0.0
+    seconds: float = 0.0  # training time so far (max_minutes and its cosine schedule run on it)
+    warmup_seconds: float = 0.0  # the training time when the warm-up ended
+    budget_spent: str | None = None  # "max_steps" or "max_minutes" once that budget ended the run
+    last_lr: float | None = None  # the last step's learning rate, for the history of an epoch resumed at its end
     saves: int = 0
     loss_sum: float = 0.0  # this process's training loss in the current epoch (nats x images)
     loss_count: float = 0.0
@@ -143,6 +149,8 @@ class Checkpointer:
 
     def __init__(self, folder: Path, rank: int, world: int, device: torch.device):
         self.folder, self.rank, self.world, self.device = Path(folder), rank, world, device
+        #: the run's AveragedModel (``ema``): its weights and update count go into every checkpoint
+        self.averaged: torch.nn.Module | None = None
 
     def exists(self) -> bool:
         return (self.folder / LATEST).is_file()
@@ -169,6 +177,8 @@ class Checkpointer:
         tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
         opt_tensors, opt_meta = flatten_optimizer(opt.state_dict())
         tensors.update(opt_tensors)
+        if self.averaged is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.averaged.state_dict().items()})
         for r in range(self.world):
             tensors[f"rng.cpu.{r}"] = cpu[r]
             tensors[f"loss.{r}"] = acc[r]
@@ -225,6 +235,11 @@ class Checkpointer:
             first = str(exc).strip().splitlines()[0]
             raise WeightsError(f"{self.folder / meta['tensors']}: does not fit this model ({first})") from None
         opt.load_state_dict(unflatten_optimizer(tensors, meta["optimizer"]))
+        if self.averaged is not None:
+            averaged = {k[len("ema.") :]: v for k, v in tensors.items() if k.startswith("ema.")}
+            if not averaged:
+                raise WeightsError(f"{self.folder / meta['tensors']}: holds no averaged (ema) weights")
+            self.averaged.load_state_dict(averaged)
         try:  # the types of every field: a string where a count belongs would fail later, far from here
             state = TypeAdapter(RunState).validate_python(meta["state"])
         except ValidationError as exc:

@@ -136,7 +136,9 @@ def cmd_eval(args) -> None:
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    result = evaluate(model, dataset, split=args.split, limit=args.limit, progress=sys.stderr.isatty(), **options)
+    recorded = options.pop("limit", None)  # the limit of the data the model records is the default; --limit wins
+    limit = args.limit if args.limit is not None else recorded
+    result = evaluate(model, dataset, split=args.split, limit=limit, progress=sys.stderr.isatty(), k=args.k, **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
@@ -148,6 +150,8 @@ def cmd_eval(args) -> None:
         [result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]
     ]
     print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
+    if result.k is not None:
+        print(f"importance-weighted bound with k={result.k} samples (an upper bound on the NLL)")
     for key, value in (result.extra or {}).items():
         print(f"{key}: {value:.4f}")
 
@@ -360,7 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
     s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
-    s.add_argument("--epochs", type=int, help="passes over the training split (also --set epochs=N; default 10)")
+    s.add_argument(
+        "--epochs", type=int, help="passes over the training split (--set epochs=N; default 10, none with a budget)"
+    )
     s.add_argument(
         "--set",
         action="append",
@@ -394,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
+    s.add_argument(
+        "--k", type=int, help="samples of a latent-variable model's importance-weighted bound (default: its own)"
+    )
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_eval)
 

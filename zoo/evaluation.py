@@ -7,6 +7,7 @@ has more to report (a VAE's ELBO next to its importance-weighted bound, say) def
 
 from __future__ import annotations
 
+import inspect
 import math
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from .data import ImageSet, check_compatible
-from .errors import DatasetError, WeightsError
+from .errors import ConfigError, DatasetError, WeightsError
 from .interfaces import Evaluator, Model
 from .weights import CONFIG_FILE, atomic_write_json, read_config
 
-__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "record_metrics", "check_compatible"]
+__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "importance_k", "record_metrics", "check_compatible"]
 
 
 def bits_per_dim(nll_nats, dims: int):
@@ -41,6 +42,9 @@ class EvalResult(BaseModel):
     nll_nats: float = Field(description="mean negative log-likelihood (or bound) in nats per image")
     bits_per_dim: float
     extra: dict[str, float] = Field(default_factory=dict)
+    k: int | None = Field(
+        None, description="samples of a latent-variable model's importance-weighted bound; None: an exact likelihood"
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="dataset options of the evaluated data (dynamic=, seed=, limit= ...)"
     )
@@ -57,14 +61,45 @@ def label_kwargs(model: Model, data: ImageSet, index, device) -> dict[str, Any]:
     return {"labels": data.labels[index].to(device)} if model.conditional else {}
 
 
+def importance_k(model: Model, k: int | None = None) -> int | None:
+    """The k of ``model``'s importance-sampled bound: ``k``, else its default; None for an exact likelihood.
+
+    A latent-variable model says it has one by taking ``k`` in ``log_prob`` (the VAEs do); its
+    default is that argument's, else the config's ``eval_samples``. Asking an exact model for a k
+    is an error, not a silently ignored option.
+    """
+    param = inspect.signature(model.log_prob).parameters.get("k")
+    if param is None:
+        if k is not None:
+            raise ConfigError(
+                f"{model.architecture} has no importance-sampling k (its log_prob is an exact likelihood); "
+                "evaluate it without k"
+            )
+        return None
+    if k is not None:
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k must be a positive integer (samples of the bound), got {k!r}")
+        return k
+    return param.default if isinstance(param.default, int) else getattr(model.config, "eval_samples", None)
+
+
 class DefaultEvaluator(Evaluator):
     """NLL from ``model.log_prob`` in eval mode without gradients, summed in float64."""
 
     name = "default"
 
     def evaluate(
-        self, model: Model, data: ImageSet, batch_size: int = 256, progress: bool = False, **kwargs: Any
+        self,
+        model: Model,
+        data: ImageSet,
+        batch_size: int = 256,
+        progress: bool = False,
+        k: int | None = None,
+        **kwargs: Any,
     ) -> EvalResult:
+        """``k``: the importance-sampled bound's samples for a latent-variable model (see :func:`importance_k`)."""
+        used_k = importance_k(model, k)
+        bound = {"k": k} if k is not None else {}
         if kwargs:
             raise TypeError(f"DefaultEvaluator.evaluate() got unknown option(s) {', '.join(sorted(kwargs))}")
         check_compatible(model, data)
@@ -85,7 +120,7 @@ class DefaultEvaluator(Evaluator):
                 for start in batches:
                     part = slice(start, start + batch_size)
                     x, labels = data.images[part].to(device), label_kwargs(model, data, part, device)
-                    terms = {"nll": -model.log_prob(x, **labels)}
+                    terms = {"nll": -model.log_prob(x, **labels, **bound)}
                     if has_metrics:
                         terms.update(model.metrics(x, **labels))
                     for key, value in terms.items():
@@ -110,6 +145,7 @@ class DefaultEvaluator(Evaluator):
             nll_nats=nll,
             bits_per_dim=bits_per_dim(nll, data.dims),
             extra=extra,
+            k=used_k,
         )
 
 

@@ -25,7 +25,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 import torch.distributed as dist
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .checkpoint import (
     CHECKPOINT_DIR,
@@ -63,7 +63,9 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    epochs: int = Field(10, ge=1, description="passes over the training split")
+    epochs: int | None = Field(
+        10, ge=1, description="passes over the training split (None, the default with a budget: until the budget ends)"
+    )
     batch_size: int = Field(64, ge=1, description="images per optimizer step (global, split across processes)")
     lr: float = Field(1e-3, gt=0, description="learning rate")
     optimizer: Literal["adam", "adagrad", "sgd", "rmsprop"] = "adam"
@@ -96,6 +98,33 @@ class TrainConfig(BaseModel):
     compile_mode: Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"] = Field(
         "default", description="torch.compile mode; reduce-overhead uses CUDA graphs"
     )
+    # -- what buys more NLL per second: averaged weights, a warm-up, a budget the schedule spans --------
+    ema: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="decay of an exponential moving average of the weights (e.g. 0.999), used for validation, "
+        "the best model and the saved model; 0 or None: off",
+    )
+    warmup: int = Field(0, ge=0, description="steps of linear learning-rate warm-up before the schedule starts")
+    max_steps: int | None = Field(None, ge=1, description="end the run after this many optimizer steps")
+    max_minutes: float | None = Field(
+        None, gt=0, description="end the run after this much training time (cosine then follows the clock)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _budget_replaces_epochs(cls, data: Any) -> Any:
+        """``--set max_minutes=60`` alone trains for an hour: a budget without ``epochs`` lifts the epoch limit."""
+        if isinstance(data, dict) and "epochs" not in data and (data.get("max_steps") or data.get("max_minutes")):
+            return {**data, "epochs": None}
+        return data
+
+    @model_validator(mode="after")
+    def _run_ends(self) -> TrainConfig:
+        if self.epochs is None and self.max_steps is None and self.max_minutes is None:
+            raise ValueError("epochs=None needs a budget: set epochs, max_steps or max_minutes")
+        return self
 
 
 class TrainResult(BaseModel):
@@ -109,6 +138,9 @@ class TrainResult(BaseModel):
     final_train_nll: float | None = None
     seconds: float
     stopped_early: bool = False
+    budget_spent: Literal["max_steps", "max_minutes"] | None = Field(
+        None, description="the budget that ended the run (None: it ran its epochs or stopped early)"
+    )
     hardware: str = Field("", description="where the run trained, e.g. 'NVIDIA H200' or '2-core x86_64 CPU'")
     history: list[dict[str, int | float]] = Field(default_factory=list)
 
@@ -155,15 +187,72 @@ def describe_hardware(device: torch.device, world: int = 1) -> str:
     return f"{world} x {what}, torch {torch.__version__}" if world > 1 else f"{what}, torch {torch.__version__}"
 
 
+def _progress(cfg: TrainConfig, state: RunState, steps_per_epoch: int) -> float:
+    """How much of the run after the warm-up is spent, from 0 to 1, so that cosine reaches 0 where the run ends.
+
+    The run ends at the first of its epochs, ``max_steps`` and ``max_minutes``: the progress is the
+    largest of their shares. The time share is of the training time recorded in the run state
+    (which a checkpoint keeps), so a resumed run continues the schedule where it stopped.
+    """
+    shares = []
+    total = None if cfg.epochs is None else cfg.epochs * steps_per_epoch
+    if cfg.max_steps is not None:
+        total = cfg.max_steps if total is None else min(total, cfg.max_steps)
+    if total is not None:
+        shares.append((state.step - cfg.warmup) / max(1, total - cfg.warmup))
+    if cfg.max_minutes is not None:
+        span = 60 * cfg.max_minutes - state.warmup_seconds
+        shares.append((state.seconds - state.warmup_seconds) / span if span > 0 else 1.0)
+    return min(1.0, max([0.0, *shares]))
+
+
 def _lr(cfg: TrainConfig, state: RunState, steps_per_epoch: int) -> float:
+    """The learning rate of the next step: the schedule's, ramped linearly from lr/warmup over the warm-up."""
+    warm = min(1.0, (state.step + 1) / cfg.warmup) if cfg.warmup else 1.0
     if cfg.schedule == "cosine":
-        total = max(1, cfg.epochs * steps_per_epoch)
-        return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(state.step, total) / total))
+        return warm * cfg.lr * 0.5 * (1 + math.cos(math.pi * _progress(cfg, state, steps_per_epoch)))
     if cfg.schedule == "step":
-        return cfg.lr * cfg.gamma ** (state.epoch // cfg.step_epochs)
+        return warm * cfg.lr * cfg.gamma ** (state.epoch // cfg.step_epochs)
     if cfg.schedule == "plateau":
-        return cfg.lr * state.lr_factor
-    return cfg.lr
+        return warm * cfg.lr * state.lr_factor
+    return warm * cfg.lr
+
+
+def _spent(cfg: TrainConfig, state: RunState) -> Literal["max_steps", "max_minutes"] | None:
+    """The budget that this state has used up, if any."""
+    if cfg.max_steps is not None and state.step >= cfg.max_steps:
+        return "max_steps"
+    if cfg.max_minutes is not None and state.seconds >= 60 * cfg.max_minutes:
+        return "max_minutes"
+    return None
+
+
+def _finished(cfg: TrainConfig, state: RunState) -> bool:
+    """Whether the run is over: its epochs done, stopped early, or its budget spent and that epoch's end done."""
+    if state.budget_spent and state.batch == 0:
+        return True
+    return state.stopped_early or (cfg.epochs is not None and state.epoch >= cfg.epochs)
+
+
+def _ema_update(decay: float):
+    """The EMA step for :class:`~torch.optim.swa_utils.AveragedModel`, with the decay ramped in over the first steps.
+
+    ``min(decay, (1 + n) / (10 + n))`` after ``n`` updates (TensorFlow's ``ExponentialMovingAverage``
+    with ``num_updates``): a fixed 0.999 would keep over half of its weight on the first steps' weights
+    for the first 700 steps, and validation would judge those.
+    """
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        count = int(n)
+        torch._foreach_lerp_(averaged, current, 1.0 - min(decay, (1 + count) / (10 + count)))
+
+    return update
+
+
+def _of(cfg: TrainConfig) -> str:
+    """``/10`` after an epoch number, or nothing when a budget, not a count of epochs, ends the run."""
+    return "" if cfg.epochs is None else f"/{cfg.epochs}"
 
 
 def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -267,6 +356,13 @@ class DefaultTrainer(Trainer):
     ) -> TrainResult:
         """Train ``model`` in place; it ends with the best-validation weights (the last ones without ``val``).
 
+        With ``ema`` those are the averaged weights. With a budget (``max_steps``, ``max_minutes``)
+        the run ends at the first step that uses it up, as at an epoch's end: validation, best
+        model, checkpoint. A ``max_minutes`` run is not bit-for-bit reproducible: where it ends and,
+        with cosine, its learning rates follow the clock. Resumed, it continues from the training
+        time in its checkpoint, but the steps after that checkpoint are trained again at other
+        readings of the clock than the killed run had, so it differs from an uninterrupted run.
+
         With ``out``, checkpoints go to ``out/checkpoints``; ``resume=True`` continues from the
         last one (a fresh start when there is none). A folder with a checkpoint and
         ``resume=False`` is an error, so a finished run is never overwritten by accident.
@@ -277,11 +373,11 @@ class DefaultTrainer(Trainer):
         sampler = torch.utils.data.DistributedSampler(
             _IndexSet(len(train)), num_replicas=self.world, rank=self.rank, shuffle=True, seed=cfg.seed, drop_last=False
         )
-        started = time.perf_counter() - state.seconds
-        self._last_lr = _lr(cfg, state, 1)
+        started = self._started = time.perf_counter() - state.seconds
+        self._last_lr = state.last_lr if state.last_lr is not None else _lr(cfg, state, 1)
         best_memory: dict[str, torch.Tensor] | None = None
         try:
-            while state.epoch < cfg.epochs and not state.stopped_early:
+            while not _finished(cfg, state):
                 self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
                 best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
                 state.seconds = time.perf_counter() - started
@@ -291,6 +387,8 @@ class DefaultTrainer(Trainer):
             self._events.close()  # also when a run dies: what it logged is flushed and the writer thread ends
         if val is not None and state.best_epoch is not None:
             self._restore_best(model, checkpoints, best_memory)
+        elif self.averaged is not None:
+            model.load_state_dict(self.averaged.module.state_dict())
         return self._result(state, train, started)
 
     # -- the run: checks, start (or resume), epochs, result ----------------------------------------
@@ -312,6 +410,13 @@ class DefaultTrainer(Trainer):
         model.train()
         opt = make_optimizer(model, cfg)
         self.scaler = _grad_scaler(cfg, device)
+        self.averaged = None
+        if cfg.ema:
+            from torch.optim.swa_utils import AveragedModel
+
+            self.averaged = AveragedModel(model, multi_avg_fn=_ema_update(cfg.ema))
+            if checkpoints is not None:
+                checkpoints.averaged = self.averaged
         state = RunState()
         if checkpoints is not None and checkpoints.exists():
             if not resume:
@@ -320,6 +425,8 @@ class DefaultTrainer(Trainer):
                     "or use a new folder"
                 )
             state = checkpoints.load(model, opt, cfg, self.scaler)
+            if state.budget_spent and not _spent(cfg, state):
+                state.budget_spent = None  # a budget extended on resume: train on
             self._log(
                 f"resumed from {checkpoints.folder / LATEST}: epoch {state.epoch + 1}, batch {state.batch}, "
                 f"step {state.step}"
@@ -343,13 +450,20 @@ class DefaultTrainer(Trainer):
         labels = train.labels if model.conditional else None
         bar = self._bar(len(batches), state)
         for x, y in self._loader(train.epoch_images(state.epoch), labels, batches, state.batch):
+            if state.budget_spent:  # resumed from a checkpoint at the budget's last step: only the end is left
+                break
             x = x.to(device, non_blocking=True)
             kw = {"labels": y.to(device)} if labels is not None else {}
-            lr = self._last_lr = _lr(cfg, state, len(batches))
+            state.seconds = time.perf_counter() - started
+            lr = self._last_lr = state.last_lr = _lr(cfg, state, len(batches))
             for group in opt.param_groups:
                 group["lr"] = lr
             value = self.step(x, state.step + 1, **kw)
+            if self.averaged is not None:
+                self.averaged.update_parameters(model)
             state.step += 1
+            if state.step == cfg.warmup:
+                state.warmup_seconds = time.perf_counter() - started
             state.batch += 1
             state.loss_sum += value * len(x)
             state.loss_count += len(x)
@@ -357,9 +471,12 @@ class DefaultTrainer(Trainer):
                 mean = state.loss_sum / state.loss_count
                 bar.set_postfix(loss=f"{mean:.3f}", bpd=f"{bits_per_dim(mean, train.dims):.4f}", refresh=False)
                 bar.update(1)
+            state.seconds = time.perf_counter() - started
+            state.budget_spent = _spent(cfg, state)
             if checkpoints is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
-                state.seconds = time.perf_counter() - started
                 checkpoints.save(model, opt, state, cfg, self.scaler)
+            if state.budget_spent:
+                break  # the run ends here as at an epoch's end
         if bar is not None:
             bar.close()
 
@@ -383,6 +500,7 @@ class DefaultTrainer(Trainer):
             seconds=time.perf_counter() - started,
             hardware=describe_hardware(self.device, self.world),
             stopped_early=state.stopped_early,
+            budget_spent=state.budget_spent,
             history=state.history,
         )
 
@@ -400,19 +518,23 @@ class DefaultTrainer(Trainer):
             "train_bits_per_dim": bits_per_dim(train_nll, train.dims),
             "lr": self._last_lr,
         }
+        state.seconds = time.perf_counter() - self._started
+        state.budget_spent = state.budget_spent or _spent(cfg, state)  # also when time ran out at this epoch's end
+        last = state.epoch + 1 == cfg.epochs or state.budget_spent is not None
         monitored: float | None = train_nll
-        if val is not None and not ((state.epoch + 1) % cfg.validate_every == 0 or state.epoch + 1 == cfg.epochs):
+        judged = model if self.averaged is None else self.averaged.module  # the weights validated and kept
+        if val is not None and not ((state.epoch + 1) % cfg.validate_every == 0 or last):
             monitored = None  # a skipped validation: the schedule waits for the next one
         elif val is not None:
-            val_nll = self._validate(model, val)
+            val_nll = self._validate(judged, val)
             record.update(val_nll=val_nll, val_bits_per_dim=bits_per_dim(val_nll, val.dims))
             monitored = val_nll
             if state.best_val is None or val_nll < state.best_val:
                 state.best_val, state.best_epoch, state.bad_epochs = val_nll, state.epoch + 1, 0
                 if checkpoints is not None:
-                    checkpoints.save_best(model)
+                    checkpoints.save_best(judged)
                 else:
-                    best_memory = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best_memory = {k: v.detach().clone() for k, v in judged.state_dict().items()}
             else:
                 state.bad_epochs += 1
         if cfg.schedule == "plateau" and monitored is not None:
@@ -432,11 +554,14 @@ class DefaultTrainer(Trainer):
         state.loss_sum = state.loss_count = 0.0
         if cfg.patience is not None and state.bad_epochs >= cfg.patience:
             state.stopped_early = True
-        line = f"epoch {record['epoch']}/{cfg.epochs}: train {record['train_bits_per_dim']:.4f} bits/dim"
+        line = f"epoch {record['epoch']}{_of(cfg)}: train {record['train_bits_per_dim']:.4f} bits/dim"
         if "val_nll" in record:
             best = " (best)" if state.best_epoch == record["epoch"] else ""
             line += f", val {record['val_nll']:.3f} nats = {record['val_bits_per_dim']:.4f} bits/dim{best}"
-        self._log(line + (", stopping early" if state.stopped_early else ""))
+        ending = ", stopping early" if state.stopped_early else ""
+        if state.budget_spent:
+            ending = f", {state.budget_spent} budget spent at step {state.step}"
+        self._log(line + ending)
         return best_memory
 
     @torch.no_grad()
@@ -480,7 +605,7 @@ class DefaultTrainer(Trainer):
         return tqdm(
             total=total,
             initial=state.batch,
-            desc=f"epoch {state.epoch + 1}/{self.cfg.epochs}",
+            desc=f"epoch {state.epoch + 1}{_of(self.cfg)}",
             leave=False,
             file=sys.stderr,
             dynamic_ncols=True,
