@@ -27,6 +27,10 @@ itself through a 1x1 conv: causal, since that direction's row r is used only fro
 on, and it makes the receptive field every earlier pixel. ``full_context=False`` is the
 paper's layout.
 
+The code does not build the skewed map: :mod:`.recurrence` walks each direction's pixels in
+diagonal order (the skewed map's columns without their padding), both directions in one loop;
+:func:`skew` and :func:`unskew` remain as the description and the tests' reference.
+
 Zero padding keeps the skewed padding cells at exactly zero state (input 0, no bias on the
 state-to-state conv: all gates 0, g = tanh(0) = 0), so nothing leaks in from them.
 
