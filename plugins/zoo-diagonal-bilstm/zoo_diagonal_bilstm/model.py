@@ -27,6 +27,10 @@ itself through a 1x1 conv: causal, since that direction's row r is used only fro
 on, and it makes the receptive field every earlier pixel. ``full_context=False`` is the
 paper's layout.
 
+The code does not build the skewed map: :mod:`.recurrence` walks each direction's pixels in
+diagonal order (the skewed map's columns without their padding), both directions in one loop;
+:func:`skew` and :func:`unskew` remain as the description and the tests' reference.
+
 Zero padding keeps the skewed padding cells at exactly zero state (input 0, no bias on the
 state-to-state conv: all gates 0, g = tanh(0) = 0), so nothing leaks in from them.
 
@@ -43,7 +47,9 @@ from pydantic import Field
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
-from zoo.layers import MaskedConv2d, logits_from_features, lstm_cell
+from zoo.layers import MaskedConv2d, logits_from_features
+
+from .recurrence import diagonal_order, diagonal_recurrence
 
 __all__ = ["DiagonalBiLSTMConfig", "DiagonalLSTM", "DiagonalBiLSTMLayer", "DiagonalBiLSTM", "skew", "unskew"]
 
@@ -88,17 +94,15 @@ class DiagonalLSTM(nn.Module):
             self.input_to_state.bias[hidden : 2 * hidden].fill_(1.0)
 
     def forward(self, x: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-        """``extra``: more input-to-state terms ``(B, 4h, H, W)`` added before the skew."""
+        """``extra``: more input-to-state terms ``(B, 4h, H, W)``."""
         B, _, H, W = x.shape
-        gates_in = self.input_to_state(x)
-        gates_in = skew(gates_in if extra is None else gates_in + extra)
-        h = x.new_zeros(B, self.hidden, H)
-        c = x.new_zeros(B, self.hidden, H)
-        columns = []
-        for k in range(W + H - 1):
-            h, c = lstm_cell(gates_in[:, :, :, k] + self.state_to_state(F.pad(h, (1, 0))), c)
-            columns.append(h)
-        return unskew(torch.stack(columns, dim=3), W)
+        pixels, inverse = diagonal_order(H, W, False, x.device)
+        gates = F.conv2d(x, self.input_to_state.masked_weight(), self.input_to_state.bias)
+        gates = gates if extra is None else gates + extra
+        gates = gates.permute(1, 2, 3, 0).reshape(1, 4 * self.hidden, H * W, B).index_select(2, pixels)
+        w = self.state_to_state.weight
+        out = diagonal_recurrence(gates.view(1, 4 * self.hidden, -1), w[None, :, :, 0], w[None, :, :, 1], H, W)
+        return out.view(self.hidden, H * W, B).index_select(1, inverse).view(self.hidden, H, W, B).permute(3, 0, 1, 2)
 
 
 class DiagonalBiLSTMLayer(nn.Module):
@@ -115,15 +119,35 @@ class DiagonalBiLSTMLayer(nn.Module):
         self.image_to_state = nn.Conv2d(image_channels, 4 * hidden, 1, bias=False) if image_channels else None
 
     def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
-        H = x.shape[2]
-        extra = None
+        """Both directions as one :func:`diagonal_recurrence` with a direction batch dimension.
+
+        The input-to-state convs (1x1) are one batched product over the pixels gathered in each
+        direction's diagonal order (the right-to-left one's is the mirrored image's, so nothing
+        is flipped); the image, when read, is a few more input channels whose left-to-right
+        weights are zero.
+        """
+        B, hid, H, W = x.shape
+        l2r, r2l = self.left_to_right, self.right_to_left
+        pixels_l, inverse_l = diagonal_order(H, W, False, x.device)
+        pixels_r, inverse_r = diagonal_order(H, W, True, x.device)
+        inputs = x.permute(1, 2, 3, 0).reshape(hid, H * W, B)
+        w_l, w_r = (d.input_to_state.masked_weight()[:, :, 0, 0] for d in (l2r, r2l))
         if self.image_to_state is not None:
             if image is None:
                 raise ValueError("this layer reads the image row: pass image=")
-            extra = self.image_to_state(image.flip(3))
-        right = self.right_to_left(x.flip(3), extra).flip(3)
-        right = F.pad(right, (0, 0, 1, 0))[:, :, :H]
-        return self.left_to_right(x) + right
+            C = image.shape[1]
+            inputs = torch.cat([inputs, image.permute(1, 2, 3, 0).reshape(C, H * W, B)])
+            w_image = self.image_to_state.weight[:, :, 0, 0]
+            w_l, w_r = torch.cat([w_l, torch.zeros_like(w_image)], 1), torch.cat([w_r, w_image], 1)
+        inputs = inputs.index_select(1, torch.cat([pixels_l, pixels_r])).view(-1, 2, H * W * B).transpose(0, 1)
+        bias = torch.stack([l2r.input_to_state.bias, r2l.input_to_state.bias])[:, :, None]
+        gates = torch.baddbmm(bias, torch.stack([w_l, w_r]), inputs)
+        w_ss = torch.stack([l2r.state_to_state.weight, r2l.state_to_state.weight])
+        out = diagonal_recurrence(gates, w_ss[..., 0], w_ss[..., 1], H, W).view(2, hid, H * W, B)
+        left = out[0].index_select(1, inverse_l).view(hid, H, W, B)
+        right = out[1].index_select(1, inverse_r).view(hid, H, W, B)
+        right = F.pad(right[:, :-1], (0, 0, 0, 0, 1, 0))  # down one row: pixel (r, j) gets (r - 1, j)
+        return (left + right).permute(3, 0, 1, 2)
 
 
 class DiagonalBiLSTM(AutoregressiveModel):

@@ -26,7 +26,9 @@ from pydantic import Field
 from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
-from zoo.layers import MaskedConv2d, logits_from_features, lstm_cell
+from zoo.layers import MaskedConv2d, logits_from_features
+
+from .recurrence import row_recurrence
 
 __all__ = ["RowLSTMConfig", "RowLSTMLayer", "RowLSTM"]
 
@@ -53,15 +55,22 @@ class RowLSTMLayer(nn.Module):
             self.input_to_state.bias[hidden : 2 * hidden].fill_(1.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        B, _, H, W = x.shape
-        gates_in = self.input_to_state(x)
-        h = x.new_zeros(B, self.hidden, W)
-        c = x.new_zeros(B, self.hidden, W)
-        rows = []
-        for r in range(H):
-            h, c = lstm_cell(gates_in[:, :, r] + self.state_to_state(h), c)
-            rows.append(h)
-        return torch.stack(rows, dim=2)
+        return self.rows(x.permute(2, 1, 0, 3)).permute(2, 1, 0, 3)
+
+    def rows(self, x: torch.Tensor) -> torch.Tensor:
+        """The layer in the recurrence's layout: ``(H, h, B, W)`` -> ``(H, h, B, W)``.
+
+        The input-to-state conv is one matrix product over the whole image (its cut mask-B
+        kernel reads the pixel to the left and the pixel itself); :func:`row_recurrence` does
+        the rows. The model keeps its features in this layout between layers.
+        """
+        H, hid, B, W = x.shape
+        x = x.transpose(0, 1)  # (h, H, B, W)
+        taps = torch.cat([F.pad(x[..., :-1], (1, 0)), x])  # (2h, H, B, W): left neighbours, then the pixels
+        w_in = self.input_to_state.masked_weight()[:, :, 0].transpose(1, 2).reshape(4 * hid, 2 * hid)
+        gates_in = torch.addmm(self.input_to_state.bias[:, None], w_in, taps.view(2 * hid, -1))
+        w_state = self.state_to_state.weight.reshape(4 * hid, 3 * hid)
+        return row_recurrence(gates_in.view(4 * hid, H, B * W), w_state, W).view(H, hid, B, W)
 
 
 class RowLSTM(AutoregressiveModel):
@@ -79,10 +88,10 @@ class RowLSTM(AutoregressiveModel):
         self.out2 = MaskedConv2d(config.out_hidden, C * config.levels, 1, "B", colours=C)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.input_conv(self.scale(x))
+        out = self.input_conv(self.scale(x)).permute(2, 1, 0, 3)  # (H, h, B, W): see RowLSTMLayer.rows
         for layer in self.lstm:
-            out = out + layer(out)
-        return out
+            out = out + layer.rows(out)
+        return out.permute(2, 1, 0, 3)
 
     def head(self, features: torch.Tensor) -> torch.Tensor:
         return self.out2(F.relu(self.out1(F.relu(features))))
