@@ -63,6 +63,18 @@ def test_a_broken_layer_is_named_by_file_and_line(tmp_path):
     assert f"zoo/errors.py:{line}: zoo.errors imports zoo.api" in report, report
 
 
+def test_the_architecture_notes_name_every_layer():
+    """docs/ARCHITECTURE.md's layer table names each module the contract places, so the notes move with it."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    modules = {m.strip() for layer in contract["layers"] for m in re.split(r"[|:]", layer)}
+    notes = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    section = notes[notes.index("## Layers") : notes.index("\n## ", notes.index("## Layers") + 1)]
+    missing = sorted(m for m in modules if f"`{m}`" not in section)
+    assert missing == [], f"docs/ARCHITECTURE.md, section Layers, does not name {missing}: add them to its table"
+
+
 def test_the_package_init_only_re_exports():
     """zoo/__init__.py defines nothing: the front door is zoo.api, so no worker needs the package."""
     import ast
