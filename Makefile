@@ -8,7 +8,7 @@ export MALLOC_MMAP_THRESHOLD_ := 1000000000
 export MALLOC_TRIM_THRESHOLD_ := 4000000000
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: venv test test-install format demo bench clean
+.PHONY: venv test test-fast test-install format demo bench clean
 
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ venv: $(STAMP)
 
 test: venv
 	$(PY) -m pytest -q -n 2
+
+# Everything but the tests marked slow (subprocesses, torchrun, pip installs): for the edit-test loop.
+# make test (and CI) still runs them all. -m replaces pyproject's -m, so `install` stays excluded here.
+test-fast: venv
+	$(PY) -m pytest -q -n 2 -m 'not slow and not install'
 
 # make test checks lint and format (tests/test_structure.py); this applies ruff's fixes and formatting.
 format: venv

@@ -59,6 +59,7 @@ def test_settings_are_parsed_as_json_where_possible():
         parse_settings(["hidden"])
 
 
+@pytest.mark.slow
 def test_list_info_plugins():
     assert "independent" in zoo_cli("list", "ind*").stdout
     info = json.loads(zoo_cli("info", "independent", "--json").stdout)
@@ -66,6 +67,7 @@ def test_list_info_plugins():
     assert "zoo-builtin" in zoo_cli("plugins").stdout
 
 
+@pytest.mark.slow
 def test_unknown_name_is_one_clear_line():
     run = zoo_cli("info", "independant", check=False)
     assert run.returncode == 2
@@ -73,6 +75,7 @@ def test_unknown_name_is_one_clear_line():
     assert len(run.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_create_sample_and_bad_settings(tmp_path):
     zoo_cli("create", "independent", "--out", tmp_path / "m", "--set", "levels=2", "--set", "height=4")
     config = json.loads((tmp_path / "m" / "config.json").read_text())

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,6 +24,7 @@ def test_guide_shows_the_example_files_verbatim():
         assert (EXAMPLE / name).read_text() == text, f"CONTRIBUTING.md's copy of {name} is out of date"
 
 
+@pytest.mark.slow
 def test_example_installs_through_its_entry_point_and_passes_its_tests(tmp_path):
     # what pip writes on install: the package importable, plus NAME.dist-info with entry_points.txt
     meta = tomllib.loads((EXAMPLE / "pyproject.toml").read_text())["project"]

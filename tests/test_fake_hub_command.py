@@ -102,6 +102,7 @@ LOAD_AGAIN = """
 """
 
 
+@pytest.mark.slow
 def test_command_serves_push_and_load_and_keeps_repos_in_root(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     root = tmp_path / "hub-root"

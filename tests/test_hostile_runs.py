@@ -266,6 +266,7 @@ def test_two_runs_into_one_folder(tmp_path, capsys):
     run(out)  # free again
 
 
+@pytest.mark.slow
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "m"
     code = (

@@ -277,6 +277,7 @@ def test_unpublished_entries_say_so_with_the_recipe_and_no_request(fake_hub):
     assert len(fake_hub.requests) == before
 
 
+@pytest.mark.slow
 def test_cli_without_network_prints_one_line(tmp_path):
     """The real command in a fresh process: HF_ENDPOINT set before huggingface_hub is imported."""
     name = "zoo-models/pixelcnn-cifar10"

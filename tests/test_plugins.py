@@ -58,6 +58,7 @@ def test_hook_that_raises_is_recorded(installed):
     assert errors == ["zoo_register_datasets raised RuntimeError: dataset index is corrupt"]
 
 
+@pytest.mark.slow
 def test_cli_shows_broken_plugins_and_keeps_working(installed):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed), os.environ.get("PYTHONPATH", "")])}
     run = lambda *a: subprocess.run([sys.executable, "-m", "zoo.cli", *a], capture_output=True, text=True, env=env)  # noqa: E731
@@ -122,6 +123,7 @@ def test_misbehaving_plugins_are_recorded_and_the_rest_works(hostile):
     assert zoo.load("pixelcnn-digits").sample(1).shape == (1, 1, 8, 8)
 
 
+@pytest.mark.slow
 def test_import_time_timing_is_recorded_and_shown(installed):
     assert all(p.import_seconds >= 0 for p in registry.get_registry().plugins.values())
     run = subprocess.run(
@@ -133,6 +135,7 @@ def test_import_time_timing_is_recorded_and_shown(installed):
     assert run.returncode == 0 and "import s" in run.stdout.splitlines()[0]
 
 
+@pytest.mark.slow
 def test_cli_survives_a_plugin_that_exits_or_asks_for_the_registry(hostile):
     env = {**os.environ, "PYTHONPATH": str(hostile)}
     run = subprocess.run(

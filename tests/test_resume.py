@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from zoo.weights import load_tensors
@@ -28,6 +29,7 @@ def _final_state(out: Path) -> tuple[dict, dict, dict]:
     return final, load_tensors(out / "model.safetensors"), latest["state"]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume_matches_uninterrupted(tmp_path):
     plain, killed = tmp_path / "plain", tmp_path / "killed"
     reference = subprocess.Popen(

@@ -1,11 +1,13 @@
-"""The core's shape: imports run one way (counting imports inside functions), and the code is lint-clean.
+"""The core's shape: imports run down the layers (counting imports inside functions), and the code is lint-clean.
 
-Both checks run the same tools a developer runs by hand (see CONTRIBUTING.md), so a cycle or a lint
-error fails ``make test`` rather than waiting for a review.
+Both checks run the same tools a developer runs by hand (``lint-imports``, ``ruff``; see CONTRIBUTING.md),
+so a layering break, a cycle or a lint error fails ``make test`` rather than waiting for a review. The layers
+are the import-linter contracts in pyproject.toml; docs/ARCHITECTURE.md explains them.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -14,14 +16,63 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CYCLES = ROOT.parent / "shared" / "tools" / "import_cycles.py"
+# One step of an import-linter report: "zoo.errors -> zoo.api (l.103)" or "(l.12, l.40)".
+_STEP = re.compile(r"(zoo(?:\.\w+)*) -> (zoo(?:\.\w+)*) \(l\.([\d, l.]+)\)")
 
 
-def test_no_import_cycles_in_the_core():
-    if not CYCLES.is_file():
-        pytest.skip(f"{CYCLES} is not beside this checkout")
-    run = subprocess.run([sys.executable, str(CYCLES), "zoo"], cwd=ROOT, capture_output=True, text=True)
-    assert run.returncode == 0, run.stdout + run.stderr
+def _lint_imports(root: Path) -> tuple[int, str]:
+    """Run the import-linter contracts on the ``zoo`` package under ``root``; the report, each import as file:line.
+
+    A subprocess, so that the package analysed is the one under ``root`` (the editable install points at this
+    checkout); ``--no-cache`` so that nothing is written into the tree.
+    """
+    linter = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    assert linter, "import-linter is not installed: pip install -e '.[test]' -c constraints.txt (make venv does)"
+    run = subprocess.run(
+        [linter, str(root / "pyproject.toml"), "--no-cache", "--no-logo"],
+        cwd=root,
+        env={"PATH": "", "PYTHONPATH": str(root), "PYTHONNOUSERSITE": "1"},
+        capture_output=True,
+        text=True,
+    )
+    located = []
+    for importer, imported, lines in _STEP.findall(run.stdout):
+        path = Path(*importer.split("."))
+        path = path / "__init__.py" if (root / path).is_dir() else path.with_suffix(".py")
+        located += [f"{path}:{n.strip()}: {importer} imports {imported}" for n in lines.replace("l.", "").split(",")]
+    report = run.stdout[run.stdout.find("Broken contracts") :] if run.returncode else run.stdout
+    return run.returncode, "\n".join(dict.fromkeys(located)) + "\n" + report + run.stderr
+
+
+def test_the_core_imports_only_down_its_layers_and_has_no_cycles():
+    """The layer order in pyproject.toml holds for every import in zoo/ (fix the import, or the layers and the docs)."""
+    code, report = _lint_imports(ROOT)
+    assert code == 0, f"zoo's layering is broken (docs/ARCHITECTURE.md, 'Layers'):\n{report}"
+
+
+def test_a_broken_layer_is_named_by_file_and_line(tmp_path):
+    """A lower module importing a higher one inside a function still breaks the contract, and the report says where."""
+    shutil.copytree(ROOT / "zoo", tmp_path / "zoo", ignore=shutil.ignore_patterns("__pycache__", "pretrained"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    errors = tmp_path / "zoo" / "errors.py"
+    text = errors.read_text()
+    errors.write_text(text + "\n\ndef _late():\n    from .api import load\n\n    return load\n")
+    line = text.count("\n") + 4
+    code, report = _lint_imports(tmp_path)
+    assert code != 0
+    assert f"zoo/errors.py:{line}: zoo.errors imports zoo.api" in report, report
+
+
+def test_the_architecture_notes_name_every_layer():
+    """docs/ARCHITECTURE.md's layer table names each module the contract places, so the notes move with it."""
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    modules = {m.strip() for layer in contract["layers"] for m in re.split(r"[|:]", layer)}
+    notes = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    section = notes[notes.index("## Layers") : notes.index("\n## ", notes.index("## Layers") + 1)]
+    missing = sorted(m for m in modules if f"`{m}`" not in section)
+    assert missing == [], f"docs/ARCHITECTURE.md, section Layers, does not name {missing}: add them to its table"
 
 
 def test_the_package_init_only_re_exports():
