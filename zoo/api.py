@@ -8,7 +8,6 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 
 from __future__ import annotations
 
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,9 @@ import torch
 from pydantic import ValidationError
 
 from ._version import __version__
-from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
-from .data import load_dataset
+from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
+from .data import dataset_options as dataset_options_of
+from .data import load_dataset, recorded_options
 from .distributed import finish as finish_distributed
 from .distributed import rank
 from .errors import (
@@ -245,11 +245,11 @@ def evaluate(
     """
     if not isinstance(model, Model):
         model = load(model)
+    options = dataset_options_of(dataset, options)
     data = load_dataset(dataset, split, **options)
     extra = {"progress": True} if progress else {}  # evaluators that take no progress= keep working
     result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
-    recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
-    return result.model_copy(update={"options": {**result.options, **recorded}})
+    return result.model_copy(update={"options": {**result.options, **recorded_options(dataset, options)}})
 
 
 def train(
@@ -273,6 +273,7 @@ def train(
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
     (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
     """
+    dataset_options = dataset_options_of(dataset, dataset_options)  # refused before the folder is touched
     with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
         return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
 
@@ -281,21 +282,32 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     """The body of :func:`train`, run while ``out`` is claimed."""
     out = Path(out)
     settings = dict(settings or {})
-    dataset_options = dict(dataset_options or {})
-    stored = None
-    run_file = out / "train_config.json"
+    given_options = dict(dataset_options or {})
+    dataset_options = given_options
+    stored = stored_options = None
+    run_file = out / RUN_FILE
     if resume and run_file.is_file():
-        stored = json.loads(run_file.read_text())
-        if stored.get("dataset") != dataset:
-            raise ZooError(f"{run_file}: this run trained on {stored.get('dataset')!r}, not {dataset!r}")
-        dataset_options = {**stored.get("dataset_options", {}), **dataset_options}
+        stored = read_run_record(run_file)
+        if stored["dataset"] != dataset:
+            raise ZooError(f"{run_file}: this run trained on {stored['dataset']!r}, not {dataset!r}")
+        try:
+            stored_options = dataset_options_of(dataset, stored["dataset_options"])
+        except ZooError as exc:
+            raise ConfigError(f"{run_file}: {exc}") from None
+        dataset_options = {**stored_options, **given_options}
     has_checkpoint = (out / CHECKPOINT_DIR / LATEST).is_file()
     if not resume and has_checkpoint:
         raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
     if resume and not has_checkpoint:
         raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
+    if resume:
+        remove_stale_temp(out)  # a write killed between the final save's files leaves e.g. .config.json.*.tmp
 
     reg = get_registry()
+    if stored is not None and isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
+        # a fine-tune resumes from its checkpoint alone: the model is built from the recorded config
+        # (its weights come from the checkpoint), so the source folder or name is no longer needed
+        arch_or_model = stored["architecture"]
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
@@ -313,9 +325,10 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         model = None
     config_class = reg.model(arch).cls.config_class if model is None else type(model).config_class
     if stored is not None:
-        if stored.get("architecture") != arch:
-            raise ZooError(f"{run_file}: this run trained {stored.get('architecture')!r}, not {arch!r}")
-        settings = {**stored.get("model_config", {}), **stored.get("train_config", {}), **settings}
+        if stored["architecture"] != arch:
+            raise ZooError(f"{run_file}: this run trained {stored['architecture']!r}, not {arch!r}")
+        validated(TrainConfig, stored["train_config"], f"training settings in {run_file}")
+        settings = {**stored["model_config"], **stored["train_config"], **settings}
     model_settings, train_settings = split_settings(config_class, settings)
     if epochs is not None:
         train_settings["epochs"] = epochs
@@ -339,10 +352,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         now = model.config.model_dump(mode="json")
         check_resumable(
             run_file,
-            stored.get("train_config", {}),
+            stored["train_config"],
             cfg.model_dump(mode="json"),
             TrainConfig().model_dump(mode="json"),
-            model_changed=stored.get("model_config", now) != now,
+            model_changed=stored["model_config"] != now,
+            data_before=recorded_options(dataset, stored_options),
+            data_now=recorded_options(dataset, dataset_options),
         )
     if rank() == 0:
         atomic_write_json(
@@ -350,7 +365,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             {
                 "architecture": arch,
                 "dataset": dataset,
-                "dataset_options": dataset_options,
+                "dataset_options": {k: str(v) if isinstance(v, Path) else v for k, v in dataset_options.items()},
                 "model_config": model.config.model_dump(mode="json"),
                 "train_config": cfg.model_dump(mode="json"),
                 "zoo_version": __version__,
@@ -360,7 +375,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if rank() == 0:  # the process group's rank once fit has joined it
         val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
-        val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
+        val_result.options = recorded_options(dataset, dataset_options)
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
         save_pretrained(
             model, out, dataset=dataset, dataset_options=val_result.options, metrics={"val": val_result.model_dump()}

@@ -14,7 +14,7 @@ import torch
 import zoo
 from zoo import evaluate, train
 
-from .data import download, load_dataset
+from .data import dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
@@ -124,7 +124,7 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
-        dataset_options=parse_settings(args.data_option, "--data-option"),
+        dataset_options=_data_options(args.dataset, args.data_option),
         overwrite=args.overwrite,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
@@ -135,8 +135,10 @@ def cmd_eval(args) -> None:
 
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
+    if args.limit is not None:  # --limit replaces a limit the run recorded
+        options["limit"] = args.limit
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    result = evaluate(model, dataset, split=args.split, limit=args.limit, progress=sys.stderr.isatty(), **options)
+    result = evaluate(model, dataset, split=args.split, progress=sys.stderr.isatty(), **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
@@ -152,15 +154,27 @@ def cmd_eval(args) -> None:
         print(f"{key}: {value:.4f}")
 
 
+def _data_options(dataset: str, pairs: list[str] | None, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``--data-option`` pairs (over the ``recorded`` ones), read by the dataset's declared types."""
+    return dataset_options(dataset, {**(recorded or {}), **parse_settings(pairs, "--data-option", typed=False)})
+
+
 def _data_of(model, args) -> tuple[str, dict[str, Any]]:
-    """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on."""
-    options = parse_settings(args.data_option, "--data-option")
+    """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on.
+
+    Recorded options replay as they were recorded (``limit=2000`` included) and are read by the same
+    declared types, so a run's own record is never refused and never misread."""
     if args.dataset is not None:
-        return args.dataset, options
+        return args.dataset, _data_options(args.dataset, args.data_option)
     info = getattr(model, "pretrained_info", {}) or {}
     if not info.get("dataset"):
         raise ArgumentError(f"{args.model} records no dataset: name one with --dataset")
-    return info["dataset"], {**(info.get("dataset_options") or {}), **options}
+    recorded = info.get("dataset_options") or {}
+    if not isinstance(recorded, dict):
+        raise ArgumentError(
+            f"{args.model} records dataset_options that are not a JSON object: name them with --dataset"
+        )
+    return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
 
 
 def _on_device(model, device: str):
@@ -476,7 +490,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
     return 0
