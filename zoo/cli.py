@@ -14,6 +14,7 @@ import torch
 import zoo
 from zoo import evaluate, train
 
+from . import arguments
 from .data import dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
@@ -24,7 +25,7 @@ from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
-from .sampling import save_grid
+from .sampling import MAX_SAMPLES, save_grid
 from .training import TrainConfig
 from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
@@ -184,15 +185,7 @@ def _on_device(model, device: str):
     on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
     """
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        target = torch.device(device)
-    except RuntimeError:
-        raise ArgumentError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
-    if target.type == "cuda" and not torch.cuda.is_available():
-        raise ArgumentError(f"--device {device}: no CUDA device is available here")
-    return model.to(target)
+    return model.to(arguments.device(device, "--device"))
 
 
 def _generator(seed: int | None):
@@ -484,9 +477,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: the command line's counts and sizes, checked before any verb runs: (argument, minimum, maximum)
+COUNTS = {
+    "n": ("--n", 1, MAX_SAMPLES),
+    "batch_size": ("--batch-size", 1, None),
+    "samples": ("--samples", 1, 1000),
+    "limit": ("--limit", 1, None),
+    "epochs": ("--epochs", 1, None),
+}
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every count, size, seed and device of a parsed command line, once, before the verb runs."""
+    for key, (flag, low, high) in COUNTS.items():
+        if getattr(args, key, None) is not None:
+            arguments.count(getattr(args, key), flag, low, high)
+    if getattr(args, "seed", None) is not None:
+        arguments.seed(args.seed, "--seed")
+    if getattr(args, "device", None) is not None:
+        arguments.device(args.device, "--device")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)

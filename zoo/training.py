@@ -78,7 +78,9 @@ class TrainConfig(BaseModel):
     plateau_patience: int = Field(2, ge=0, description="epochs without improvement before a plateau decay")
     weight_decay: float = Field(0.0, ge=0)
     grad_clip: float | None = Field(None, gt=0, description="max global gradient norm (None: no clipping)")
-    seed: int = Field(0, description="seeds the initialisation, the data order and every random draw")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="seeds the initialisation, the data order and every random draw"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better val NLL")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps (always at epoch ends)")
