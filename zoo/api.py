@@ -8,6 +8,7 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 
 from __future__ import annotations
 
+import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ from pydantic import ValidationError
 from . import arguments
 from ._version import __version__
 from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
+from .data import data_dir, load_dataset, recorded_options
 from .data import dataset_options as dataset_options_of
-from .data import load_dataset, recorded_options
 from .distributed import finish as finish_distributed
 from .distributed import rank
 from .errors import (
@@ -33,6 +34,7 @@ from .errors import (
 from .evaluation import DefaultEvaluator, EvalResult
 from .hub import download_repo, push_to_hub, resolve_entry  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
+from .options import LIMIT
 from .outputs import claim_output
 from .recipes import recipe_settings
 from .registry import get_registry
@@ -107,6 +109,49 @@ def model_info(name: str) -> dict[str, Any]:
     }
 
 
+def dataset_info(name: str) -> dict[str, Any]:
+    """What is known about a registered dataset: levels, image shape, splits, options with their
+    defaults, and where its files are looked for (``data_dir()/<name>/``, or ``root=``)."""
+    spec = get_registry().dataset(name)
+    return {
+        "kind": "dataset",
+        "name": name,
+        "plugin": spec.plugin,
+        "description": spec.description,
+        "levels": spec.levels,
+        "shape": list(spec.shape) if spec.shape else None,
+        "splits": list(spec.splits),
+        "options": [
+            {"name": o.name, "type": o.type.__name__, "default": o.default, "description": o.description}
+            | ({"choices": list(o.choices)} if o.choices else {})
+            | ({"minimum": o.minimum} if o.minimum is not None else {})
+            | ({"maximum": o.maximum} if o.maximum is not None else {})
+            for o in (*spec.options, LIMIT)
+        ],
+        "files": [str(data_dir() / name / f) for f in spec.files],
+        "folder": str(data_dir() / name) if spec.files or spec.download else None,
+        "download": f"zoo download {name}" if spec.download else None,
+    }
+
+
+def folder_info(folder: str | Path) -> dict[str, Any]:
+    """What a saved model folder (or a downloaded Hub snapshot) says about itself, from its config.json:
+    architecture, config, the data it was trained on, its metrics, the files it holds."""
+    folder = Path(folder)
+    meta = read_config(folder)
+    return {
+        "kind": "folder",
+        "folder": str(folder),
+        "architecture": meta["architecture"],
+        "plugin": meta.get("plugin"),
+        "dataset": meta.get("dataset"),
+        "dataset_options": meta.get("dataset_options") or {},
+        "config": meta["config"],
+        "metrics": meta.get("metrics") or {},
+        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+    }
+
+
 def _where(entry: PretrainedEntry) -> str:
     """bundled / hub / not published, as ``zoo list --pretrained`` shows it."""
     if entry.bundled:
@@ -146,8 +191,16 @@ def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
 def _fields(config_class) -> dict[str, dict[str, Any]]:
     return {
         k: {"default": f.get_default(call_default_factory=True), "description": f.description or ""}
+        | ({"choices": list(choices)} if (choices := literal_choices(f.annotation)) else {})
         for k, f in config_class.model_fields.items()
     }
+
+
+def literal_choices(annotation) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` field (also inside ``Optional``), for help texts; () otherwise."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    return tuple(c for arg in typing.get_args(annotation) for c in literal_choices(arg))
 
 
 def create(arch: str, **config_overrides: Any) -> Model:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 import time
@@ -15,12 +16,13 @@ import zoo
 from zoo import evaluate, train
 
 from . import arguments
-from .data import dataset_options, download, load_dataset
+from .api import dataset_info, folder_info, literal_choices
+from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure
-from .hub import file_sha256
+from .hub import download_repo, file_sha256
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
@@ -42,7 +44,29 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_list(args) -> None:
 
     reg = get_registry()
+    if args.datasets:
+        names = sorted(n for n in reg.datasets if fnmatch.fnmatchcase(n, args.pattern))
+        infos = [dataset_info(n) for n in names]
+        if args.json:
+            print(json.dumps(infos, indent=2, default=str))
+            return
+        rows = [
+            [
+                i["name"],
+                str(i["levels"] or "-"),
+                "x".join(map(str, i["shape"] or [])) or "-",
+                ", ".join(f"{o['name']}={o['default']}" for o in i["options"]),
+                i["description"],
+            ]
+            for i in infos
+        ]
+        print(_table(rows, ["dataset", "levels", "shape", "options (defaults)", "description"]))
+        return
     names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    if args.json:
+        infos = [zoo.model_info(n) for n in names]
+        print(json.dumps(infos, indent=2, default=str))
+        return
     if args.pretrained:
         rows = []
         for n in names:
@@ -68,11 +92,52 @@ def cmd_list(args) -> None:
         print(f"\n{len(broken)} plugin(s) with errors; see `zoo plugins`", file=sys.stderr)
 
 
+def _info(name: str) -> dict[str, Any]:
+    """``zoo info NAME``: an architecture or pretrained model, a dataset, a model folder, or a Hub repo."""
+    reg = get_registry()
+    if name in reg.models or name in reg.pretrained:
+        return zoo.model_info(name)
+    if name in reg.datasets:
+        return dataset_info(name)
+    path = Path(name)
+    if path.is_dir():
+        return folder_info(path)
+    if name.count("/") == 1 and not name.startswith((".", "/")) and not path.parent.is_dir():
+        info = folder_info(download_repo(name))  # into the Hub cache, for later offline use too
+        return {**info, "kind": "hub", "repo_id": name}
+    if len(path.parts) > 1:
+        raise ArgumentError(f"{name}: no such model folder")
+    return zoo.model_info(name)  # the close-match error over every name
+
+
+def _print_dataset(info: dict[str, Any]) -> None:
+    for key in ("name", "plugin", "description", "levels", "shape", "splits"):
+        value = info[key]
+        print(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) and key == 'splits' else value}")
+    print("options (--data-option NAME=VALUE):")
+    for o in info["options"]:
+        kind = "|".join(map(str, o["choices"])) if o.get("choices") else o["type"]
+        if o.get("minimum") is not None or o.get("maximum") is not None:
+            kind += f" {o.get('minimum', '') if o.get('minimum') is not None else ''}..{o.get('maximum') or ''}"
+        print(f"  {o['name']}={o['default']} ({kind}) {o['description']}".rstrip())
+    if info["folder"]:
+        print(f"files: looked for in {info['folder']}/ ($ZOO_DATA/{info['name']}, or --data-option root=DIR)")
+        for f in info["files"]:
+            print(f"  {f}")
+    else:
+        print("files: none needed (ships with its plugin)")
+    if info["download"]:
+        print(f"download: {info['download']}")
+
+
 def cmd_info(args) -> None:
 
-    info = zoo.model_info(args.name)
+    info = _info(args.name)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
+        return
+    if info["kind"] == "dataset":
+        _print_dataset(info)
         return
     fields = info.pop("config_fields", {})
     config, metrics = info.pop("config", None), info.pop("metrics", None)
@@ -92,7 +157,8 @@ def cmd_info(args) -> None:
     if fields:
         print("config:")
         for key, f in fields.items():
-            print(f"  {key} = {f['default']!r}  {f['description']}".rstrip())
+            choices = f" (one of {', '.join(map(str, f['choices']))})" if f.get("choices") else ""
+            print(f"  {key} = {f['default']!r}  {f['description']}{choices}".rstrip())
 
 
 def cmd_plugins(args) -> None:
@@ -326,7 +392,9 @@ def _train_fields() -> str:
     lines = ["training fields (--set KEY=VALUE):"]
     for name, f in TrainConfig.model_fields.items():
         default = f.get_default(call_default_factory=True)
-        lines.append(f"  {name}={default}: {f.description or ''}".rstrip(": "))
+        choices = literal_choices(f.annotation)
+        about = (f.description or "") + (f" (one of {', '.join(map(str, choices))})" if choices else "")
+        lines.append(f"  {name}={default}: {about.strip()}".rstrip(": "))
     return "\n".join(lines)
 
 
@@ -340,12 +408,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
     s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
+    s.add_argument("--datasets", action="store_true", help="list datasets, their levels, shapes and options")
+    s.add_argument("--json", action="store_true", help="print JSON (what `zoo info` gives for each name)")
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser(
-        "info", formatter_class=FORMATTER, help="show an architecture's config fields or a pretrained model's entry"
+        "info",
+        formatter_class=FORMATTER,
+        help="show an architecture, a pretrained model, a dataset, a model folder or a Hub repo",
     )
-    s.add_argument("name", help="architecture or pretrained model")
+    s.add_argument(
+        "name", help="architecture, pretrained model, dataset, model folder, or Hub repo ORG/NAME (downloaded)"
+    )
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_info)
 
@@ -396,7 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
-    s.add_argument("--split", default="test", help="train, val or test")
+    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
@@ -429,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
-    s.add_argument("--split", default="test", help="train, val or test")
+    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
