@@ -69,3 +69,38 @@ def test_enumerated_settings_show_their_choices_in_help(capsys):
     assert fields["network"]["choices"] == ["mlp", "conv"] and "choices" not in fields["latent"]
     assert main(["info", "vae-bernoulli"]) == 0
     assert "(one of relu, tanh)" in capsys.readouterr().out
+
+
+# -- bounds are bounds ----------------------------------------------------------------------------
+
+
+def test_a_vae_figure_is_an_upper_bound_everywhere(tmp_path, capsys):
+    """Old zoo printed ``NLL (nats/image) 86.276``: no <=, no k, and --json had no bound flag."""
+    folder = tmp_path / "vae"
+    argv = ["create", "vae-bernoulli", "--out", str(folder), "--set", "height=8", "--set", "width=8"]
+    assert main([*argv, "--set", "latent=2", "--set", "hidden=[8]", "--set", "eval_samples=3"]) == 0
+    capsys.readouterr()
+    assert main(["eval", str(folder), "--dataset", "digits-binarized", "--split", "val", "--save"]) == 0
+    out = capsys.readouterr().out
+    assert "<= " in out and "(IWAE k=3)" in out
+    assert main(["eval", str(folder), "--dataset", "digits-binarized", "--limit", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["bound"] is True and result["estimator"] == "IWAE k=3"
+    assert main(["info", str(folder)]) == 0
+    assert "<= " in capsys.readouterr().out
+    from zoo.cards import write_model_card
+
+    card = write_model_card(folder).read_text()
+    assert "(IWAE k=3)" in card and "NLL upper bound (IWAE k=3) (nats/image)" in card
+
+
+def test_an_exact_likelihood_is_not_marked(capsys):
+    assert main(["eval", "independent-digits", "--limit", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["bound"] is False and result["estimator"] is None
+
+
+def test_list_pretrained_marks_bundled_vae_bounds(capsys):
+    assert main(["list", "--pretrained", "vae-*"]) == 0
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("vae-") and "bundled" in ln]
+    assert rows and all("<= " in r and "(IWAE k=" in r for r in rows if " - " not in r)

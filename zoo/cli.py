@@ -20,7 +20,7 @@ from .api import dataset_info, folder_info, literal_choices
 from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
-from .evaluation import record_metrics
+from .evaluation import format_nll, record_metrics, stored_estimator
 from .figures import completion_figure
 from .hub import download_repo, file_sha256
 from .outputs import claim_output
@@ -74,13 +74,14 @@ def cmd_list(args) -> None:
             options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
             test = (info["metrics"] or {}).get("test") or {}
             nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")
+            estimator = _estimator(info["architecture"], info.get("config"), test)
             rows.append(
                 [
                     n,
                     info["where"],
                     info["dataset"] + (f" ({options})" if options else ""),
-                    "-" if nll is None else f"{nll:.2f}",
-                    "-" if bpd is None else f"{bpd:.4f}",
+                    format_nll(nll, estimator),
+                    "-" if bpd is None else ("<= " if estimator else "") + f"{bpd:.4f}",
                 ]
             )
         print(_table(rows, ["name", "weights", "dataset", "test NLL (nats)", "bits/dim"]))
@@ -150,8 +151,10 @@ def cmd_info(args) -> None:
             print(f"  {key} = {value!r}")
     for split, m in (metrics or {}).items():
         if isinstance(m, dict) and m.get("nll_nats") is not None:
+            estimator = _estimator(info.get("architecture", ""), config, m)
             print(
-                f"{split}: {m['nll_nats']:.3f} nats, {m.get('bits_per_dim', float('nan')):.4f} bits/dim "
+                f"{split}: {format_nll(m['nll_nats'], estimator, 3)} nats, "
+                f"{'<= ' if estimator else ''}{m.get('bits_per_dim', float('nan')):.4f} bits/dim "
                 f"on {m.get('n_images')} images"
             )
     if fields:
@@ -159,6 +162,18 @@ def cmd_info(args) -> None:
         for key, f in fields.items():
             choices = f" (one of {', '.join(map(str, f['choices']))})" if f.get("choices") else ""
             print(f"  {key} = {f['default']!r}  {f['description']}{choices}".rstrip())
+
+
+def _estimator(arch: str, config: dict[str, Any] | None, metrics: dict[str, Any]) -> str | None:
+    """The bound estimator of a stored result (None: an exact NLL), for results recorded before zoo stored it too."""
+    spec = get_registry().models.get(arch)
+    if spec is None or not isinstance(config, dict):
+        return stored_estimator(metrics)
+    try:
+        built = spec.cls.config_class(**config)
+    except ValueError:
+        built = None
+    return stored_estimator(metrics, spec.cls, built)
 
 
 def cmd_plugins(args) -> None:
@@ -213,9 +228,9 @@ def cmd_eval(args) -> None:
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
         return
-    rows = [
-        [result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]
-    ]
+    upper = "<= " if result.bound else ""
+    nll = format_nll(result.nll_nats, result.estimator, 3)
+    rows = [[result.dataset, result.split, str(result.n_images), nll, f"{upper}{result.bits_per_dim:.4f}"]]
     print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
     for key, value in (result.extra or {}).items():
         print(f"{key}: {value:.4f}")
