@@ -28,6 +28,7 @@ from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
 from .sampling import MAX_SAMPLES, save_grid
+from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
@@ -217,6 +218,7 @@ def cmd_eval(args) -> None:
 
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
+    use_threads(args.threads, work=1 << 40)  # evaluation batches are large: every free core
     if args.limit is not None:  # --limit replaces a limit the run recorded
         options["limit"] = args.limit
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
@@ -287,10 +289,17 @@ def cmd_sample(args) -> None:
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
+    use_threads(args.threads, _step_work(model, min(args.batch_size or args.n, args.n)))
     images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
     path = save_grid(images, model.config.levels, args.out)
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+
+
+def _step_work(model, batch: int) -> int:
+    """The size of one sampling step (image values x hidden maps), which sets the thread count."""
+    hidden = getattr(model.config, "hidden", 64)
+    return batch * model.config.dims * (hidden if isinstance(hidden, int) else 64)
 
 
 def _sample_in_batches(model, n: int, batch_size: int | None, generator, temperature: float, kwargs: dict):
@@ -327,6 +336,7 @@ def cmd_complete(args) -> None:
     if not model.autoregressive:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
+    use_threads(args.threads, _step_work(model, args.n))
     data = load_dataset(dataset, split=args.split, **options)
     path = completion_figure(
         model,
@@ -491,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", formatter_class=FORMATTER, help="write a PNG grid of samples")
@@ -503,6 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser(
@@ -526,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_complete)
 
     s = sub.add_parser(
@@ -585,6 +598,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         arguments.seed(args.seed, "--seed")
     if getattr(args, "device", None) is not None:
         arguments.device(args.device, "--device")
+    if getattr(args, "threads", None) is not None:
+        pick_threads(args.threads, 0, "--threads")
 
 
 def main(argv: list[str] | None = None) -> int:
