@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 
-from . import arguments
 from ._version import __version__
+from .arguments import count as check_count
+from .arguments import device as check_device
 from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
 from .data import data_dir, load_dataset, recorded_options
 from .data import dataset_options as dataset_options_of
@@ -229,7 +230,7 @@ def load(
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
-    device = arguments.device(device, "device")  # before any download: cuda on a CPU-only torch is one line
+    device = check_device(device, "device")  # before any download: cuda on a CPU-only torch is one line
     path = Path(name_or_path)
     name = str(name_or_path)
     reg = get_registry()
@@ -298,7 +299,7 @@ def evaluate(
     in the result, so a stored figure says exactly which images it was measured on. ``root=`` says
     only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
     """
-    arguments.count(batch_size, "batch_size")
+    check_count(batch_size, "batch_size")
     options = dataset_options_of(dataset, options)
     if not isinstance(model, Model):
         model = load(model)
