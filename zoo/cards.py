@@ -16,9 +16,9 @@ from typing import Any
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .bounds import format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
-from .evaluation import format_nll, stored_estimator
 from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
 from .registry import get_registry
 from .sampling import save_grid

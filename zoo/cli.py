@@ -17,10 +17,11 @@ from zoo import evaluate, train
 
 from . import arguments
 from .api import dataset_info, folder_info, literal_choices
+from .bounds import format_nll, stored_estimator
 from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
-from .evaluation import format_nll, record_metrics, stored_estimator
+from .evaluation import record_metrics
 from .figures import completion_figure
 from .hub import download_repo, file_sha256
 from .outputs import claim_output

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from .bounds import estimator_of
 from .data import ImageSet, check_compatible
 from .errors import DatasetError, WeightsError
 from .interfaces import Evaluator, Model
@@ -25,9 +26,6 @@ __all__ = [
     "DefaultEvaluator",
     "record_metrics",
     "check_compatible",
-    "estimator_of",
-    "format_nll",
-    "stored_estimator",
 ]
 
 
@@ -125,34 +123,6 @@ class DefaultEvaluator(Evaluator):
             bound=estimator is not None,
             estimator=estimator,
         )
-
-
-def estimator_of(model) -> str | None:
-    """The estimator of ``model``'s NLL bound (None: exact), asked of its class and config."""
-    ask = getattr(type(model), "nll_estimator", None)
-    return ask(model.config) if callable(ask) else None
-
-
-def format_nll(value: float | None, estimator: str | None = None, digits: int = 2) -> str:
-    """An NLL as every output shows it: ``81.30``, or ``<= 86.28 (IWAE k=500)`` for an upper bound."""
-    if value is None:
-        return "-"
-    text = f"{value:.{digits}f}"
-    return f"<= {text} ({estimator})" if estimator else text
-
-
-def stored_estimator(metrics: dict[str, Any], cls=None, config=None) -> str | None:
-    """The estimator of a stored result: what it recorded, or (results from before zoo recorded it)
-    what the model's class says for its config."""
-    if metrics.get("estimator"):
-        return metrics["estimator"]
-    if metrics.get("bound") is False or cls is None or config is None:
-        return None
-    ask = getattr(cls, "nll_estimator", None)
-    try:
-        return ask(config) if callable(ask) else None
-    except Exception:  # noqa: BLE001 - a listing must not fail on one odd entry
-        return None
 
 
 def record_metrics(folder: str | Path, result: EvalResult) -> dict[str, Any]:
