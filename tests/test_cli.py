@@ -259,7 +259,7 @@ def test_sample_batches_and_refuses_unknown_image_extensions(tmp_path, capsys):
         assert err.count("\n") == 1 and "unknown image extension" in err
         assert not (tmp_path / out).exists()
     assert main(["sample", "pixelcnn-digits", "--batch-size", "0", "--out", str(tmp_path / "t.png")]) == 2
-    assert "--batch-size must be a positive number" in capsys.readouterr().err
+    assert "--batch-size must be at least 1, got 0" in capsys.readouterr().err
 
 
 def test_a_local_folder_named_like_a_repo_loads_quietly_unless_it_shadows_an_entry(tmp_path, monkeypatch):

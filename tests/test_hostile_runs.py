@@ -68,7 +68,7 @@ def test_disk_full_while_checkpointing_loses_nothing_and_resumes_exactly(tmp_pat
         run(out, epochs=3)
     msg = str(info.value)
     assert "ckpt-000002.safetensors: cannot write (No space left on device)" in msg
-    assert "any earlier checkpoint in" in msg and "is intact" in msg and "--resume" in msg and "\n" not in msg
+    assert "the last checkpoint in" in msg and "is intact" in msg and "--resume" in msg and "\n" not in msg
     ckdir = out / "checkpoints"
     assert json.loads((ckdir / "latest.json").read_text())["tensors"] == "ckpt-000001.safetensors"
     assert sorted(p.name for p in ckdir.iterdir()) == ["best.safetensors", "ckpt-000001.safetensors", "latest.json"]

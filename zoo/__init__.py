@@ -34,6 +34,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
+from .options import DatasetOption
 from .registry import get_registry, register_plugin, unregister_plugin
 from .specs import PretrainedEntry
 from .weights import load_folder
@@ -47,6 +48,7 @@ __all__ = [
     "Trainer",
     "Evaluator",
     "PretrainedEntry",
+    "DatasetOption",
     "get_registry",
     "load_folder",
     "list_models",

@@ -8,7 +8,7 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 
 from __future__ import annotations
 
-import json
+import typing
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,11 @@ import torch
 from pydantic import ValidationError
 
 from ._version import __version__
-from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
-from .data import load_dataset
+from .arguments import count as check_count
+from .arguments import device as check_device
+from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
+from .data import data_dir, load_dataset, recorded_options
+from .data import dataset_options as dataset_options_of
 from .distributed import finish as finish_distributed
 from .distributed import rank
 from .errors import (
@@ -32,6 +35,7 @@ from .errors import (
 from .evaluation import DefaultEvaluator, EvalResult
 from .hub import download_repo, push_to_hub, resolve_entry  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
+from .options import LIMIT
 from .outputs import claim_output
 from .recipes import recipe_settings
 from .registry import get_registry
@@ -106,6 +110,49 @@ def model_info(name: str) -> dict[str, Any]:
     }
 
 
+def dataset_info(name: str) -> dict[str, Any]:
+    """What is known about a registered dataset: levels, image shape, splits, options with their
+    defaults, and where its files are looked for (``data_dir()/<name>/``, or ``root=``)."""
+    spec = get_registry().dataset(name)
+    return {
+        "kind": "dataset",
+        "name": name,
+        "plugin": spec.plugin,
+        "description": spec.description,
+        "levels": spec.levels,
+        "shape": list(spec.shape) if spec.shape else None,
+        "splits": list(spec.splits),
+        "options": [
+            {"name": o.name, "type": o.type.__name__, "default": o.default, "description": o.description}
+            | ({"choices": list(o.choices)} if o.choices else {})
+            | ({"minimum": o.minimum} if o.minimum is not None else {})
+            | ({"maximum": o.maximum} if o.maximum is not None else {})
+            for o in (*spec.options, LIMIT)
+        ],
+        "files": [str(data_dir() / name / f) for f in spec.files],
+        "folder": str(data_dir() / name) if spec.files or spec.download else None,
+        "download": f"zoo download {name}" if spec.download else None,
+    }
+
+
+def folder_info(folder: str | Path) -> dict[str, Any]:
+    """What a saved model folder (or a downloaded Hub snapshot) says about itself, from its config.json:
+    architecture, config, the data it was trained on, its metrics, the files it holds."""
+    folder = Path(folder)
+    meta = read_config(folder)
+    return {
+        "kind": "folder",
+        "folder": str(folder),
+        "architecture": meta["architecture"],
+        "plugin": meta.get("plugin"),
+        "dataset": meta.get("dataset"),
+        "dataset_options": meta.get("dataset_options") or {},
+        "config": meta["config"],
+        "metrics": meta.get("metrics") or {},
+        "files": sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")),
+    }
+
+
 def _where(entry: PretrainedEntry) -> str:
     """bundled / hub / not published, as ``zoo list --pretrained`` shows it."""
     if entry.bundled:
@@ -145,8 +192,16 @@ def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
 def _fields(config_class) -> dict[str, dict[str, Any]]:
     return {
         k: {"default": f.get_default(call_default_factory=True), "description": f.description or ""}
+        | ({"choices": list(choices)} if (choices := literal_choices(f.annotation)) else {})
         for k, f in config_class.model_fields.items()
     }
+
+
+def literal_choices(annotation) -> tuple[Any, ...]:
+    """The values of a ``Literal[...]`` field (also inside ``Optional``), for help texts; () otherwise."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    return tuple(c for arg in typing.get_args(annotation) for c in literal_choices(arg))
 
 
 def create(arch: str, **config_overrides: Any) -> Model:
@@ -175,6 +230,7 @@ def load(
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
+    device = check_device(device, "device")  # before any download: cuda on a CPU-only torch is one line
     path = Path(name_or_path)
     name = str(name_or_path)
     reg = get_registry()
@@ -245,6 +301,8 @@ def evaluate(
     only where the files are and is not recorded. ``progress`` shows a progress bar over the batches.
     ``k`` sets the samples of a latent-variable model's importance-weighted bound (the result's ``k``).
     """
+    check_count(batch_size, "batch_size")
+    options = dataset_options_of(dataset, options)
     if not isinstance(model, Model):
         model = load(model)
     data = load_dataset(dataset, split, **options)
@@ -252,8 +310,7 @@ def evaluate(
     if k is not None:
         extra["k"] = k
     result = get_registry().evaluator(evaluator)().evaluate(model, data, batch_size=batch_size, **extra)
-    recorded = {k: v for k, v in options.items() if k != "root" and v is not None}
-    return result.model_copy(update={"options": {**result.options, **recorded}})
+    return result.model_copy(update={"options": {**result.options, **recorded_options(dataset, options)}})
 
 
 def train(
@@ -277,6 +334,7 @@ def train(
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
     (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
     """
+    dataset_options = dataset_options_of(dataset, dataset_options)  # refused before the folder is touched
     with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
         return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
 
@@ -285,21 +343,32 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     """The body of :func:`train`, run while ``out`` is claimed."""
     out = Path(out)
     settings = dict(settings or {})
-    dataset_options = dict(dataset_options or {})
-    stored = None
-    run_file = out / "train_config.json"
+    given_options = dict(dataset_options or {})
+    dataset_options = given_options
+    stored = stored_options = None
+    run_file = out / RUN_FILE
     if resume and run_file.is_file():
-        stored = json.loads(run_file.read_text())
-        if stored.get("dataset") != dataset:
-            raise ZooError(f"{run_file}: this run trained on {stored.get('dataset')!r}, not {dataset!r}")
-        dataset_options = {**stored.get("dataset_options", {}), **dataset_options}
+        stored = read_run_record(run_file)
+        if stored["dataset"] != dataset:
+            raise ZooError(f"{run_file}: this run trained on {stored['dataset']!r}, not {dataset!r}")
+        try:
+            stored_options = dataset_options_of(dataset, stored["dataset_options"])
+        except ZooError as exc:
+            raise ConfigError(f"{run_file}: {exc}") from None
+        dataset_options = {**stored_options, **given_options}
     has_checkpoint = (out / CHECKPOINT_DIR / LATEST).is_file()
     if not resume and has_checkpoint:
         raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
     if resume and not has_checkpoint:
         raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
+    if resume:
+        remove_stale_temp(out)  # a write killed between the final save's files leaves e.g. .config.json.*.tmp
 
     reg = get_registry()
+    if stored is not None and isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
+        # a fine-tune resumes from its checkpoint alone: the model is built from the recorded config
+        # (its weights come from the checkpoint), so the source folder or name is no longer needed
+        arch_or_model = stored["architecture"]
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
@@ -317,9 +386,10 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         model = None
     config_class = reg.model(arch).cls.config_class if model is None else type(model).config_class
     if stored is not None:
-        if stored.get("architecture") != arch:
-            raise ZooError(f"{run_file}: this run trained {stored.get('architecture')!r}, not {arch!r}")
-        settings = {**stored.get("model_config", {}), **stored.get("train_config", {}), **settings}
+        if stored["architecture"] != arch:
+            raise ZooError(f"{run_file}: this run trained {stored['architecture']!r}, not {arch!r}")
+        validated(TrainConfig, stored["train_config"], f"training settings in {run_file}")
+        settings = {**stored["model_config"], **stored["train_config"], **settings}
     model_settings, train_settings = split_settings(config_class, settings)
     if epochs is not None:
         train_settings["epochs"] = epochs
@@ -343,10 +413,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         now = model.config.model_dump(mode="json")
         check_resumable(
             run_file,
-            stored.get("train_config", {}),
+            stored["train_config"],
             cfg.model_dump(mode="json"),
             TrainConfig().model_dump(mode="json"),
-            model_changed=stored.get("model_config", now) != now,
+            model_changed=stored["model_config"] != now,
+            data_before=recorded_options(dataset, stored_options),
+            data_now=recorded_options(dataset, dataset_options),
         )
     if rank() == 0:
         atomic_write_json(
@@ -354,7 +426,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             {
                 "architecture": arch,
                 "dataset": dataset,
-                "dataset_options": dataset_options,
+                "dataset_options": {k: str(v) if isinstance(v, Path) else v for k, v in dataset_options.items()},
                 "model_config": model.config.model_dump(mode="json"),
                 "train_config": cfg.model_dump(mode="json"),
                 "zoo_version": __version__,
@@ -364,7 +436,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if rank() == 0:  # the process group's rank once fit has joined it
         val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
-        val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
+        val_result.options = recorded_options(dataset, dataset_options)
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
         save_pretrained(
             model, out, dataset=dataset, dataset_options=val_result.options, metrics={"val": val_result.model_dump()}

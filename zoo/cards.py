@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from .bounds import format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
 from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
@@ -46,9 +47,11 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
     for split, m in _metrics(meta).items():
         if "[" in split:  # a part of a split (test[:500]) is for the suite's quick check, not for the Hub's index
             continue
+        bound = _estimator_in(meta, m)
+        upper = f" upper bound ({bound})" if bound else ""
         for metric_type, metric_name, key in (
-            ("bits_per_dim", "bits/dim", "bits_per_dim"),
-            ("nll", "NLL (nats/image)", "nll_nats"),
+            ("bits_per_dim", f"bits/dim{upper}", "bits_per_dim"),
+            ("nll", f"NLL{upper} (nats/image)", "nll_nats"),
         ):
             if m.get(key) is None:
                 continue
@@ -172,6 +175,18 @@ def _metrics(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in metrics.items() if isinstance(v, dict)}
 
 
+def _estimator_in(meta: dict[str, Any], metrics: dict[str, Any]) -> str | None:
+    """The bound estimator of a result in config.json (None: exact), from the result or the architecture."""
+    spec = get_registry().models.get(meta["architecture"])
+    if spec is None:
+        return stored_estimator(metrics)
+    try:
+        config = spec.cls.config_class(**meta["config"])
+    except ValueError:
+        config = None
+    return stored_estimator(metrics, spec.cls, config)
+
+
 def _fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
@@ -249,11 +264,11 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         ]
         for split, m in metrics.items():
             extra = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("extra") or {}).items())
-            if m.get("k"):  # a latent-variable model's bound: say with how many samples
-                extra = f"k={m['k']}" + (f", {extra}" if extra else "")
+            bound = stored_estimator(m, type(model), model.config)
+            nll = format_nll(m.get("nll_nats"), bound, 3) if m.get("nll_nats") is not None else ""
             lines.append(
-                f"| {split} | {_fmt(m.get('n_images'))} | {_fmt(m.get('nll_nats'), 3)} "
-                f"| {_fmt(m.get('bits_per_dim'))} | {extra} |"
+                f"| {split} | {_fmt(m.get('n_images'))} | {nll} "
+                f"| {'<= ' if bound else ''}{_fmt(m.get('bits_per_dim'))} | {extra} |"
             )
         lines.append("")
     else:

@@ -37,6 +37,8 @@ __all__ = [
     "Checkpointer",
     "check_resumable",
     "read_latest",
+    "read_run_record",
+    "RUN_FILE",
     "remove_stale_temp",
 ]
 
@@ -62,13 +64,21 @@ RESUMABLE_CHANGES = {
 
 
 def check_resumable(
-    path, before: dict[str, Any], now: dict[str, Any], defaults: dict[str, Any], model_changed: bool = False
+    path,
+    before: dict[str, Any],
+    now: dict[str, Any],
+    defaults: dict[str, Any],
+    model_changed: bool = False,
+    data_before: dict[str, Any] | None = None,
+    data_now: dict[str, Any] | None = None,
 ) -> None:
     """The one rule for resuming: only :data:`RESUMABLE_CHANGES` may differ from the stored settings.
 
     ``before`` is what the run stored (a field it lacks, from an older zoo, had its default);
     ``now`` what the resumed run asks for. Both ``zoo train --resume`` (against train_config.json)
-    and the trainer (against latest.json) ask this, so they never disagree.
+    and the trainer (against latest.json) ask this, so they never disagree. The data options
+    (``data_before``/``data_now``, typed, without ``root``) fall under the same rule: none may change,
+    since a run recorded with one variant of the data and continued on another is neither.
     """
     changed = [
         f"{k}: {before.get(k, defaults.get(k))!r} -> {v!r}"
@@ -77,6 +87,12 @@ def check_resumable(
     ]
     if model_changed:
         changed.append("the model config")
+    data_before, data_now = data_before or {}, data_now or {}
+    changed += [
+        f"data option {k}: {data_before.get(k)!r} -> {data_now.get(k)!r}"
+        for k in sorted(set(data_before) | set(data_now))
+        if data_before.get(k) != data_now.get(k)
+    ]
     if changed:
         raise ConfigError(
             f"{path}: cannot resume with different settings ({', '.join(sorted(changed))}); "
@@ -196,16 +212,17 @@ class Checkpointer:
             "rng": py_np_rng(),
             "grad_scaler": scaler.state_dict() if scaler is not None else None,
         }
+        had_one = self.exists()
         try:
             save_tensors(tensors, self.folder / name)
             atomic_write_json(self.folder / LATEST, meta)
         except WriteError as exc:  # disk full: the previous checkpoint is still the committed one
             where = f"{getattr(exc, 'path', self.folder)}: cannot write ({getattr(exc, 'reason', exc)})"
-            raise WriteError(
-                f"{where}; training stopped at step {state.step} and any earlier checkpoint in {self.folder} is "
-                "intact: "
-                "free space, then continue with --resume"
-            ) from None
+            if had_one:
+                then = f"the last checkpoint in {self.folder} is intact: free space, then continue with --resume"
+            else:  # zoo train's claim_output takes back the run's files: the same command starts it again
+                then = "no checkpoint was written yet (nothing to resume): free space, then start the run again"
+            raise WriteError(f"{where}; training stopped at step {state.step} and {then}") from None
         for old in self.folder.glob("ckpt-*.safetensors"):
             if old.name != name:
                 old.unlink(missing_ok=True)
@@ -308,6 +325,35 @@ def read_latest(path: Path) -> dict[str, Any]:
     if meta["world_size"] < 1:
         raise WeightsError(f"{path}: field world_size must be at least 1, got {meta['world_size']}")
     return meta
+
+
+RUN_FILE = "train_config.json"
+MAX_RUN_FILE_BYTES = 1 << 20
+RUN_FIELDS = {"architecture": str, "dataset": str, "dataset_options": dict, "model_config": dict, "train_config": dict}
+
+
+def read_run_record(path: Path) -> dict[str, Any]:
+    """A run's ``train_config.json`` (how it was set up), structure checked, so an edited or corrupt
+    file ends in one line naming the field instead of a traceback deep in ``--resume``."""
+    fix = "restore the file from a copy, or start the run again in a new folder"
+    try:
+        with open(path, "rb") as f:
+            data = f.read(MAX_RUN_FILE_BYTES + 1)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc}); {fix}") from None
+    if len(data) > MAX_RUN_FILE_BYTES:
+        raise WeightsError(f"{path}: larger than {MAX_RUN_FILE_BYTES} bytes, not a zoo run record; {fix}")
+    try:
+        record = parse_json(data, path)
+    except WeightsError as exc:
+        raise WeightsError(f"{exc}; {fix}") from None
+    if not isinstance(record, dict):
+        raise WeightsError(f"{path}: not a zoo run record (a JSON object); {fix}")
+    for key, kind in RUN_FIELDS.items():
+        value = record.get(key, {} if kind is dict else None)
+        if not isinstance(value, kind):
+            raise WeightsError(f"{path}: field {key} must be a {kind.__name__}, got {value!r:.40}; {fix}")
+    return record
 
 
 def remove_stale_temp(ckdir: Path) -> None:

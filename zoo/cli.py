@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 import time
@@ -14,17 +15,21 @@ import torch
 import zoo
 from zoo import evaluate, train
 
-from .data import download, load_dataset
+from . import arguments
+from .api import dataset_info, folder_info, literal_choices
+from .bounds import format_nll, stored_estimator
+from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure
-from .hub import file_sha256
+from .hub import download_repo, file_sha256
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
-from .sampling import save_grid
+from .sampling import MAX_SAMPLES, save_grid
+from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
@@ -41,7 +46,29 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def cmd_list(args) -> None:
 
     reg = get_registry()
+    if args.datasets:
+        names = sorted(n for n in reg.datasets if fnmatch.fnmatchcase(n, args.pattern))
+        infos = [dataset_info(n) for n in names]
+        if args.json:
+            print(json.dumps(infos, indent=2, default=str))
+            return
+        rows = [
+            [
+                i["name"],
+                str(i["levels"] or "-"),
+                "x".join(map(str, i["shape"] or [])) or "-",
+                ", ".join(f"{o['name']}={o['default']}" for o in i["options"]),
+                i["description"],
+            ]
+            for i in infos
+        ]
+        print(_table(rows, ["dataset", "levels", "shape", "options (defaults)", "description"]))
+        return
     names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    if args.json:
+        infos = [zoo.model_info(n) for n in names]
+        print(json.dumps(infos, indent=2, default=str))
+        return
     if args.pretrained:
         rows = []
         for n in names:
@@ -49,13 +76,14 @@ def cmd_list(args) -> None:
             options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
             test = (info["metrics"] or {}).get("test") or {}
             nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")
+            estimator = _estimator(info["architecture"], info.get("config"), test)
             rows.append(
                 [
                     n,
                     info["where"],
                     info["dataset"] + (f" ({options})" if options else ""),
-                    "-" if nll is None else f"{nll:.2f}",
-                    "-" if bpd is None else f"{bpd:.4f}",
+                    format_nll(nll, estimator),
+                    "-" if bpd is None else ("<= " if estimator else "") + f"{bpd:.4f}",
                 ]
             )
         print(_table(rows, ["name", "weights", "dataset", "test NLL (nats)", "bits/dim"]))
@@ -67,11 +95,52 @@ def cmd_list(args) -> None:
         print(f"\n{len(broken)} plugin(s) with errors; see `zoo plugins`", file=sys.stderr)
 
 
+def _info(name: str) -> dict[str, Any]:
+    """``zoo info NAME``: an architecture or pretrained model, a dataset, a model folder, or a Hub repo."""
+    reg = get_registry()
+    if name in reg.models or name in reg.pretrained:
+        return zoo.model_info(name)
+    if name in reg.datasets:
+        return dataset_info(name)
+    path = Path(name)
+    if path.is_dir():
+        return folder_info(path)
+    if name.count("/") == 1 and not name.startswith((".", "/")) and not path.parent.is_dir():
+        info = folder_info(download_repo(name))  # into the Hub cache, for later offline use too
+        return {**info, "kind": "hub", "repo_id": name}
+    if len(path.parts) > 1:
+        raise ArgumentError(f"{name}: no such model folder")
+    return zoo.model_info(name)  # the close-match error over every name
+
+
+def _print_dataset(info: dict[str, Any]) -> None:
+    for key in ("name", "plugin", "description", "levels", "shape", "splits"):
+        value = info[key]
+        print(f"{key}: {', '.join(map(str, value)) if isinstance(value, list) and key == 'splits' else value}")
+    print("options (--data-option NAME=VALUE):")
+    for o in info["options"]:
+        kind = "|".join(map(str, o["choices"])) if o.get("choices") else o["type"]
+        if o.get("minimum") is not None or o.get("maximum") is not None:
+            kind += f" {o.get('minimum', '') if o.get('minimum') is not None else ''}..{o.get('maximum') or ''}"
+        print(f"  {o['name']}={o['default']} ({kind}) {o['description']}".rstrip())
+    if info["folder"]:
+        print(f"files: looked for in {info['folder']}/ ($ZOO_DATA/{info['name']}, or --data-option root=DIR)")
+        for f in info["files"]:
+            print(f"  {f}")
+    else:
+        print("files: none needed (ships with its plugin)")
+    if info["download"]:
+        print(f"download: {info['download']}")
+
+
 def cmd_info(args) -> None:
 
-    info = zoo.model_info(args.name)
+    info = _info(args.name)
     if args.json:
         print(json.dumps(info, indent=2, default=str))
+        return
+    if info["kind"] == "dataset":
+        _print_dataset(info)
         return
     fields = info.pop("config_fields", {})
     config, metrics = info.pop("config", None), info.pop("metrics", None)
@@ -84,14 +153,29 @@ def cmd_info(args) -> None:
             print(f"  {key} = {value!r}")
     for split, m in (metrics or {}).items():
         if isinstance(m, dict) and m.get("nll_nats") is not None:
+            estimator = _estimator(info.get("architecture", ""), config, m)
             print(
-                f"{split}: {m['nll_nats']:.3f} nats, {m.get('bits_per_dim', float('nan')):.4f} bits/dim "
+                f"{split}: {format_nll(m['nll_nats'], estimator, 3)} nats, "
+                f"{'<= ' if estimator else ''}{m.get('bits_per_dim', float('nan')):.4f} bits/dim "
                 f"on {m.get('n_images')} images"
             )
     if fields:
         print("config:")
         for key, f in fields.items():
-            print(f"  {key} = {f['default']!r}  {f['description']}".rstrip())
+            choices = f" (one of {', '.join(map(str, f['choices']))})" if f.get("choices") else ""
+            print(f"  {key} = {f['default']!r}  {f['description']}{choices}".rstrip())
+
+
+def _estimator(arch: str, config: dict[str, Any] | None, metrics: dict[str, Any]) -> str | None:
+    """The bound estimator of a stored result (None: an exact NLL), for results recorded before zoo stored it too."""
+    spec = get_registry().models.get(arch)
+    if spec is None or not isinstance(config, dict):
+        return stored_estimator(metrics)
+    try:
+        built = spec.cls.config_class(**config)
+    except ValueError:
+        built = None
+    return stored_estimator(metrics, spec.cls, built)
 
 
 def cmd_plugins(args) -> None:
@@ -124,7 +208,7 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
-        dataset_options=parse_settings(args.data_option, "--data-option"),
+        dataset_options=_data_options(args.dataset, args.data_option),
         overwrite=args.overwrite,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
@@ -135,10 +219,11 @@ def cmd_eval(args) -> None:
 
     model = _on_device(zoo.load(args.model), args.device)
     dataset, options = _data_of(model, args)
+    use_threads(args.threads, work=1 << 40)  # evaluation batches are large: every free core
+    if args.limit is not None:  # --limit replaces a limit the run recorded
+        options["limit"] = args.limit
     torch.manual_seed(args.seed)  # latent-variable bounds are Monte Carlo estimates: make them repeatable
-    recorded = options.pop("limit", None)  # the limit of the data the model records is the default; --limit wins
-    limit = args.limit if args.limit is not None else recorded
-    result = evaluate(model, dataset, split=args.split, limit=limit, progress=sys.stderr.isatty(), k=args.k, **options)
+    result = evaluate(model, dataset, split=args.split, progress=sys.stderr.isatty(), k=args.k, **options)
     if args.save:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
@@ -146,9 +231,9 @@ def cmd_eval(args) -> None:
     if args.json:
         print(json.dumps(result.model_dump(), indent=2))
         return
-    rows = [
-        [result.dataset, result.split, str(result.n_images), f"{result.nll_nats:.3f}", f"{result.bits_per_dim:.4f}"]
-    ]
+    upper = "<= " if result.bound else ""
+    nll = format_nll(result.nll_nats, result.estimator, 3)
+    rows = [[result.dataset, result.split, str(result.n_images), nll, f"{upper}{result.bits_per_dim:.4f}"]]
     print(_table(rows, ["dataset", "split", "images", "NLL (nats/image)", "bits/dim"]))
     if result.k is not None:
         print(f"importance-weighted bound with k={result.k} samples (an upper bound on the NLL)")
@@ -156,15 +241,27 @@ def cmd_eval(args) -> None:
         print(f"{key}: {value:.4f}")
 
 
+def _data_options(dataset: str, pairs: list[str] | None, recorded: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``--data-option`` pairs (over the ``recorded`` ones), read by the dataset's declared types."""
+    return dataset_options(dataset, {**(recorded or {}), **parse_settings(pairs, "--data-option", typed=False)})
+
+
 def _data_of(model, args) -> tuple[str, dict[str, Any]]:
-    """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on."""
-    options = parse_settings(args.data_option, "--data-option")
+    """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on.
+
+    Recorded options replay as they were recorded (``limit=2000`` included) and are read by the same
+    declared types, so a run's own record is never refused and never misread."""
     if args.dataset is not None:
-        return args.dataset, options
+        return args.dataset, _data_options(args.dataset, args.data_option)
     info = getattr(model, "pretrained_info", {}) or {}
     if not info.get("dataset"):
         raise ArgumentError(f"{args.model} records no dataset: name one with --dataset")
-    return info["dataset"], {**(info.get("dataset_options") or {}), **options}
+    recorded = info.get("dataset_options") or {}
+    if not isinstance(recorded, dict):
+        raise ArgumentError(
+            f"{args.model} records dataset_options that are not a JSON object: name them with --dataset"
+        )
+    return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
 
 
 def _on_device(model, device: str):
@@ -174,15 +271,7 @@ def _on_device(model, device: str):
     on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
     """
 
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        target = torch.device(device)
-    except RuntimeError:
-        raise ArgumentError(f"--device must be cpu, cuda, cuda:N or auto, got {device!r}") from None
-    if target.type == "cuda" and not torch.cuda.is_available():
-        raise ArgumentError(f"--device {device}: no CUDA device is available here")
-    return model.to(target)
+    return model.to(arguments.device(device, "--device"))
 
 
 def _generator(seed: int | None):
@@ -203,10 +292,17 @@ def cmd_sample(args) -> None:
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
+    use_threads(args.threads, _step_work(model, min(args.batch_size or args.n, args.n)))
     images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
     path = save_grid(images, model.config.levels, args.out)
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+
+
+def _step_work(model, batch: int) -> int:
+    """The size of one sampling step (image values x hidden maps), which sets the thread count."""
+    hidden = getattr(model.config, "hidden", 64)
+    return batch * model.config.dims * (hidden if isinstance(hidden, int) else 64)
 
 
 def _sample_in_batches(model, n: int, batch_size: int | None, generator, temperature: float, kwargs: dict):
@@ -243,6 +339,7 @@ def cmd_complete(args) -> None:
     if not model.autoregressive:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
+    use_threads(args.threads, _step_work(model, args.n))
     data = load_dataset(dataset, split=args.split, **options)
     path = completion_figure(
         model,
@@ -323,7 +420,9 @@ def _train_fields() -> str:
     lines = ["training fields (--set KEY=VALUE):"]
     for name, f in TrainConfig.model_fields.items():
         default = f.get_default(call_default_factory=True)
-        lines.append(f"  {name}={default}: {f.description or ''}".rstrip(": "))
+        choices = literal_choices(f.annotation)
+        about = (f.description or "") + (f" (one of {', '.join(map(str, choices))})" if choices else "")
+        lines.append(f"  {name}={default}: {about.strip()}".rstrip(": "))
     return "\n".join(lines)
 
 
@@ -337,12 +436,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
     s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
+    s.add_argument("--datasets", action="store_true", help="list datasets, their levels, shapes and options")
+    s.add_argument("--json", action="store_true", help="print JSON (what `zoo info` gives for each name)")
     s.set_defaults(func=cmd_list)
 
     s = sub.add_parser(
-        "info", formatter_class=FORMATTER, help="show an architecture's config fields or a pretrained model's entry"
+        "info",
+        formatter_class=FORMATTER,
+        help="show an architecture, a pretrained model, a dataset, a model folder or a Hub repo",
     )
-    s.add_argument("name", help="architecture or pretrained model")
+    s.add_argument(
+        "name", help="architecture, pretrained model, dataset, model folder, or Hub repo ORG/NAME (downloaded)"
+    )
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_info)
 
@@ -395,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
-    s.add_argument("--split", default="test", help="train, val or test")
+    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
@@ -404,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--k", type=int, help="samples of a latent-variable model's importance-weighted bound (default: its own)"
     )
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("sample", formatter_class=FORMATTER, help="write a PNG grid of samples")
@@ -416,6 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_sample)
 
     s = sub.add_parser(
@@ -431,7 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
-    s.add_argument("--split", default="test", help="train, val or test")
+    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
@@ -439,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_complete)
 
     s = sub.add_parser(
@@ -479,13 +587,37 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: the command line's counts and sizes, checked before any verb runs: (argument, minimum, maximum)
+COUNTS = {
+    "n": ("--n", 1, MAX_SAMPLES),
+    "batch_size": ("--batch-size", 1, None),
+    "samples": ("--samples", 1, 1000),
+    "limit": ("--limit", 1, None),
+    "epochs": ("--epochs", 1, None),
+}
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every count, size, seed and device of a parsed command line, once, before the verb runs."""
+    for key, (flag, low, high) in COUNTS.items():
+        if getattr(args, key, None) is not None:
+            arguments.count(getattr(args, key), flag, low, high)
+    if getattr(args, "seed", None) is not None:
+        arguments.seed(args.seed, "--seed")
+    if getattr(args, "device", None) is not None:
+        arguments.device(args.device, "--device")
+    if getattr(args, "threads", None) is not None:
+        pick_threads(args.threads, 0, "--threads")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        check_arguments(args)
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         return 130
     return 0

@@ -9,7 +9,6 @@ runs a dataset's own ``download`` on a machine that is online.
 
 from __future__ import annotations
 
-import inspect
 import os
 import urllib.request
 from collections.abc import Callable
@@ -20,20 +19,22 @@ from typing import Any
 import torch
 
 from .errors import DatasetError
+from .options import coerce_options, recorded
 from .registry import get_registry
+from .specs import SPLITS
 from .weights import atomic_write_bytes
 
 __all__ = [
     "SPLITS",
     "ImageSet",
     "check_compatible",
+    "dataset_options",
+    "recorded_options",
     "load_dataset",
     "data_dir",
     "download",
     "fetch",
 ]
-
-SPLITS = ("train", "val", "test")
 
 # Sizes of the released files; module constants so tests can shrink them for small fixtures.
 MNIST_VAL = 10_000  # the last images of the MNIST training file form the val split
@@ -123,31 +124,41 @@ def data_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "zoo" / "data"
 
 
+def dataset_options(name: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``options`` read against what dataset ``name`` declares: typed values, or one DatasetError.
+
+    Booleans accept true/false/1/0/yes/no in any case (``dynamic=False`` is False); numbers are
+    checked against their bounds; an unknown key is refused at once, naming the dataset's options.
+    ``limit`` (keep the first N images) is an option of every dataset. Every door calls this where
+    the options enter (``zoo train``, ``zoo eval``, :func:`load_dataset`, recorded runs replayed),
+    so a bad option never reaches a loader or a run folder.
+    """
+    spec = get_registry().dataset(name)
+    return coerce_options(name, spec.options, dict(options or {}), spec.open_ended)
+
+
+def recorded_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options to store with a run or a result: all but those that say only where files are (``root``)."""
+    return recorded(get_registry().dataset(name).options, options)
+
+
 def load_dataset(name: str, split: str = "train", limit: int | None = None, **options: Any) -> ImageSet:
     """Load split ``split`` of the registered dataset ``name``; ``limit`` keeps the first images.
 
-    Other keyword options go to the dataset's loader (``root=``, ``dynamic=``, ``seed=`` ...);
-    an option the loader does not take is an error naming the ones it does.
+    Other keyword options go to the dataset's loader (``root=``, ``dynamic=``, ``seed=`` ...),
+    read by the types the dataset declares (:func:`dataset_options`); an option it does not take
+    is an error naming the ones it does.
     """
 
     spec = get_registry().dataset(name)
-    if split not in SPLITS:
-        raise DatasetError(f"unknown split {split!r} for dataset {name!r}; use one of {', '.join(SPLITS)}")
-    params = inspect.signature(spec.loader).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        takes = [k for k, p in params.items() if k != "split" and p.kind is not p.VAR_POSITIONAL]
-        bad = sorted(set(options) - set(takes))
-        if bad:
-            raise DatasetError(
-                f"dataset {name!r} has no option {', '.join(map(repr, bad))}; "
-                f"its options: {', '.join(takes) or 'none'} (and limit)"
-            )
+    if split not in spec.splits:
+        raise DatasetError(f"unknown split {split!r} for dataset {name!r}; use one of {', '.join(spec.splits)}")
+    options = dataset_options(name, {**options, "limit": limit})
+    limit = options.pop("limit", None)
     data = spec.loader(split, **options)
     if not isinstance(data, ImageSet):
         raise DatasetError(f"dataset {name!r} loader returned {type(data).__name__}, not a zoo.data.ImageSet")
     if limit is not None:
-        if limit < 1:
-            raise DatasetError(f"limit must be a positive number of images, got {limit}")
         data = data.subset(limit)
     return data
 

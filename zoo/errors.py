@@ -17,6 +17,7 @@ __all__ = [
     "ConfigError",
     "ConfigFileError",
     "WriteError",
+    "Interrupted",
     "unknown_name",
     "validation_problems",
 ]
@@ -74,6 +75,14 @@ class WriteError(ZooError, OSError):
     An OSError too, so code that catches OSError keeps working; a ZooError, so the command line
     prints it as one line.
     """
+
+
+class Interrupted(ZooError):
+    """Training stopped on SIGTERM or SIGINT after writing a checkpoint; ``exit_code`` is 128 + the signal."""
+
+    def __init__(self, message: str, signum: int | None = None):
+        super().__init__(message)
+        self.exit_code = 128 + signum if signum else 130
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> UnknownNameError:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from .bounds import estimator_of
 from .data import ImageSet, check_compatible
 from .errors import ConfigError, DatasetError, WeightsError
 from .interfaces import Evaluator, Model
@@ -45,6 +47,8 @@ class EvalResult(BaseModel):
     k: int | None = Field(
         None, description="samples of a latent-variable model's importance-weighted bound; None: an exact likelihood"
     )
+    bound: bool = Field(False, description="nll_nats is an upper bound on the NLL (a latent-variable model)")
+    estimator: str | None = Field(None, description="the bound's estimator, e.g. 'IWAE k=500'")
     options: dict[str, Any] = Field(
         default_factory=dict, description="dataset options of the evaluated data (dynamic=, seed=, limit= ...)"
     )
@@ -138,6 +142,9 @@ class DefaultEvaluator(Evaluator):
         for key, total in sums.items():
             extra[key] = total / n
             extra[f"{key}_bits_per_dim"] = bits_per_dim(total / n, data.dims)
+        estimator = estimator_of(model)
+        if estimator is not None and used_k is not None:  # the k this evaluation used, not the config's default
+            estimator = re.sub(r"k=\d+", f"k={used_k}", estimator)
         return EvalResult(
             dataset=data.name,
             split=data.split,
@@ -146,6 +153,8 @@ class DefaultEvaluator(Evaluator):
             bits_per_dim=bits_per_dim(nll, data.dims),
             extra=extra,
             k=used_k,
+            bound=estimator is not None,
+            estimator=estimator,
         )
 
 

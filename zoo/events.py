@@ -44,20 +44,41 @@ class EventLog:
         self.writer = writer
 
     def write(self, record: dict[str, Any]) -> None:
-        """Every finite number of one history record, at step ``record["epoch"]``."""
+        """Every finite number of one history record, at step ``record["epoch"]``.
+
+        A failure to write (the disk fills, the folder goes away) is one warning, and the log turns
+        itself off: TensorBoard is a view of the run, and history.csv still has every number.
+        """
         if self.writer is None:
             return
         epoch = int(record["epoch"])
-        for key, value in record.items():
-            number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            if key != "epoch" and number and math.isfinite(value):
-                self.writer.add_scalar(scalar_tag(key), value, epoch)
-        self.writer.flush()
+        try:
+            for key, value in record.items():
+                number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                if key != "epoch" and number and math.isfinite(value):
+                    self.writer.add_scalar(scalar_tag(key), value, epoch)
+            self.writer.flush()
+        except Exception as exc:  # noqa: BLE001 - whatever the writer raises, the run goes on
+            self._failed(exc)
 
     def close(self) -> None:
         if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+            writer, self.writer = self.writer, None
+            try:
+                writer.close()
+            except Exception as exc:  # noqa: BLE001
+                self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        text = str(exc).strip()
+        reason = getattr(exc, "strerror", None) or (text.splitlines()[0][:200] if text else "")
+        log.warning(
+            "TensorBoard events are off for the rest of this run: writing them failed (%s: %s); "
+            "training goes on and history.csv keeps every epoch",
+            type(exc).__name__,
+            reason,
+        )
+        self.writer = None
 
 
 def open_event_log(run_folder: str | Path | None, next_epoch: int, enabled: bool = True) -> EventLog:

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .arguments import count
+from .arguments import seed as check_seed
 from .data import check_compatible
 from .sampling import image_grid, occlusion_mask, write_image
 from .weights import atomic_write_bytes
@@ -119,8 +121,10 @@ def completion_figure(
     so the figure is reproducible.
     """
 
+    count(n, "n")
+    count(samples, "samples")
     check_compatible(model, data)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     pick = torch.randperm(len(data), generator=g)[:n]
     originals = data.images[pick].long()
     n = len(originals)

@@ -39,9 +39,14 @@ def zoo_register_pretrained(register):
 
 @hookspec
 def zoo_register_datasets(register):
-    """Register datasets: ``register(name, loader, description="", levels=..., shape=..., download=None)``.
+    """Register datasets: ``register(name, loader, description="", levels=..., shape=..., download=None,
+    options=None, splits=("train", "val", "test"), files=())``.
 
-    ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`. ``download(folder, force)``,
+    ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`. ``options`` declares what
+    ``--data-option`` takes, a list of :class:`zoo.DatasetOption` (name, type, default, description),
+    so values are typed and checked where they enter and ``zoo info NAME`` lists them; without it they
+    are read from the loader's signature. ``files`` names what the loader looks for in
+    ``data_dir()/<name>/``, for ``zoo info``. ``download(folder, force)``,
     when given, fetches the dataset's files into ``folder`` (``data_dir()/<name>``) and checks them;
     ``zoo download NAME`` and :func:`zoo.data.download` call it.
     """

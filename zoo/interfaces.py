@@ -36,6 +36,13 @@ class Model(torch.nn.Module, abc.ABC):
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     autoregressive: ClassVar[bool] = False
 
+    @classmethod
+    def nll_estimator(cls, config: ModelConfig) -> str | None:
+        """None when ``log_prob`` is the exact log-likelihood; else the estimator of its bound, e.g.
+        ``"IWAE k=500"``: every figure of such a model is then printed as an upper bound on the NLL,
+        ``<= 86.28 (IWAE k=500)``, so it is never read as an exact likelihood."""
+        return None
+
     #: Where the weights came from, filled by :func:`zoo.load` and by training: ``plugin``,
     #: ``dataset``, ``dataset_options``, ``metrics`` (as in config.json) and ``source`` (the folder).
     #: Empty for a fresh model; :meth:`save_pretrained` writes it back.

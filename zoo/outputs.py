@@ -41,6 +41,7 @@ RESULT_FILES = (
     COMPLETIONS_FILE,
 )
 CHECKPOINT_FILES = (LATEST, BEST, "ckpt-*.safetensors", ".*.tmp")
+TEMP_FILES = tuple(f".{name}.*.tmp" for name in RESULT_FILES)  # atomic writes killed half-way
 EVENT_FILES = ("events.out.tfevents.*",)  # in EVENTS_DIR: what torch's SummaryWriter writes
 
 
@@ -53,10 +54,16 @@ def claim_output(out, *, overwrite: bool = False, resume: bool = False, lock: bo
     old card never stays beside new weights; files zoo did not write are left alone.
     ``lock=False`` is for the processes of a distributed run other than rank 0: they neither lock,
     check nor clear (rank 0 does), since rank 0 may already have written its first file.
+
+    A start that fails (an error or an interrupt before the run commits its first checkpoint: a
+    fine-tune on data with other levels, a full disk) takes back what it wrote, and the folder if it
+    made it, so the corrected command runs as if the failed one had never been typed. A run with a
+    checkpoint is kept: ``--resume`` continues it.
     """
     out = Path(out)
     if overwrite and resume:
         raise ZooError("--overwrite and --resume exclude each other: resume the run, or replace it")
+    made = not _exists(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -67,13 +74,31 @@ def claim_output(out, *, overwrite: bool = False, resume: bool = False, lock: bo
         yield out
         return
     fd = _lock(out) if fcntl is not None else None
+    claimed = undo = False
     try:
         if not resume:
             _check_empty(out, overwrite)
+            claimed = True
         yield out
+    except BaseException:
+        undo = claimed and not (out / CHECKPOINT_DIR / LATEST).is_file()
+        if undo:
+            with contextlib.suppress(OSError, ZooError):
+                _clear(out)
+        raise
     finally:
         if fd is not None:
             _unlock(out, fd)
+        if undo and made:
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only if the failed start left it empty
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def _lock(out: Path) -> int:
@@ -132,6 +157,11 @@ def _check_empty(out: Path, overwrite: bool) -> None:
             f"{where} is not empty ({len(entries)} entries, e.g. {entries[0][:60]!r}); "
             "use a new folder, or --overwrite to write into it"
         )
+    _clear(out)
+
+
+def _clear(out: Path) -> None:
+    """Remove what zoo writes in a model or run folder (and nothing else), the commit point first."""
     checkpoints = out / CHECKPOINT_DIR
     try:
         (checkpoints / LATEST).unlink(missing_ok=True)  # the commit point goes first
@@ -144,5 +174,8 @@ def _check_empty(out: Path, overwrite: bool) -> None:
                     folder.rmdir()  # only if nothing else is in it
         for name in RESULT_FILES:
             (out / name).unlink(missing_ok=True)
+        for path in out.iterdir():
+            if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in TEMP_FILES):
+                path.unlink()
     except OSError as exc:
         raise write_error(out, exc) from None

@@ -14,13 +14,20 @@ from .errors import ConfigError
 __all__ = ["parse_settings", "recipe_settings"]
 
 
-def parse_settings(pairs: list[str] | None, option: str = "--set") -> dict[str, Any]:
-    """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses)."""
+def parse_settings(pairs: list[str] | None, option: str = "--set", typed: bool = True) -> dict[str, Any]:
+    """``["hidden=64", "hidden_sizes=[400,400]", "optimizer=adam"]`` -> typed dict (JSON where it parses).
+
+    ``typed=False`` keeps every value the string it was typed as, for options that are read by a
+    declared type instead (``--data-option``: see :mod:`zoo.options`).
+    """
     settings: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise ConfigError(f"{option} expects key=value, got {pair!r}")
+        if not typed:
+            settings[key.strip()] = value
+            continue
         try:
             settings[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

@@ -14,9 +14,11 @@ import torch
 
 from .config import ModelConfig
 from .errors import PluginError, unknown_name
+from .options import check_declared, options_of_loader
 from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
 from .specs import (
     BUNDLED_DIR,
+    SPLITS,
     ClassSpec,
     DatasetSpec,
     ModelSpec,
@@ -178,12 +180,41 @@ def _collect(pm, records) -> Registry:
         return register
 
     def datasets(plugin):
-        def register(name, loader, description: str = "", levels=None, shape=None, download=None):
+        def register(
+            name,
+            loader,
+            description: str = "",
+            levels=None,
+            shape=None,
+            download=None,
+            options=None,
+            splits=SPLITS,
+            files=(),
+        ):
             if not callable(loader):
                 raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
             if download is not None and not callable(download):
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
-            spec = DatasetSpec(name, loader, plugin, description, levels, shape, download)
+            open_ended = False
+            if options is None:  # declared nothing: what the loader's signature takes
+                options, open_ended = options_of_loader(loader)
+            declared = check_declared(name, options)
+            bad_splits = [s for s in splits if s not in SPLITS]
+            if not splits or bad_splits:
+                raise TypeError(f"dataset {name!r}: splits must be some of {', '.join(SPLITS)}, got {splits!r}")
+            spec = DatasetSpec(
+                name,
+                loader,
+                plugin,
+                description,
+                levels,
+                shape,
+                download,
+                declared,
+                open_ended,
+                tuple(splits),
+                tuple(files),
+            )
             claim(reg.datasets, "dataset", name, spec, plugin)
 
         return register

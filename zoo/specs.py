@@ -15,9 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-__all__ = ["BUNDLED_DIR", "ModelSpec", "PretrainedSpec", "ClassSpec", "DatasetSpec", "PretrainedEntry"]
+from .options import DatasetOption
+
+__all__ = ["BUNDLED_DIR", "SPLITS", "ModelSpec", "PretrainedSpec", "ClassSpec", "DatasetSpec", "PretrainedEntry"]
 
 BUNDLED_DIR = "pretrained"  # a bundled model lives in <package>/pretrained/<name>/ (package data)
+SPLITS = ("train", "val", "test")
 
 
 @dataclass
@@ -53,6 +56,11 @@ class DatasetSpec:
     shape: tuple[int, int, int] | None = None
     # fetches the files into a root folder: ``download(root, force) -> Path``; ``zoo download NAME``
     download: Callable[..., Path] | None = None
+    # what ``--data-option`` takes (declared, or read from the loader's signature); see zoo.options
+    options: tuple[DatasetOption, ...] = ()
+    open_ended: bool = False  # the loader takes **kwargs and declared nothing: undeclared keys pass
+    splits: tuple[str, ...] = SPLITS
+    files: tuple[str, ...] = ()  # the file names the loader looks for in data_dir()/<name>/, for `zoo info`
 
 
 class PretrainedEntry(BaseModel):

@@ -36,11 +36,12 @@ from .checkpoint import (
 )
 from .data import ImageSet, check_compatible
 from .distributed import all_gather, setup
-from .errors import ConfigError, ZooError, unknown_name, validation_problems
+from .errors import ConfigError, Interrupted, ZooError, unknown_name, validation_problems
 from .evaluation import bits_per_dim, label_kwargs
 from .events import open_event_log
 from .figures import write_history
 from .interfaces import Model, Trainer
+from .interrupts import StopOnSignals
 
 __all__ = [
     "TrainConfig",
@@ -79,7 +80,9 @@ class TrainConfig(BaseModel):
     plateau_patience: int = Field(2, ge=0, description="epochs without improvement before a plateau decay")
     weight_decay: float = Field(0.0, ge=0)
     grad_clip: float | None = Field(None, gt=0, description="max global gradient norm (None: no clipping)")
-    seed: int = Field(0, description="seeds the initialisation, the data order and every random draw")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="seeds the initialisation, the data order and every random draw"
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     patience: int | None = Field(None, ge=1, description="stop after this many epochs without a better val NLL")
     checkpoint_every: int | None = Field(None, ge=1, description="also checkpoint every N steps (always at epoch ends)")
@@ -377,12 +380,15 @@ class DefaultTrainer(Trainer):
         self._last_lr = state.last_lr if state.last_lr is not None else _lr(cfg, state, 1)
         best_memory: dict[str, torch.Tensor] | None = None
         try:
-            while not _finished(cfg, state):
-                self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
-                best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
-                state.seconds = time.perf_counter() - started
-                if checkpoints is not None:
-                    checkpoints.save(model, opt, state, cfg, self.scaler)
+            with StopOnSignals() as self._stop:  # SIGTERM/SIGINT: checkpoint at the next step, then stop
+                while not _finished(cfg, state):
+                    self._train_epoch(model, train, sampler, opt, state, checkpoints, started)
+                    best_memory = self._end_epoch(model, train, val, state, checkpoints, best_memory)
+                    state.seconds = time.perf_counter() - started
+                    if checkpoints is not None:
+                        checkpoints.save(model, opt, state, cfg, self.scaler)
+                    if self._stop.requested(self.world, self.device):
+                        self._interrupted(state, checkpoints, saved=True)
         finally:
             self._events.close()  # also when a run dies: what it logged is flushed and the writer thread ends
         if val is not None and state.best_epoch is not None:
@@ -475,10 +481,27 @@ class DefaultTrainer(Trainer):
             state.budget_spent = _spent(cfg, state)
             if checkpoints is not None and cfg.checkpoint_every and state.step % cfg.checkpoint_every == 0:
                 checkpoints.save(model, opt, state, cfg, self.scaler)
+            if self._stop.requested(self.world, device):
+                if bar is not None:
+                    bar.close()
+                state.seconds = time.perf_counter() - started
+                if checkpoints is not None:
+                    checkpoints.save(model, opt, state, cfg, self.scaler)
+                self._interrupted(state, checkpoints, saved=checkpoints is not None)
             if state.budget_spent:
                 break  # the run ends here as at an epoch's end
         if bar is not None:
             bar.close()
+
+    def _interrupted(self, state: RunState, checkpoints, saved: bool) -> None:
+        """Stop on a signal, saying where the run is and how it continues."""
+        where = f"epoch {state.epoch + 1}, batch {state.batch} (step {state.step})"
+        then = (
+            f"checkpoint written to {checkpoints.folder}: continue with --resume (resume=True)"
+            if saved
+            else "no run folder (out=None), so nothing was saved"
+        )
+        raise Interrupted(f"stopped by {self._stop.name} at {where}; {then}", self._stop.received)
 
     def _restore_best(self, model: Model, checkpoints, best_memory) -> None:
         if best_memory is not None:

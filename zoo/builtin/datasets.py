@@ -41,6 +41,7 @@ import torch
 
 from ..data import ImageSet, data_dir, fetch
 from ..errors import DatasetError
+from ..options import DatasetOption
 from ..weights import atomic_write_bytes
 
 __all__ = ["BUILTIN_DATASETS", "read_idx", "read_amat", "read_cifar_bin"]
@@ -207,6 +208,11 @@ def _how_to_get(name: str) -> str:
     return (
         f"get it with `zoo download {name}` (or zoo.data.download({name!r})) on a machine that is online "
         f"(source: {source}), or set ZOO_DATA to the folder that holds {name}/"
+        + (
+            "; or binarize MNIST instead with --data-option dynamic=true (dynamic=True), which needs only mnist/"
+            if name == "binarized-mnist"
+            else ""
+        )
     )
 
 
@@ -330,21 +336,35 @@ def download_cifar10(folder: Path, force: bool = False) -> None:
         read_cifar_bin(folder / filename, _how_to_get("cifar10"), CIFAR_RECORDS)
 
 
+ROOT = DatasetOption(
+    "root", Path, None, "folder holding <name>/ (default $ZOO_DATA or ~/.cache/zoo/data)", recorded=False
+)
+DYNAMIC = DatasetOption(
+    "dynamic", bool, False, "binarize MNIST's grey values afresh each epoch instead of reading the static .amat set"
+)
+SEED = DatasetOption(
+    "seed", int, 0, "seed of the dynamic binarization (dynamic=true only)", minimum=0, maximum=2**32 - 1
+)
+
 BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
     "digits": dict(
         loader=load_digits,
+        options=[],
         levels=17,
         shape=(1, 8, 8),
         description="scikit-learn 8x8 digits, 17 levels, ships with scikit-learn (1257/180/360)",
     ),
     "digits-binarized": dict(
         loader=load_digits_binarized,
+        options=[],
         levels=2,
         shape=(1, 8, 8),
         description="scikit-learn digits thresholded at >= 8, ships with scikit-learn",
     ),
     "mnist": dict(
         loader=load_mnist,
+        options=[ROOT],
+        files=tuple(MNIST_FILES.values()),
         levels=256,
         shape=(1, 28, 28),
         download=download_mnist,
@@ -352,6 +372,8 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
     ),
     "binarized-mnist": dict(
         loader=load_binarized_mnist,
+        options=[ROOT, DYNAMIC, SEED],
+        files=tuple(AMAT_FILES.values()),
         levels=2,
         shape=(1, 28, 28),
         download=download_binarized_mnist,
@@ -359,6 +381,8 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
     ),
     "cifar10": dict(
         loader=load_cifar10,
+        options=[ROOT],
+        files=tuple(CIFAR_FILES),
         levels=256,
         shape=(3, 32, 32),
         download=download_cifar10,

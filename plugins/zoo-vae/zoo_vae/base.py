@@ -151,6 +151,11 @@ class VAE(zoo.Model):
         self.check_labels(labels, 0)
         return -self.elbo(x).mean()
 
+    @classmethod
+    def nll_estimator(cls, config: VAEConfig) -> str:
+        """``log_prob`` is the importance-weighted bound with ``eval_samples`` samples."""
+        return f"IWAE k={config.eval_samples}"
+
     @torch.no_grad()
     def log_prob(
         self,
