@@ -247,7 +247,8 @@ def _mnist_arrays(root: str | None, part: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _mnist_split(split: str, root) -> tuple[np.ndarray, np.ndarray]:
-    root = str(root) if root else None
+    # the cache is keyed by the folder itself: with root=None it would outlive a change of $ZOO_DATA
+    root = str(Path(root).expanduser() if root else data_dir())
     if split == "test":
         return _mnist_arrays(root, "test")
     images, labels = _mnist_arrays(root, "train")
