@@ -17,6 +17,7 @@ import torch
 from pydantic import ValidationError
 
 from ._version import __version__
+from .building import check_model_size
 from .checkpoint import CHECKPOINT_DIR, LATEST, check_resumable
 from .data import load_dataset
 from .distributed import finish as finish_distributed
@@ -156,6 +157,7 @@ def create(arch: str, **config_overrides: Any) -> Model:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid config for {arch}: {validation_problems(exc)}") from None
+    check_model_size(spec.cls, config, arch)
     return spec.cls(config)
 
 
@@ -332,6 +334,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
                 f"remove the conflicting setting(s) {', '.join(f'{k}={v}' for k, v in conflicts.items())}"
             )
         model_config = validated(config_class, {**model_settings, **from_data}, f"config for {arch}")
+        check_model_size(reg.model(arch).cls, model_config, arch)
         torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
         model = reg.model(arch).cls(model_config)
 
