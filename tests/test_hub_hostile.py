@@ -70,3 +70,74 @@ def test_the_fake_hub_refuses_blob_names_that_leave_its_root(tmp_path):
         (root / FakeHub.STATE_FILE).write_text(json.dumps(state))
         with pytest.raises(ValueError, match="is not a 40-hex git blob id"):
             FakeHub(root=root)
+
+
+# -- bounded bytes: a size cap per file kind, enforced while streaming ------------------------------
+
+
+@pytest.mark.parametrize("name", ["config.json", "README.md"])
+def test_an_oversized_config_or_card_is_refused_before_its_body(fake_hub, name):
+    """A 3 MiB config.json or README.md: refused on its Content-Length, no body byte read."""
+    zoo.push_to_hub(make_model(32), "alice/big")
+    fake_hub.commit("alice/big", {name: b" " * (3 << 20)})
+    with pytest.raises(zoo.HubError, match=rf"announces 3,145,728 bytes for {name}, more than the 1,048,576"):
+        zoo.load("alice/big")
+
+
+def test_the_weights_are_bounded_by_their_own_header(fake_hub):
+    """Weights with 2 MiB appended past what their safetensors header says: stopped while streaming."""
+    zoo.push_to_hub(make_model(33), "alice/big")
+    weights = fake_hub.files("alice/big")["model.safetensors"]
+    fake_hub.commit("alice/big", {"model.safetensors": weights + bytes(2 << 20)})
+    with pytest.raises(zoo.HubError, match=rf"sent more than {len(weights):,} bytes for model.safetensors"):
+        zoo.load("alice/big")
+
+
+def test_size_caps_count_every_chunk():
+    """The streaming side of the caps, chunk by chunk: no Content-Length needed."""
+    import struct
+
+    from zoo.hub import _LimitExceeded, _SizeCap
+
+    cap = _SizeCap("config.json", whole=True)
+    cap.add(b"x" * (1 << 20))
+    with pytest.raises(_LimitExceeded, match="sent more than 1,048,576 bytes for config.json"):
+        cap.add(b"x")
+    header = json.dumps({"t": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}}).encode()
+    weights = _SizeCap("model.safetensors", whole=True)
+    for byte in struct.pack("<Q", len(header)) + header + b"abcd":  # one byte at a time: the header arrives split
+        weights.add(bytes([byte]))
+    with pytest.raises(_LimitExceeded, match=f"sent more than {8 + len(header) + 4} bytes"):
+        weights.add(b"e")
+    with pytest.raises(_LimitExceeded, match="declares a safetensors header of"):
+        _SizeCap("model.safetensors", whole=True).add(struct.pack("<Q", 1 << 40))
+    with pytest.raises(_LimitExceeded, match="does not start with a safetensors header"):
+        _SizeCap("model.safetensors", whole=True).add(struct.pack("<Q", 2) + b"[]")
+
+
+def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch):
+    import errno
+
+    from huggingface_hub import file_download
+
+    zoo.push_to_hub(make_model(34), "alice/full")
+    real_get = file_download.http_get
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(
+        file_download, "http_get", lambda url, temp_file, *a, **k: real_get(url, FullDisk(temp_file), *a, **k)
+    )
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/full")
+    message = str(info.value)
+    assert "No space left on device" in message and "cannot write config.json to the Hugging Face cache" in message
+    assert "cannot reach" not in message and "\n" not in message

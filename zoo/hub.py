@@ -16,6 +16,7 @@ where it stands: its retries stop, and the cache lock it holds is released on th
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
@@ -146,6 +147,9 @@ def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
 
     folder = None
     for filename in REQUIRED_FILES + OPTIONAL_FILES:
+        budget = getattr(_active, "budget", None)
+        if budget is not None:
+            budget.file = filename
         try:
             # After the first file, pin the commit it resolved to, so all files come from one snapshot.
             path = hf_hub_download(
@@ -243,11 +247,80 @@ def _check_path_headers(response) -> None:
             )
 
 
+# The most each kind of file may hold, enforced while it streams (and at once when a Content-Length
+# announces more): far above what zoo writes, far below what would hurt. The weights are bounded
+# by what their own safetensors header implies, exactly, once its first bytes have arrived.
+FILE_CAPS = {CONFIG_FILE: 1 << 20, CARD_FILE: 1 << 20}
+FIGURE_CAP = 8 << 20  # samples.png and the other figures: a few hundred KB each
+API_CAP = 16 << 20  # the Hub's JSON answers (revision info, tree listings)
+WEIGHTS_CAP = 64 << 30  # before the header says: 64 GiB, 300x the largest model zoo ships
+
+
+def _cap_of(filename: str) -> int:
+    if filename in FILE_CAPS:
+        return FILE_CAPS[filename]
+    if filename == WEIGHTS_FILE:
+        return WEIGHTS_CAP
+    return FIGURE_CAP if filename.endswith(".png") else API_CAP
+
+
+class _SizeCap:
+    """Counts one response body against the cap of its file kind; for weights, against their header too."""
+
+    def __init__(self, filename: str, whole: bool):
+        self.filename, self.cap, self.seen = filename, _cap_of(filename), 0
+        self.head = bytearray() if filename == WEIGHTS_FILE and whole else None  # a resumed body has no header
+
+    def check_announced(self, length: str | None) -> None:
+        if length and length.strip().isdigit() and int(length) > self.cap:
+            raise _LimitExceeded(self._over(f"announces {int(length):,} bytes"))
+
+    def add(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        if self.head is not None:
+            self._read_header(chunk)
+        if self.seen > self.cap:
+            raise _LimitExceeded(self._over(f"sent more than {self.cap:,} bytes"))
+
+    def _over(self, what: str) -> str:
+        return (
+            f"the server at {_endpoint()} {what} for {self.filename}, more than the {self.cap:,} a zoo "
+            f"{self.filename} may hold; refused while streaming (nothing was loaded)"
+        )
+
+    def _read_header(self, chunk: bytes) -> None:
+        """Once the safetensors header is in, the file's size is known exactly: 8 + header + data."""
+        import json
+
+        from .weights import MAX_HEADER_BYTES
+
+        self.head += chunk[: 8 + MAX_HEADER_BYTES + 1]
+        if len(self.head) < 8:
+            return
+        size = int.from_bytes(self.head[:8], "little")
+        if size > MAX_HEADER_BYTES:
+            raise _LimitExceeded(
+                f"{WEIGHTS_FILE} from {_endpoint()} declares a safetensors header of {size:,} bytes, more than "
+                f"{MAX_HEADER_BYTES:,}; not a zoo weights file"
+            )
+        if len(self.head) < 8 + size:
+            return
+        try:
+            header = json.loads(bytes(self.head[8 : 8 + size]))
+            end = max([0] + [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise _LimitExceeded(
+                f"{WEIGHTS_FILE} from {_endpoint()} does not start with a safetensors header; not a zoo weights file"
+            ) from None
+        self.cap, self.head = min(self.cap, 8 + size + end), None
+
+
 class _Budget:
     """The time and rate accounts of one download (all its files), checked at every request and chunk."""
 
     def __init__(self, limits: DownloadLimits):
         self.limits = limits
+        self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
         self.start = time.monotonic()
         self.received = 0  # body bytes of every response so far
         self.window_start: float | None = None  # set while a body streams: start of the rate window
@@ -296,14 +369,19 @@ class _Budget:
             for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
                 if header in response.headers:
                     del response.headers[header]
-        response.stream = _MeteredStream(response.stream, self, response.request.url.path.rsplit("/", 1)[-1])
+        path = response.request.url.path
+        kind = "" if path.startswith("/api/") or not self.file else self.file  # a redirect keeps the file
+        cap = _SizeCap(kind or "an API answer", whole=response.status_code != 206)
+        if response.request.method != "HEAD":
+            cap.check_announced(response.headers.get("Content-Length"))
+        response.stream = _MeteredStream(response.stream, self, path.rsplit("/", 1)[-1], cap)
 
 
 class _MeteredStream(httpx2.SyncByteStream):
     """A response body that counts its bytes into the budget and checks the budget at every chunk."""
 
-    def __init__(self, stream, budget: _Budget, name: str):
-        self.stream, self.budget, self.name = stream, budget, name
+    def __init__(self, stream, budget: _Budget, name: str, cap: _SizeCap):
+        self.stream, self.budget, self.name, self.cap = stream, budget, name, cap
 
     def __iter__(self):
         budget = self.budget
@@ -311,6 +389,7 @@ class _MeteredStream(httpx2.SyncByteStream):
         for chunk in self.stream:
             budget.received += len(chunk)
             budget.window_bytes += len(chunk)
+            self.cap.add(chunk)
             budget.check()
             yield chunk
         budget.window_start = None  # complete: a later request starts its own window
@@ -426,6 +505,12 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
         RevisionNotFoundError,
     )
 
+    local = _local_write_error(exc)
+    if local is not None:
+        return HubError(
+            f"{what}: cannot write {filename} to the Hugging Face cache at {constants.HF_HUB_CACHE} "
+            f"({local.strerror}); free space there or point HF_HOME elsewhere, then retry"
+        )
     if isinstance(exc, HFValidationError):
         return HubError(f"{what}: not a valid Hub repo id or revision ({exc})")
     if isinstance(exc, RepositoryNotFoundError):
@@ -457,6 +542,20 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
     if isinstance(exc, (httpx2.TransportError, OSError)):
         return HubError(f"{what}: cannot reach the Hub at {_endpoint()} ({_first_line(exc)}); {OFFLINE_HINT}")
     return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {_first_line(exc)})")
+
+
+_LOCAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def _local_write_error(exc: BaseException) -> OSError | None:
+    """The OSError of a failed local write (a full disk, a read-only cache) anywhere in the chain, if any:
+    huggingface_hub passes it on unchanged, and it is no reason to blame the network."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_WRITE_ERRNOS:
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
