@@ -141,3 +141,30 @@ def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch):
     message = str(info.value)
     assert "No space left on device" in message and "cannot write config.json to the Hugging Face cache" in message
     assert "cannot reach" not in message and "\n" not in message
+
+
+# -- bounded waits for push -------------------------------------------------------------------------
+
+
+def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_hub, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    folder = zoo.save_pretrained(make_model(35), tmp_path / "m")
+    fake_hub.stall.add("commit")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "1")
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "push", str(folder), "--repo", "alice/stalled"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    seconds = time.monotonic() - start
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    last = run.stderr.strip().splitlines()[-1]  # before it, at most huggingface_hub's own retry warnings
+    assert last.startswith("zoo push: error: push to Hub repo 'alice/stalled': no complete answer"), run.stderr
+    assert "within the push deadline" in last and "ZOO_HUB_TIMEOUT=1)" in last
+    assert seconds < 20, seconds  # the deadline, one retry pause, and two interpreter starts
+    assert ("POST", "/api/models/alice/stalled/commit/main") in fake_hub.requests

@@ -318,8 +318,9 @@ class _SizeCap:
 class _Budget:
     """The time and rate accounts of one download (all its files), checked at every request and chunk."""
 
-    def __init__(self, limits: DownloadLimits):
+    def __init__(self, limits: DownloadLimits, upload_bytes: int = 0):
         self.limits = limits
+        self.upload_bytes = upload_bytes  # a push: the deadline grows by the time these need at min_rate
         self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
         self.start = time.monotonic()
         self.received = 0  # body bytes of every response so far
@@ -328,7 +329,7 @@ class _Budget:
         self.current = ""  # the file whose body streams
 
     def remaining(self) -> float:
-        allowed = self.limits.timeout + self.received / self.limits.min_rate
+        allowed = self.limits.timeout + (self.received + self.upload_bytes) / self.limits.min_rate
         return self.start + allowed - time.monotonic()
 
     def check(self) -> None:
@@ -344,11 +345,15 @@ class _Budget:
                 )
             self.window_start, self.window_bytes = now, 0
         if self.remaining() <= 0:
-            raise _LimitExceeded(
-                f"no complete answer from {_endpoint()} within the download deadline "
-                f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
-                f"or unreachable: retry later, or {OFFLINE_HINT}"
-            )
+            raise _LimitExceeded(self.deadline_passed(now))
+
+    def deadline_passed(self, now: float) -> str:
+        what, hint = ("push", "retry later") if self.upload_bytes else ("download", f"retry later, or {OFFLINE_HINT}")
+        return (
+            f"no complete answer from {_endpoint()} within the {what} deadline "
+            f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
+            f"or unreachable: {hint}"
+        )
 
     def on_request(self, request) -> None:
         """Refuse a request past the limits, else cap its timeouts to what remains."""
@@ -358,7 +363,8 @@ class _Budget:
         for key in ("connect", "read", "write", "pool"):
             old = timeout.get(key)
             timeout[key] = remaining if old is None else min(old, remaining)
-        timeout["read"] = min(timeout["read"], self.limits.rate_window)  # a silent stream is seen within a window
+        if not self.upload_bytes:  # a download's silent stream is seen within a window; a commit may think longer
+            timeout["read"] = min(timeout["read"], self.limits.rate_window)
         request.extensions["timeout"] = timeout
 
     def on_response(self, response) -> None:
@@ -399,16 +405,28 @@ class _MeteredStream(httpx2.SyncByteStream):
 
 
 _active = threading.local()  # .budget: the _Budget of the download running in this thread, or None
+# Pushes in progress: huggingface_hub commits from worker threads of its own, which have no budget
+# of theirs; a request in a thread without one is bounded by the push with the most time left.
+_pushes: list[_Budget] = []
+_pushes_lock = threading.Lock()
+
+
+def _budget_here() -> _Budget | None:
+    budget = getattr(_active, "budget", None)
+    if budget is None and _pushes:
+        with _pushes_lock:
+            budget = max(_pushes, key=_Budget.remaining, default=None)
+    return budget
 
 
 def _request_hook(request) -> None:
-    budget = getattr(_active, "budget", None)
+    budget = _budget_here()
     if budget is not None:
         budget.on_request(request)
 
 
 def _response_hook(response) -> None:
-    budget = getattr(_active, "budget", None)
+    budget = _budget_here()
     if budget is not None:
         _check_path_headers(response)
         budget.on_response(response)
@@ -620,11 +638,27 @@ def _check_card_describes(folder: Path) -> None:
 
 
 def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:
+    """One commit of the staged folder, within a deadline: ``ZOO_HUB_TIMEOUT`` seconds plus the time the
+    staged bytes need at ``ZOO_HUB_MIN_RATE`` (the same hooks as downloads cap every request's waits)."""
     from huggingface_hub import HfApi
 
     meta = read_config(folder)
     api = HfApi(endpoint=_endpoint(), token=token)
     message = commit_message or f"Upload {meta['architecture']} model with zoo"
+    staged = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    _install_hooks()
+    budget = _active.budget = _Budget(download_limits(), upload_bytes=staged)
+    with _pushes_lock:
+        _pushes.append(budget)
+    try:
+        return _commit_folder(api, folder, repo_id, private, revision, message)
+    finally:
+        _active.budget = None
+        with _pushes_lock:
+            _pushes.remove(budget)
+
+
+def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> str:
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         if revision is not None:
@@ -638,6 +672,12 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
             repo_type="model",
         )
     except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
+        limit = _limit_in_chain(exc)
+        budget = _budget_here()
+        if limit is None and isinstance(exc, httpx2.TimeoutException) and budget is not None:
+            limit = budget.deadline_passed(time.monotonic())  # the last wait, capped to the deadline, ran out
+        if limit is not None:
+            raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
         raise _push_error(exc, repo_id) from None
     return info.commit_url
 

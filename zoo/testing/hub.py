@@ -17,7 +17,8 @@ other path gets a 404, so stray calls (telemetry, agent detection) are harmless.
 the token :data:`TOKEN`, as a private repo does for reading.
 
 Faults for the bounded-wait tests: ``FakeHub.trickle`` serves a file's body one byte at a time,
-and :func:`silent_server` accepts connections and never answers.
+``FakeHub.stall`` takes a POST to the routes it names (``commit``) and never answers, and
+:func:`silent_server` accepts connections and never answers.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class FakeHub:
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
         self.answer_headers: dict[str, str] = {}  # set on every answer: what a hostile server would send
+        self.stall: set[str] = set()  # routes ("commit", "preupload", "create") that read the request, never answer
         self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
         self.log_requests = False  # one line per request on stderr (the command turns it on)
         self.lock = threading.RLock()  # the commit route holds it while calling commit()
@@ -243,6 +245,10 @@ def _make_handler(hub: FakeHub):
             body = self._body() if method == "POST" else b""
             parts = [unquote(p) for p in raw_path.strip("/").split("/")]
             head = method == "HEAD"
+            if method == "POST" and hub.stall & set(parts):  # a server that takes the request and never answers
+                hub.stopping.wait()
+                self.close_connection = True
+                return
             with hub.lock:
                 if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
                     return self._resolve("/".join(parts[:2]), parts[3], "/".join(parts[4:]), head)
