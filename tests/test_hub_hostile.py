@@ -168,3 +168,60 @@ def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_
     assert "within the push deadline" in last and "ZOO_HUB_TIMEOUT=1)" in last
     assert seconds < 20, seconds  # the deadline, one retry pause, and two interpreter starts
     assert ("POST", "/api/models/alice/stalled/commit/main") in fake_hub.requests
+
+
+# -- publishing truths --------------------------------------------------------------------------------
+
+
+def test_private_on_an_existing_public_repo_makes_it_private(fake_hub):
+    zoo.push_to_hub(make_model(36), "alice/vis")
+    assert not fake_hub.repos["alice/vis"].private
+    zoo.push_to_hub(make_model(37), "alice/vis", private=True)
+    assert fake_hub.repos["alice/vis"].private
+    assert ("PUT", "/api/models/alice/vis/settings") in fake_hub.requests
+    zoo.push_to_hub(make_model(38), "alice/vis")  # without --private an existing repo keeps its visibility
+    assert fake_hub.repos["alice/vis"].private
+
+
+def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monkeypatch):
+    import httpx2
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    zoo.push_to_hub(make_model(39), "alice/stays-public")
+    commits = dict(fake_hub.repos["alice/stays-public"].commits)
+
+    def refuse(self, repo_id, **kwargs):
+        request = httpx2.Request("PUT", f"{fake_hub.url}/api/models/{repo_id}/settings")
+        raise HfHubHTTPError("403 Forbidden: not an admin of this repo", response=httpx2.Response(403, request=request))
+
+    monkeypatch.setattr(HfApi, "update_repo_settings", refuse)
+    with pytest.raises(zoo.HubError, match=r"--private was asked, but the repo exists and could not be made private"):
+        zoo.push_to_hub(make_model(40), "alice/stays-public", private=True)
+    assert fake_hub.repos["alice/stays-public"].commits == commits and not fake_hub.repos["alice/stays-public"].private
+
+
+def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, capsys, monkeypatch):
+    """The folder changes while the upload runs (a training run still writing): the entry pins the upload."""
+    import zoo.hub
+    from zoo.cli import main
+    from zoo.weights import file_sha256
+
+    folder = zoo.save_pretrained(make_model(41), tmp_path / "m", dataset="digits")
+    real_upload = zoo.hub._upload
+
+    def upload_while_the_folder_changes(*args, **kwargs):
+        zoo.save_pretrained(make_model(42), folder, dataset="digits")
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(zoo.hub, "_upload", upload_while_the_folder_changes)
+    assert main(["push", str(folder), "--repo", "alice/staged"]) == 0
+    out = capsys.readouterr().out
+    entry = eval(out[out.index("zoo.PretrainedEntry(") :], {"zoo": zoo})
+    uploaded = fake_hub.files("alice/staged")
+
+    import hashlib
+
+    assert entry.sha256 == hashlib.sha256(uploaded["model.safetensors"]).hexdigest()
+    assert entry.config_sha256 == hashlib.sha256(uploaded["config.json"]).hexdigest()
+    assert entry.sha256 != file_sha256(folder / "model.safetensors")  # the folder now holds other weights

@@ -44,6 +44,7 @@ __all__ = [
     "resolve_entry",
     "download_repo",
     "push_to_hub",
+    "CommitURL",
     "file_sha256",
     "UPLOADED_FILES",
     "DownloadLimits",
@@ -620,7 +621,30 @@ def push_to_hub(
 
             write_model_card(folder, name=repo_id)
         _check_card_describes(folder)
-        return _upload(folder, repo_id, private, revision, token, commit_message)
+        # hashed now, from the staged copy: the source folder may change while the upload runs
+        staged = read_config(folder)
+        sha256, config_sha256 = file_sha256(folder / WEIGHTS_FILE), file_sha256(folder / CONFIG_FILE)
+        url = _upload(folder, repo_id, private, revision, token, commit_message)
+        return CommitURL(url, staged, sha256, config_sha256)
+
+
+class CommitURL(str):
+    """The commit URL ``push_to_hub`` returns, carrying what was uploaded: the staged ``config`` (the
+    parsed config.json) and the sha256 of the uploaded ``model.safetensors`` and ``config.json``, from
+    which a :class:`~zoo.PretrainedEntry` for the commit is written (``zoo push`` prints one)."""
+
+    config: dict
+    sha256: str
+    config_sha256: str
+
+    def __new__(cls, url: str, config: dict, sha256: str, config_sha256: str):
+        self = super().__new__(cls, url)
+        self.config, self.sha256, self.config_sha256 = config, sha256, config_sha256
+        return self
+
+    @property
+    def commit(self) -> str:
+        return self.rstrip("/").split("/")[-1]
 
 
 def _check_card_describes(folder: Path) -> None:
@@ -661,6 +685,8 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
 def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> str:
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        if private:  # the repo may have existed, public: create_repo leaves it so, and would say nothing
+            _make_private(api, repo_id)
         if revision is not None:
             api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
         info = api.upload_folder(
@@ -671,6 +697,8 @@ def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> st
             allow_patterns=UPLOADED_FILES,
             repo_type="model",
         )
+    except HubError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
         limit = _limit_in_chain(exc)
         budget = _budget_here()
@@ -680,6 +708,20 @@ def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> st
             raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
         raise _push_error(exc, repo_id) from None
     return info.commit_url
+
+
+def _make_private(api, repo_id: str) -> None:
+    """Set an existing repo private before anything is uploaded, or refuse the push in one line."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.update_repo_settings(repo_id, private=True, repo_type="model")
+    except HfHubHTTPError as exc:
+        raise HubError(
+            f"push to Hub repo {repo_id!r} at {_endpoint()}: --private was asked, but the repo exists and could not "
+            f"be made private ({_first_line(exc)}); nothing was uploaded: change its visibility on the Hub, or "
+            "push without --private"
+        ) from None
 
 
 def _push_error(exc, repo_id) -> HubError:

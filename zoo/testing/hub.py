@@ -11,7 +11,8 @@ that folder across restarts. zoo's own tests start it in a thread (``FakeHub().s
 
 Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggingface_hub checks,
 ``/api/models/{repo}/revision/{rev}``, ``tree``), publishing (``/api/repos/create``, ``branch``,
-``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files) and
+``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files, the
+repo ``settings`` that change its visibility) and
 the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
 other path gets a 404, so stray calls (telemetry, agent detection) are harmless. Writing needs
 the token :data:`TOKEN`, as a private repo does for reading.
@@ -242,7 +243,7 @@ def _make_handler(hub: FakeHub):
         def _route(self, method: str) -> None:
             raw_path = urlsplit(self.path).path
             hub.requests.append((method, raw_path))
-            body = self._body() if method == "POST" else b""
+            body = self._body() if method in ("POST", "PUT") else b""
             parts = [unquote(p) for p in raw_path.strip("/").split("/")]
             head = method == "HEAD"
             if method == "POST" and hub.stall & set(parts):  # a server that takes the request and never answers
@@ -268,6 +269,8 @@ def _make_handler(hub: FakeHub):
                         return self._preupload(repo_id, "/".join(rest), json.loads(body))
                     if action == "commit" and method == "POST":
                         return self._commit(repo_id, "/".join(rest), body)
+                if parts[:2] == ["api", "models"] and len(parts) == 5 and parts[4] == "settings" and method == "PUT":
+                    return self._settings("/".join(parts[2:4]), json.loads(body or b"{}"))
             self._error(404, None, f"fake hub: no route for {method} {raw_path}", head)
 
         def do_GET(self):
@@ -278,6 +281,9 @@ def _make_handler(hub: FakeHub):
 
         def do_POST(self):
             self._route("POST")
+
+        def do_PUT(self):
+            self._route("PUT")
 
         def _resolve(self, repo_id: str, rev: str, path: str, head: bool) -> None:
             repo = self._repo(repo_id, head)
@@ -330,6 +336,20 @@ def _make_handler(hub: FakeHub):
             if not hub.create_repo(repo_id, private=private):
                 return self._json(409, {"error": "You already created this model repo", "url": f"{hub.url}/{repo_id}"})
             self._json(200, {"url": f"{hub.url}/{repo_id}", "name": repo_id})
+
+        def _settings(self, repo_id: str, req: dict) -> None:
+            """``update_repo_settings``: visibility (``private`` or ``visibility``), as the Hub's PUT settings."""
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None:
+                return
+            if "visibility" in req:
+                repo.private = req["visibility"] == "private"
+            elif "private" in req:
+                repo.private = bool(req["private"])
+            hub.save()
+            self._json(200, {})
 
         def _revision(self, repo_id: str, rev: str) -> None:
             repo = self._repo(repo_id)
