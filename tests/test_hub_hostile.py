@@ -97,8 +97,9 @@ def test_size_caps_count_every_chunk():
     """The streaming side of the caps, chunk by chunk: no Content-Length needed."""
     import struct
 
-    from zoo.hub import _LimitExceeded, _SizeCap
+    from zoo.hub import _cap_of, _LimitExceeded, _SizeCap
 
+    assert (_cap_of("README.md"), _cap_of("samples.png"), _cap_of("an API answer")) == (1 << 20, 8 << 20, 16 << 20)
     cap = _SizeCap("config.json", whole=True)
     cap.add(b"x" * (1 << 20))
     with pytest.raises(_LimitExceeded, match="sent more than 1,048,576 bytes for config.json"):
