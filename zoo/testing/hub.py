@@ -36,6 +36,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -282,6 +283,20 @@ def _make_handler(hub: FakeHub):
             headers.update(hub.answer_headers)
             self._answer = (status, body, headers, head, None)
 
+        def _linger(self, most: int = 4 << 20, seconds: float = 1.0) -> None:
+            """Read and drop what the client still sends (at most ``most`` bytes, ``seconds``) before closing: a
+            close with unread bytes resets the connection, and the client may lose the answer it was sent."""
+            deadline = time.monotonic() + seconds
+            try:
+                self.connection.settimeout(0.2)
+                while most > 0 and time.monotonic() < deadline:
+                    data = self.connection.recv(min(most, 1 << 16))
+                    if not data:
+                        return
+                    most -= len(data)
+            except OSError:
+                return
+
         def _flush(self) -> None:
             answer, self._answer = getattr(self, "_answer", None), None
             if answer is None:
@@ -342,6 +357,8 @@ def _make_handler(hub: FakeHub):
             except BadRequest as exc:
                 self.close_connection = True  # an unread or half-read body leaves the stream unusable
                 self._error(exc.status, None, f"fake hub: {exc}", head)
+                self._flush()
+                return self._linger()
             except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error) as exc:
                 self._error(400, None, f"fake hub: malformed request ({type(exc).__name__}: {str(exc)[:200]})", head)
             self._flush()
