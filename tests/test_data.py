@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import struct
 
 import numpy as np
@@ -12,6 +13,11 @@ import torch
 import zoo
 from zoo import data as zd
 from zoo.builtin import datasets as bd
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
 
 # -- digits --------------------------------------------------------------------------------------
 
@@ -306,6 +312,12 @@ def test_download_fetches_checks_and_extracts(tmp_path, monkeypatch, local_site)
             tar.add(site / "src" / "cifar10" / filename, arcname=f"cifar-10-batches-bin/{filename}")
     (site / "cifar-10-binary.tar.gz").write_bytes(buf.getvalue())
     monkeypatch.setattr(bd, "CIFAR_URL", url + "cifar-10-binary.tar.gz")
+    # the pins of the released files, for these stand-ins (MNIST's are of the decompressed bytes)
+    monkeypatch.setattr(
+        bd, "MNIST_SHA256", {f: sha256(gzip.decompress((site / f).read_bytes())) for f in bd.MNIST_SHA256}
+    )
+    monkeypatch.setattr(bd, "AMAT_SHA256", {f: sha256((site / f).read_bytes()) for f in bd.AMAT_SHA256})
+    monkeypatch.setattr(bd, "CIFAR_SHA256", sha256((site / "cifar-10-binary.tar.gz").read_bytes()))
 
     root = tmp_path / "data"
     for name in ("mnist", "binarized-mnist", "cifar10"):
@@ -345,3 +357,177 @@ def test_a_plugin_dataset_brings_its_own_download(tmp_path):
             zd.download("digits")
     finally:
         zoo.unregister_plugin("squares-plugin")
+
+
+# -- bounded bytes: dataset files and downloads ----------------------------------------------------
+
+
+def test_a_gzip_bomb_costs_what_its_idx_header_promises(tmp_path):
+    """10 bytes promised, 64 MB inflated: the read stops one byte past the promise, in one line."""
+    import time
+    import tracemalloc
+
+    bomb = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    bomb.write_bytes(gzip.compress(idx_bytes(np.zeros(10)) + bytes(64 << 20), compresslevel=1))
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(zoo.DatasetError, match=r"holds more than the 18 bytes its format allows"):
+        bd.read_idx(bomb)
+    seconds, (_, peak) = time.perf_counter() - start, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 << 20 and seconds < 2, (peak, seconds)
+
+
+@pytest.mark.parametrize(
+    "head, message",
+    [
+        (b"", "bad magic number"),
+        (bytes([0, 0, 8]), "bad magic number"),
+        (bytes([1, 0, 8, 1]) + struct.pack(">I", 1), "bad magic number"),
+        (bytes([0, 0, 0x0D, 1]) + struct.pack(">I", 1), "element type 0x0d is not unsigned byte"),
+        (bytes([0, 0, 8, 0]), "declares 0 dimensions"),
+        (bytes([0, 0, 8, 3]) + struct.pack(">I", 5), r"truncated IDX header \(3 dimensions declared\)"),
+        (bytes([0, 0, 8, 3]) + struct.pack(">3I", 2**32 - 1, 2**32 - 1, 2**32 - 1), "more than the 1,073,741,824"),
+        (bytes([0, 0, 8, 1]) + struct.pack(">I", 4) + b"ab", "truncated: 2 data bytes"),
+    ],
+)
+def test_malformed_idx_headers_are_one_line(tmp_path, head, message):
+    for path, data in ((tmp_path / "x-idx1-ubyte", head), (tmp_path / "x-idx1-ubyte.gz", gzip.compress(head))):
+        path.write_bytes(data)
+        with pytest.raises(zoo.DatasetError, match=message) as info:
+            bd.read_idx(path)
+        assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_a_file_that_is_not_gzip_is_one_line(tmp_path):
+    path = tmp_path / "train-labels-idx1-ubyte.gz"
+    path.write_bytes(b"<html>not found</html>")
+    with pytest.raises(zoo.DatasetError, match="truncated or corrupt gzip file"):
+        bd.read_idx(path)
+
+
+def test_mirrors_are_https_and_every_download_is_pinned():
+    urls = [*bd.MNIST_MIRRORS, bd.AMAT_URL, bd.CIFAR_URL]
+    assert all(u.startswith("https://") for u in urls), urls
+    assert set(bd.MNIST_SHA256) == set(bd.MNIST_FILES.values()) and set(bd.AMAT_SHA256) == set(bd.AMAT_FILES.values())
+    assert all(len(h) == 64 for h in [*bd.MNIST_SHA256.values(), *bd.AMAT_SHA256.values(), bd.CIFAR_SHA256])
+
+
+def test_the_mnist_pins_match_real_mnist(monkeypatch):
+    """The pinned decompressed sha256s are those of the real MNIST files beside this checkout, if there."""
+    from pathlib import Path
+
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+    real = real if real.is_dir() else Path("/work/shared/data/mnist")
+    if not real.is_dir():
+        pytest.skip("no real MNIST beside this checkout")
+    for filename, expected in bd.MNIST_SHA256.items():
+        assert bd._content_sha256(real / filename, "") == expected, filename
+
+
+@pytest.fixture
+def slow_site(monkeypatch):
+    """A local server whose paths misbehave: /hang accepts and never answers, /trickle sends a byte a second,
+    /big announces and sends 2 MB; anything else is 200 with b"hello"."""
+    import socket
+    import threading
+    import time
+
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            conn.settimeout(10)
+            request = conn.recv(4096).decode(errors="replace")
+            path = request.split(" ")[1] if " " in request else "/"
+            try:
+                if path == "/hang":
+                    stop.wait(10)
+                elif path == "/trickle":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                    while not stop.wait(0.2):
+                        conn.sendall(b"x")
+                elif path == "/big":
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (2 << 20) + bytes(2 << 20))
+                else:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+            except OSError:
+                pass
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    stop.set()
+    listener.close()
+    time.sleep(0)
+
+
+def test_fetch_streams_and_checks_a_sha256(tmp_path, slow_site):
+    zd.fetch([slow_site + "/ok"], tmp_path / "a.bin", sha256=sha256(b"hello"))
+    assert (tmp_path / "a.bin").read_bytes() == b"hello"
+    with pytest.raises(zoo.DatasetError, match=r"b.bin: .*/ok: sha256 [0-9a-f]{64}, expected 0{64}"):
+        zd.fetch([slow_site + "/ok"], tmp_path / "b.bin", sha256="0" * 64)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.bin"]  # nothing half-written is left
+
+
+def test_fetch_refuses_plain_http_from_another_machine(tmp_path):
+    with pytest.raises(zoo.DatasetError, match=r"http://example.org/x: refused \(only https://"):
+        zd.fetch(["http://example.org/x"], tmp_path / "x")
+
+
+def test_fetch_caps_the_size(tmp_path, slow_site):
+    with pytest.raises(zoo.DatasetError, match=r"announces 2,097,152 bytes, more than the 1,000 expected"):
+        zd.fetch([slow_site + "/big"], tmp_path / "big", max_bytes=1000)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path, message", [("/hang", "no data for 0.5 s"), ("/trickle", "below the minimum of 100")])
+def test_fetch_ends_on_a_silent_or_trickling_server(tmp_path, slow_site, monkeypatch, path, message):
+    import time
+
+    monkeypatch.setenv("ZOO_DOWNLOAD_TIMEOUT", "3")
+    monkeypatch.setenv("ZOO_DOWNLOAD_MIN_RATE", "100")
+    monkeypatch.setenv("ZOO_DOWNLOAD_RATE_WINDOW", "0.5")
+    start = time.monotonic()
+    with pytest.raises(zoo.DatasetError, match=message):
+        zd.fetch([slow_site + path], tmp_path / "f")
+    assert time.monotonic() - start < 3
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_during_a_download_is_reported_as_a_full_disk(tmp_path, slow_site, monkeypatch):
+    import errno
+    import os
+
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.f.close()
+
+    monkeypatch.setattr(zd.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    with pytest.raises(zoo.DatasetError, match=r"f.bin: cannot write the download \(No space left on device\)"):
+        zd.fetch([slow_site + "/ok", slow_site + "/other"], tmp_path / "f.bin")
+    assert list(tmp_path.iterdir()) == []

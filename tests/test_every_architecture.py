@@ -50,3 +50,26 @@ def test_signatures_follow_the_model_contract(arch):
     if model.autoregressive:
         fast = model.incremental_sampler(2)
         assert fast is None or isinstance(fast, IncrementalSampler)
+
+
+@pytest.mark.parametrize("arch", zoo.list_models())
+def test_a_hostile_folder_costs_nothing(arch):
+    """A config.json asking for the largest valid model beside tiny weights: refused in one line, nothing big
+    allocated (every tensor torch makes is watched), within seconds; the honest folder still loads."""
+    from zoo.testing import check_hostile_folder
+
+    found = check_hostile_folder(arch, small_config(arch))
+    assert found["claimed_weights"] > 10**7 and found["largest_tensor_bytes"] < 1 << 20
+    assert "model.safetensors" in found["message"]
+
+
+@pytest.mark.parametrize("arch", zoo.list_models())
+def test_every_architecture_builds_on_the_meta_device(arch):
+    """Sizing an untrusted config needs the meta build: the same state dict names, shapes and dtypes as for real."""
+    from zoo.building import meta_model
+
+    cls = get_registry().model(arch).cls
+    config = cls.config_class(**small_config(arch))
+    meta, real = meta_model(cls, config).state_dict(), cls(config).state_dict()
+    assert {k: (v.shape, v.dtype) for k, v in meta.items()} == {k: (v.shape, v.dtype) for k, v in real.items()}
+    assert all(v.is_meta for v in meta.values())

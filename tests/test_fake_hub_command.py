@@ -151,3 +151,177 @@ def test_bad_settings_are_one_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["--port", "70000"])
     assert "--port 70000: must be between 0 and 65535" in capsys.readouterr().err
+
+
+# -- safe to leave running: hostile clients and roots --------------------------------------------------
+
+
+@pytest.fixture
+def hub():
+    server = FakeHub(request_timeout=1.0, max_body=1 << 20).start()
+    yield server
+    server.stop()
+
+
+def raw(hub: FakeHub, data: bytes, timeout: float = 5.0) -> bytes:
+    """Send ``data`` on a fresh connection; the whole answer (until the server closes or ``timeout``)."""
+    import socket
+
+    with socket.create_connection(hub.server.server_address, timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered and closed before reading it all (a 413): read its answer
+            pass
+        out = b""
+        try:
+            while chunk := sock.recv(65536):
+                out += chunk
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return out
+
+
+def post(path: str, body: bytes, extra: str = "") -> bytes:
+    from zoo.testing.hub import TOKEN
+
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n{extra}"
+    if "Content-Length" not in extra and "Transfer-Encoding" not in extra:
+        head += f"Content-Length: {len(body)}\r\n"
+    return head.encode() + b"Connection: close\r\n\r\n" + body
+
+
+def chunked(body: bytes, size: int) -> bytes:
+    parts = [b"%x\r\n%s\r\n" % (len(body[i : i + size]), body[i : i + size]) for i in range(0, len(body), size)]
+    return b"".join(parts) + b"0\r\n\r\n"
+
+
+@pytest.mark.parametrize(
+    "request_bytes, status",
+    [
+        (post("/api/repos/create", b"{not json"), b"400"),
+        (post("/api/repos/create", b"[1, 2]"), b"400"),
+        (post("/api/repos/create", b'{"name": 5}'), b"400"),
+        (post("/api/models/alice/r/commit/main", b'{"key": "header"}\n{"broken'), b"400"),
+        (post("/api/models/alice/r/commit/main", b'{"key": "file", "value": 3}'), b"400"),
+        (
+            post(
+                "/api/models/alice/r/commit/main",
+                b'{"key": "file", "value": {"path": "a", "encoding": "base64", "content": "!!"}}',
+            ),
+            b"400",
+        ),
+        (post("/api/repos/create", b"", "Content-Length: -5\r\n"), b"400"),
+        (post("/api/repos/create", b"", "Content-Length: lots\r\n"), b"400"),
+        (post("/api/repos/create", b"", f"Content-Length: {10 << 30}\r\n"), b"413"),
+        (post("/api/repos/create", b"zz\r\n", "Transfer-Encoding: chunked\r\n"), b"400"),
+        (post("/api/repos/create", chunked(b"x" * (2 << 20), 1 << 16), "Transfer-Encoding: chunked\r\n"), b"413"),
+    ],
+)
+def test_malformed_requests_get_a_4xx_and_the_server_goes_on(hub, capfd, request_bytes, status):
+    hub.create_repo("alice/r")
+    start = time.monotonic()
+    answer = raw(hub, request_bytes)
+    assert answer.split(b" ")[1] == status, answer[:300]
+    assert time.monotonic() - start < 3  # answered, not stuck waiting for a body
+    assert (
+        raw(hub, b"GET /api/models/alice/r/revision/main HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")[9:12]
+        == b"200"
+    )
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_chunked_body_is_read_linearly():
+    """262,144 chunks of 16 bytes (4 MiB): joined once, well under a second; assembled by repeated
+    concatenation, ~550 GB of copying (minutes)."""
+    hub = FakeHub(max_body=8 << 20).start()
+    try:
+        body = b'{"name": "linear", "pad": "' + b"x" * ((4 << 20) - 30) + b'"}'
+        start = time.monotonic()
+        answer = raw(hub, post("/api/repos/create", chunked(body, 16), "Transfer-Encoding: chunked\r\n"), timeout=30)
+        seconds = time.monotonic() - start
+    finally:
+        hub.stop()
+    assert answer[9:12] == b"200" and "user/linear" in hub.repos
+    assert seconds < 5, seconds
+
+
+def test_a_client_that_stops_reading_does_not_freeze_the_others(hub):
+    import socket
+
+    hub.create_repo("alice/big")
+    hub.commit("alice/big", {"big.bin": bytes(32 << 20)})  # more than any socket buffers hold
+    stuck = socket.create_connection(hub.server.server_address)
+    try:
+        stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stuck.sendall(b"GET /alice/big/resolve/main/big.bin HTTP/1.1\r\nHost: x\r\n\r\n")  # and never reads
+        time.sleep(0.2)
+        start = time.monotonic()
+        answer = raw(hub, b"GET /api/models/alice/big/revision/main HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert answer[9:12] == b"200" and time.monotonic() - start < 0.9  # within the stuck client's timeout
+    finally:
+        stuck.close()
+
+
+def test_a_client_that_stalls_mid_request_is_dropped(hub):
+    start = time.monotonic()
+    import socket
+
+    with socket.create_connection(hub.server.server_address, timeout=10) as sock:
+        sock.sendall(b"POST /api/repos/create HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # then nothing
+        try:
+            rest = sock.recv(1024)
+        except ConnectionResetError:
+            rest = b""
+    assert time.monotonic() - start < 5  # the server's request_timeout (1 s) ended it, not ours
+    assert rest == b"" or rest.split(b" ")[1] == b"400"
+
+
+def test_a_commit_to_a_commit_id_or_an_unknown_branch_is_refused_as_the_hub_does(fake_hub, tmp_path):
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    fake_hub.create_repo("user/r")
+    oid = fake_hub.repos["user/r"].branches["main"]
+    (tmp_path / "a.txt").write_text("a")
+    api = HfApi(endpoint=fake_hub.url)
+    for rev in (oid, "nope"):
+        with pytest.raises(RevisionNotFoundError):
+            api.upload_file(path_or_fileobj=tmp_path / "a.txt", path_in_repo="a.txt", repo_id="user/r", revision=rev)
+    assert set(fake_hub.repos["user/r"].branches) == {"main"}
+
+
+def test_an_unwritable_root_is_refused_at_start(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile as tempfile_module
+
+    (tmp_path / "file").write_text("x")
+    assert main(["--root", str(tmp_path / "file" / "hub")]) == 1  # a path under a file: no folder can be made
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write there" in err and "choose a writable --root" in err
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(tempfile_module, "TemporaryFile", read_only)  # as a read-only mount would answer
+    assert main(["--root", str(tmp_path / "ro")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Read-only file system" in err
+
+
+def test_a_blob_that_is_a_link_out_of_the_root_is_refused(tmp_path):
+    import json
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not the hub's")
+    root = tmp_path / "hub"
+    (root / "blobs").mkdir(parents=True)
+    blob = "a" * 40
+    (root / "blobs" / blob).symlink_to(secret)
+    state = {
+        "format": 1,
+        "repos": {"u/r": {"private": False, "branches": {"main": "b" * 40}, "commits": {"b" * 40: {"leak.txt": blob}}}},
+    }
+    (root / "hub.json").write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="is not a plain file in"):
+        FakeHub(root=root)

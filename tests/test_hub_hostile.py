@@ -70,3 +70,159 @@ def test_the_fake_hub_refuses_blob_names_that_leave_its_root(tmp_path):
         (root / FakeHub.STATE_FILE).write_text(json.dumps(state))
         with pytest.raises(ValueError, match="is not a 40-hex git blob id"):
             FakeHub(root=root)
+
+
+# -- bounded bytes: a size cap per file kind, enforced while streaming ------------------------------
+
+
+@pytest.mark.parametrize("name", ["config.json", "README.md"])
+def test_an_oversized_config_or_card_is_refused_before_its_body(fake_hub, name):
+    """A 3 MiB config.json or README.md: refused on its Content-Length, no body byte read."""
+    zoo.push_to_hub(make_model(32), "alice/big")
+    fake_hub.commit("alice/big", {name: b" " * (3 << 20)})
+    with pytest.raises(zoo.HubError, match=rf"announces 3,145,728 bytes for {name}, more than the 1,048,576"):
+        zoo.load("alice/big")
+
+
+def test_the_weights_are_bounded_by_their_own_header(fake_hub):
+    """Weights with 2 MiB appended past what their safetensors header says: stopped while streaming."""
+    zoo.push_to_hub(make_model(33), "alice/big")
+    weights = fake_hub.files("alice/big")["model.safetensors"]
+    fake_hub.commit("alice/big", {"model.safetensors": weights + bytes(2 << 20)})
+    with pytest.raises(zoo.HubError, match=rf"sent more than {len(weights):,} bytes for model.safetensors"):
+        zoo.load("alice/big")
+
+
+def test_size_caps_count_every_chunk():
+    """The streaming side of the caps, chunk by chunk: no Content-Length needed."""
+    import struct
+
+    from zoo.hub import _cap_of, _LimitExceeded, _SizeCap
+
+    assert (_cap_of("README.md"), _cap_of("samples.png"), _cap_of("an API answer")) == (1 << 20, 8 << 20, 16 << 20)
+    cap = _SizeCap("config.json", whole=True)
+    cap.add(b"x" * (1 << 20))
+    with pytest.raises(_LimitExceeded, match="sent more than 1,048,576 bytes for config.json"):
+        cap.add(b"x")
+    header = json.dumps({"t": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]}}).encode()
+    weights = _SizeCap("model.safetensors", whole=True)
+    for byte in struct.pack("<Q", len(header)) + header + b"abcd":  # one byte at a time: the header arrives split
+        weights.add(bytes([byte]))
+    with pytest.raises(_LimitExceeded, match=f"sent more than {8 + len(header) + 4} bytes"):
+        weights.add(b"e")
+    with pytest.raises(_LimitExceeded, match="declares a safetensors header of"):
+        _SizeCap("model.safetensors", whole=True).add(struct.pack("<Q", 1 << 40))
+    with pytest.raises(_LimitExceeded, match="does not start with a safetensors header"):
+        _SizeCap("model.safetensors", whole=True).add(struct.pack("<Q", 2) + b"[]")
+
+
+def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch):
+    import errno
+
+    from huggingface_hub import file_download
+
+    zoo.push_to_hub(make_model(34), "alice/full")
+    real_get = file_download.http_get
+
+    class FullDisk:
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    monkeypatch.setattr(
+        file_download, "http_get", lambda url, temp_file, *a, **k: real_get(url, FullDisk(temp_file), *a, **k)
+    )
+    with pytest.raises(zoo.HubError) as info:
+        zoo.load("alice/full")
+    message = str(info.value)
+    assert "No space left on device" in message and "cannot write config.json to the Hugging Face cache" in message
+    assert "cannot reach" not in message and "\n" not in message
+
+
+# -- bounded waits for push -------------------------------------------------------------------------
+
+
+def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_hub, monkeypatch, tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    folder = zoo.save_pretrained(make_model(35), tmp_path / "m")
+    fake_hub.stall.add("commit")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "1")
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "push", str(folder), "--repo", "alice/stalled"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    seconds = time.monotonic() - start
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    last = run.stderr.strip().splitlines()[-1]  # before it, at most huggingface_hub's own retry warnings
+    assert last.startswith("zoo push: error: push to Hub repo 'alice/stalled': no complete answer"), run.stderr
+    assert "within the push deadline" in last and "ZOO_HUB_TIMEOUT=1)" in last
+    assert seconds < 20, seconds  # the deadline, one retry pause, and two interpreter starts
+    assert ("POST", "/api/models/alice/stalled/commit/main") in fake_hub.requests
+
+
+# -- publishing truths --------------------------------------------------------------------------------
+
+
+def test_private_on_an_existing_public_repo_makes_it_private(fake_hub):
+    zoo.push_to_hub(make_model(36), "alice/vis")
+    assert not fake_hub.repos["alice/vis"].private
+    zoo.push_to_hub(make_model(37), "alice/vis", private=True)
+    assert fake_hub.repos["alice/vis"].private
+    assert ("PUT", "/api/models/alice/vis/settings") in fake_hub.requests
+    zoo.push_to_hub(make_model(38), "alice/vis")  # without --private an existing repo keeps its visibility
+    assert fake_hub.repos["alice/vis"].private
+
+
+def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monkeypatch):
+    import httpx2
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    zoo.push_to_hub(make_model(39), "alice/stays-public")
+    commits = dict(fake_hub.repos["alice/stays-public"].commits)
+
+    def refuse(self, repo_id, **kwargs):
+        request = httpx2.Request("PUT", f"{fake_hub.url}/api/models/{repo_id}/settings")
+        raise HfHubHTTPError("403 Forbidden: not an admin of this repo", response=httpx2.Response(403, request=request))
+
+    monkeypatch.setattr(HfApi, "update_repo_settings", refuse)
+    with pytest.raises(zoo.HubError, match=r"--private was asked, but the repo exists and could not be made private"):
+        zoo.push_to_hub(make_model(40), "alice/stays-public", private=True)
+    assert fake_hub.repos["alice/stays-public"].commits == commits and not fake_hub.repos["alice/stays-public"].private
+
+
+def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, capsys, monkeypatch):
+    """The folder changes while the upload runs (a training run still writing): the entry pins the upload."""
+    import zoo.hub
+    from zoo.cli import main
+    from zoo.weights import file_sha256
+
+    folder = zoo.save_pretrained(make_model(41), tmp_path / "m", dataset="digits")
+    real_upload = zoo.hub._upload
+
+    def upload_while_the_folder_changes(*args, **kwargs):
+        zoo.save_pretrained(make_model(42), folder, dataset="digits")
+        return real_upload(*args, **kwargs)
+
+    monkeypatch.setattr(zoo.hub, "_upload", upload_while_the_folder_changes)
+    assert main(["push", str(folder), "--repo", "alice/staged"]) == 0
+    out = capsys.readouterr().out
+    entry = eval(out[out.index("zoo.PretrainedEntry(") :], {"zoo": zoo})
+    uploaded = fake_hub.files("alice/staged")
+
+    import hashlib
+
+    assert entry.sha256 == hashlib.sha256(uploaded["model.safetensors"]).hexdigest()
+    assert entry.config_sha256 == hashlib.sha256(uploaded["config.json"]).hexdigest()
+    assert entry.sha256 != file_sha256(folder / "model.safetensors")  # the folder now holds other weights

@@ -155,3 +155,21 @@ def test_masked_layers_keep_their_saved_names():
     conv = MaskedConv2d(3, 6, 3, "B", colours=3)
     assert sorted(conv.state_dict()) == ["bias", "weight"]
     assert conv.state_dict()["weight"].shape == (6, 3, 3, 3)
+
+
+def test_the_mask_is_all_ones_test_matches_the_mask_and_needs_no_values():
+    """MaskedConv2d decides whether to multiply by its cut mask from the definition, not by reading the mask,
+    so that it builds on the meta device (where load_folder sizes untrusted configs)."""
+    import itertools
+
+    from zoo.layers import MaskedConv2d
+
+    for kind, colours, kh, kw in itertools.product("AB", (1, 3), (1, 3, 5), (1, 3, 7)):
+        conv = MaskedConv2d(6, 12, (kh, kw), kind, colours=colours)
+        cut = conv.mask[:, :, : conv.cut[0], : conv.cut[1]]
+        assert (conv.cut_mask is None) == bool(cut.all()), (kind, colours, kh, kw)
+        with torch.device("meta"):
+            meta = MaskedConv2d(6, 12, (kh, kw), kind, colours=colours)
+        assert (meta.cut_mask is None) == (conv.cut_mask is None) and meta.weight.is_meta
+    with torch.device("meta"), pytest.raises(ValueError, match="cannot be split into 1 chunk"):
+        MaskedConv2d(4, 12, 3, "B", colours=3)

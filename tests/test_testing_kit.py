@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from pydantic import Field
 from torch import nn
 
 import zoo
@@ -94,3 +95,57 @@ def test_kit_catches_an_inexact_fast_sampler():
     model.incremental_sampler = lambda n: OffByOne(model)
     with pytest.raises(AssertionError, match=r"fast logits of channel 0 at pixel \(0, 0\) differ"):
         check_fast_sampler(model)
+
+
+class GreedyConfig(zoo.ModelConfig):
+    size: int = Field(4, ge=1, le=10**9)
+
+
+def _greedy_plugin(build):
+    class Greedy(zoo.AutoregressiveModel):
+        """Builds its table on the CPU whatever device it is asked for (``build``)."""
+
+        architecture = "greedy-test"
+        config_class = GreedyConfig
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.table = nn.Parameter(build(config))
+
+        def logits(self, x):
+            return self.table[: x.numel() * 0 + 1].expand(x.shape[0], self.config.levels, *self.config.shape)
+
+    class Plugin:
+        @zoo.hookimpl
+        def zoo_register_models(self, register):
+            register(Greedy)
+
+    return Plugin()
+
+
+@pytest.mark.parametrize(
+    "build, caught",
+    [
+        (lambda c: torch.zeros(c.size, device="cpu"), "made a tensor of 4,000,000,000 bytes"),
+        (lambda c: torch.zeros(c.size) + float(torch.zeros(1).sum()), None),  # reads a value: refused unbuilt
+    ],
+)
+def test_hostile_folder_check_catches_a_model_that_allocates(build, caught, tmp_path):
+    """A constructor that ignores the meta device would turn a hostile config into a real allocation; one that
+    reads tensor values cannot be sized, so load_folder refuses it without building it for real."""
+    from zoo.testing import check_hostile_folder
+
+    name = zoo.register_plugin(_greedy_plugin(build), "greedy-test-plugin")
+    try:
+        small, huge = {"height": 2, "width": 2, "levels": 2}, {"height": 2, "width": 2, "levels": 2, "size": 10**9}
+        if caught:
+            with pytest.raises(AssertionError, match=caught):
+                check_hostile_folder("greedy-test", small, huge)
+        else:
+            with pytest.raises(AssertionError, match="cannot be built on the meta device"):
+                check_hostile_folder("greedy-test", small, huge)
+            folder = zoo.save_pretrained(zoo.create("greedy-test", **small), tmp_path / "m")
+            with pytest.raises(zoo.WeightsError, match=r"config.json: cannot size greedy-test .* meta device"):
+                zoo.load_folder(folder)  # refused in one line, never built for real
+    finally:
+        zoo.unregister_plugin(name)

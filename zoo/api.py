@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ._version import __version__
 from .arguments import count as check_count
 from .arguments import device as check_device
+from .building import check_model_size
 from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
 from .data import data_dir, load_dataset, recorded_options
 from .data import dataset_options as dataset_options_of
@@ -211,6 +212,7 @@ def create(arch: str, **config_overrides: Any) -> Model:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
         raise ConfigError(f"invalid config for {arch}: {validation_problems(exc)}") from None
+    check_model_size(spec.cls, config, arch)
     return spec.cls(config)
 
 
@@ -406,6 +408,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
                 f"remove the conflicting setting(s) {', '.join(f'{k}={v}' for k, v in conflicts.items())}"
             )
         model_config = validated(config_class, {**model_settings, **from_data}, f"config for {arch}")
+        check_model_size(reg.model(arch).cls, model_config, arch)
         torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
         model = reg.model(arch).cls(model_config)
 

@@ -23,7 +23,7 @@ from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure
-from .hub import download_repo, file_sha256
+from .hub import download_repo
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
@@ -31,7 +31,6 @@ from .registry import get_registry
 from .sampling import MAX_SAMPLES, save_grid
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
-from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
 __all__ = ["main", "parse_settings", "recipe_settings"]
 
@@ -372,7 +371,7 @@ def cmd_push(args) -> None:
 
     url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
     print(f"pushed {args.folder} to {args.repo}: {url}")
-    meta = read_config(args.folder)
+    meta = url.config  # what was uploaded (staged), not the folder as it is now
     options = meta.get("dataset_options") or {}
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
     print(
@@ -380,8 +379,8 @@ def cmd_push(args) -> None:
         f"\n    dataset={meta.get('dataset') or 'DATASET (not recorded in config.json)'!r},"
         + (f"\n    dataset_options={options!r}," if options else "")
         + f"\n    repo_id={args.repo!r},\n    revision={url.rstrip('/').split('/')[-1]!r},"
-        f"\n    sha256={file_sha256(args.folder / WEIGHTS_FILE)!r},"
-        f"\n    config_sha256={file_sha256(args.folder / CONFIG_FILE)!r},\n)"
+        f"\n    sha256={url.sha256!r},"
+        f"\n    config_sha256={url.config_sha256!r},\n)"
     )
 
 

@@ -9,7 +9,12 @@ runs a dataset's own ``download`` on a machine that is online.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +27,6 @@ from .errors import DatasetError
 from .options import coerce_options, recorded
 from .registry import get_registry
 from .specs import SPLITS
-from .weights import atomic_write_bytes
 
 __all__ = [
     "SPLITS",
@@ -166,17 +170,125 @@ def load_dataset(name: str, split: str = "train", limit: int | None = None, **op
 # -- download -----------------------------------------------------------------------------------
 
 
-def fetch(urls: list[str], dest: Path) -> None:
-    """Write the first of ``urls`` that answers to ``dest`` (atomically); a dataset's ``download`` uses it."""
+# Bounded waits of `zoo download` (see :func:`fetch`), settable for slow links and for tests.
+FETCH_SETTINGS = (
+    ("ZOO_DOWNLOAD_TIMEOUT", 60.0, "seconds"),  # a server that never answers costs this long
+    ("ZOO_DOWNLOAD_MIN_RATE", 10_000.0, "bytes per second"),  # measured over each window below
+    ("ZOO_DOWNLOAD_RATE_WINDOW", 10.0, "seconds"),
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _fetch_setting(env: str, default: float, unit: str) -> float:
+    raw = os.environ.get(env, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not (0 < value < float("inf")):
+        raise DatasetError(f"{env}={raw[:40]!r}: must be a positive number of {unit}")
+    return value
+
+
+def fetch(urls: list[str], dest: Path, sha256: str | None = None, max_bytes: int | None = None) -> None:
+    """Stream the first of ``urls`` that answers to ``dest``; a dataset's ``download`` uses it.
+
+    The body goes to a temporary file beside ``dest`` (renamed into place when complete, removed
+    otherwise), so memory stays flat whatever the size. Bounded: a deadline
+    (``ZOO_DOWNLOAD_TIMEOUT`` seconds, extended by the time the bytes received need at the minimum
+    rate), a minimum rate (``ZOO_DOWNLOAD_MIN_RATE`` bytes/s over each ``ZOO_DOWNLOAD_RATE_WINDOW``
+    seconds), and ``max_bytes``; with ``sha256`` the file must have that hash. Only ``https://``
+    URLs are fetched (plain ``http://`` only from this machine: a local mirror or a test), since
+    a plain-text download can be altered on the way. A failed mirror is tried no further; a full
+    disk stops at once and says so.
+    """
+    timeout, min_rate, window = (_fetch_setting(*setting) for setting in FETCH_SETTINGS)
     errors = []
     for url in urls:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS):
+            errors.append(f"{url}: refused (only https:// downloads, or http:// from this machine)")
+            continue
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:
-                atomic_write_bytes(dest, response.read())
+            _stream(url, dest, sha256, max_bytes, timeout, min_rate, window)
             return
-        except OSError as exc:
+        except _FetchFailed as exc:
             errors.append(f"{url}: {exc}")
+        except urllib.error.HTTPError as exc:
+            errors.append(f"{url}: HTTP {exc.code} {exc.reason}")
+        except OSError as exc:  # no connection, a refused or timed-out connect (URLError), a reset
+            reason = getattr(exc, "reason", None) or exc.strerror or exc
+            errors.append(f"{url}: {reason}")
     raise DatasetError(f"could not download {dest.name}: " + "; ".join(errors))
+
+
+class _FetchFailed(Exception):
+    """One mirror's download failed in a way the next mirror may not: a limit, a bad hash, a short body."""
+
+
+def _stream(url: str, dest: Path, sha256, max_bytes, timeout: float, min_rate: float, window: float) -> None:
+    start = time.monotonic()
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name[:100]}.", suffix=".part")
+    except OSError as exc:
+        raise _write_failed(dest, exc) from None
+    digest, received = hashlib.sha256(), 0
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=min(timeout, window)) as response:
+            declared = response.headers.get("Content-Length")
+            if max_bytes is not None and declared and declared.isdigit() and int(declared) > max_bytes:
+                raise _FetchFailed(
+                    f"the server announces {int(declared):,} bytes, more than the {max_bytes:,} expected"
+                )
+            window_start, window_bytes = time.monotonic(), 0
+            while True:
+                chunk = response.read1(1 << 16)  # what has arrived: read() would wait for all 64 KiB
+                now = time.monotonic()
+                if chunk:
+                    received += len(chunk)
+                    window_bytes += len(chunk)
+                    if max_bytes is not None and received > max_bytes:
+                        raise _FetchFailed(f"more than the {max_bytes:,} bytes expected; stopped")
+                    digest.update(chunk)
+                    try:
+                        out.write(chunk)
+                    except OSError as exc:
+                        raise _write_failed(dest, exc) from None
+                if now - start > timeout + received / min_rate:
+                    raise _FetchFailed(f"not complete within the deadline ({now - start:.1f} s; ZOO_DOWNLOAD_TIMEOUT)")
+                if now - window_start >= window:
+                    rate = window_bytes / (now - window_start)
+                    if rate < min_rate:
+                        raise _FetchFailed(
+                            f"{rate:.0f} bytes/s over {now - window_start:.1f} s, below the minimum of "
+                            f"{min_rate:g} (ZOO_DOWNLOAD_MIN_RATE)"
+                        )
+                    window_start, window_bytes = now, 0
+                if not chunk:
+                    break
+            if declared and declared.isdigit() and received != int(declared):
+                raise _FetchFailed(f"the body ended after {received:,} of the {int(declared):,} bytes announced")
+            try:
+                out.flush()
+                os.fsync(out.fileno())
+            except OSError as exc:
+                raise _write_failed(dest, exc) from None
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise _FetchFailed(f"sha256 {digest.hexdigest()}, expected {sha256}: an altered or broken copy")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    except TimeoutError:
+        raise _FetchFailed(f"no data for {min(timeout, window):g} s") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _write_failed(dest: Path, exc: OSError) -> DatasetError:
+    """A local write failure (a full disk, no permission): no mirror can fix it, so it ends the download."""
+    return DatasetError(f"{dest}: cannot write the download ({exc.strerror or exc}); nothing was kept")
 
 
 def download(name: str, root: str | Path | None = None, force: bool = False) -> Path:

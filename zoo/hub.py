@@ -16,6 +16,7 @@ where it stands: its retries stop, and the cache lock it holds is released on th
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import shutil
@@ -43,6 +44,7 @@ __all__ = [
     "resolve_entry",
     "download_repo",
     "push_to_hub",
+    "CommitURL",
     "file_sha256",
     "UPLOADED_FILES",
     "DownloadLimits",
@@ -146,6 +148,9 @@ def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
 
     folder = None
     for filename in REQUIRED_FILES + OPTIONAL_FILES:
+        budget = getattr(_active, "budget", None)
+        if budget is not None:
+            budget.file = filename
         try:
             # After the first file, pin the commit it resolved to, so all files come from one snapshot.
             path = hf_hub_download(
@@ -243,11 +248,81 @@ def _check_path_headers(response) -> None:
             )
 
 
+# The most each kind of file may hold, enforced while it streams (and at once when a Content-Length
+# announces more): far above what zoo writes, far below what would hurt. The weights are bounded
+# by what their own safetensors header implies, exactly, once its first bytes have arrived.
+FILE_CAPS = {CONFIG_FILE: 1 << 20, CARD_FILE: 1 << 20}
+FIGURE_CAP = 8 << 20  # samples.png and the other figures: a few hundred KB each
+API_CAP = 16 << 20  # the Hub's JSON answers (revision info, tree listings)
+WEIGHTS_CAP = 64 << 30  # before the header says: 64 GiB, 300x the largest model zoo ships
+
+
+def _cap_of(filename: str) -> int:
+    if filename in FILE_CAPS:
+        return FILE_CAPS[filename]
+    if filename == WEIGHTS_FILE:
+        return WEIGHTS_CAP
+    return FIGURE_CAP if filename.endswith(".png") else API_CAP
+
+
+class _SizeCap:
+    """Counts one response body against the cap of its file kind; for weights, against their header too."""
+
+    def __init__(self, filename: str, whole: bool):
+        self.filename, self.cap, self.seen = filename, _cap_of(filename), 0
+        self.head = bytearray() if filename == WEIGHTS_FILE and whole else None  # a resumed body has no header
+
+    def check_announced(self, length: str | None) -> None:
+        if length and length.strip().isdigit() and int(length) > self.cap:
+            raise _LimitExceeded(self._over(f"announces {int(length):,} bytes"))
+
+    def add(self, chunk: bytes) -> None:
+        self.seen += len(chunk)
+        if self.head is not None:
+            self._read_header(chunk)
+        if self.seen > self.cap:
+            raise _LimitExceeded(self._over(f"sent more than {self.cap:,} bytes"))
+
+    def _over(self, what: str) -> str:
+        return (
+            f"the server at {_endpoint()} {what} for {self.filename}, more than the {self.cap:,} a zoo "
+            f"{self.filename} may hold; refused while streaming (nothing was loaded)"
+        )
+
+    def _read_header(self, chunk: bytes) -> None:
+        """Once the safetensors header is in, the file's size is known exactly: 8 + header + data."""
+        import json
+
+        from .weights import MAX_HEADER_BYTES
+
+        self.head += chunk[: 8 + MAX_HEADER_BYTES + 1]
+        if len(self.head) < 8:
+            return
+        size = int.from_bytes(self.head[:8], "little")
+        if size > MAX_HEADER_BYTES:
+            raise _LimitExceeded(
+                f"{WEIGHTS_FILE} from {_endpoint()} declares a safetensors header of {size:,} bytes, more than "
+                f"{MAX_HEADER_BYTES:,}; not a zoo weights file"
+            )
+        if len(self.head) < 8 + size:
+            return
+        try:
+            header = json.loads(bytes(self.head[8 : 8 + size]))
+            end = max([0] + [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise _LimitExceeded(
+                f"{WEIGHTS_FILE} from {_endpoint()} does not start with a safetensors header; not a zoo weights file"
+            ) from None
+        self.cap, self.head = min(self.cap, 8 + size + end), None
+
+
 class _Budget:
     """The time and rate accounts of one download (all its files), checked at every request and chunk."""
 
-    def __init__(self, limits: DownloadLimits):
+    def __init__(self, limits: DownloadLimits, upload_bytes: int = 0):
         self.limits = limits
+        self.upload_bytes = upload_bytes  # a push: the deadline grows by the time these need at min_rate
+        self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
         self.start = time.monotonic()
         self.received = 0  # body bytes of every response so far
         self.window_start: float | None = None  # set while a body streams: start of the rate window
@@ -255,7 +330,7 @@ class _Budget:
         self.current = ""  # the file whose body streams
 
     def remaining(self) -> float:
-        allowed = self.limits.timeout + self.received / self.limits.min_rate
+        allowed = self.limits.timeout + (self.received + self.upload_bytes) / self.limits.min_rate
         return self.start + allowed - time.monotonic()
 
     def check(self) -> None:
@@ -271,11 +346,15 @@ class _Budget:
                 )
             self.window_start, self.window_bytes = now, 0
         if self.remaining() <= 0:
-            raise _LimitExceeded(
-                f"no complete answer from {_endpoint()} within the download deadline "
-                f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
-                f"or unreachable: retry later, or {OFFLINE_HINT}"
-            )
+            raise _LimitExceeded(self.deadline_passed(now))
+
+    def deadline_passed(self, now: float) -> str:
+        what, hint = ("push", "retry later") if self.upload_bytes else ("download", f"retry later, or {OFFLINE_HINT}")
+        return (
+            f"no complete answer from {_endpoint()} within the {what} deadline "
+            f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
+            f"or unreachable: {hint}"
+        )
 
     def on_request(self, request) -> None:
         """Refuse a request past the limits, else cap its timeouts to what remains."""
@@ -285,7 +364,8 @@ class _Budget:
         for key in ("connect", "read", "write", "pool"):
             old = timeout.get(key)
             timeout[key] = remaining if old is None else min(old, remaining)
-        timeout["read"] = min(timeout["read"], self.limits.rate_window)  # a silent stream is seen within a window
+        if not self.upload_bytes:  # a download's silent stream is seen within a window; a commit may think longer
+            timeout["read"] = min(timeout["read"], self.limits.rate_window)
         request.extensions["timeout"] = timeout
 
     def on_response(self, response) -> None:
@@ -296,14 +376,19 @@ class _Budget:
             for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
                 if header in response.headers:
                     del response.headers[header]
-        response.stream = _MeteredStream(response.stream, self, response.request.url.path.rsplit("/", 1)[-1])
+        path = response.request.url.path
+        kind = "" if path.startswith("/api/") or not self.file else self.file  # a redirect keeps the file
+        cap = _SizeCap(kind or "an API answer", whole=response.status_code != 206)
+        if response.request.method != "HEAD":
+            cap.check_announced(response.headers.get("Content-Length"))
+        response.stream = _MeteredStream(response.stream, self, path.rsplit("/", 1)[-1], cap)
 
 
 class _MeteredStream(httpx2.SyncByteStream):
     """A response body that counts its bytes into the budget and checks the budget at every chunk."""
 
-    def __init__(self, stream, budget: _Budget, name: str):
-        self.stream, self.budget, self.name = stream, budget, name
+    def __init__(self, stream, budget: _Budget, name: str, cap: _SizeCap):
+        self.stream, self.budget, self.name, self.cap = stream, budget, name, cap
 
     def __iter__(self):
         budget = self.budget
@@ -311,6 +396,7 @@ class _MeteredStream(httpx2.SyncByteStream):
         for chunk in self.stream:
             budget.received += len(chunk)
             budget.window_bytes += len(chunk)
+            self.cap.add(chunk)
             budget.check()
             yield chunk
         budget.window_start = None  # complete: a later request starts its own window
@@ -320,16 +406,28 @@ class _MeteredStream(httpx2.SyncByteStream):
 
 
 _active = threading.local()  # .budget: the _Budget of the download running in this thread, or None
+# Pushes in progress: huggingface_hub commits from worker threads of its own, which have no budget
+# of theirs; a request in a thread without one is bounded by the push with the most time left.
+_pushes: list[_Budget] = []
+_pushes_lock = threading.Lock()
+
+
+def _budget_here() -> _Budget | None:
+    budget = getattr(_active, "budget", None)
+    if budget is None and _pushes:
+        with _pushes_lock:
+            budget = max(_pushes, key=_Budget.remaining, default=None)
+    return budget
 
 
 def _request_hook(request) -> None:
-    budget = getattr(_active, "budget", None)
+    budget = _budget_here()
     if budget is not None:
         budget.on_request(request)
 
 
 def _response_hook(response) -> None:
-    budget = getattr(_active, "budget", None)
+    budget = _budget_here()
     if budget is not None:
         _check_path_headers(response)
         budget.on_response(response)
@@ -426,6 +524,12 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
         RevisionNotFoundError,
     )
 
+    local = _local_write_error(exc)
+    if local is not None:
+        return HubError(
+            f"{what}: cannot write {filename} to the Hugging Face cache at {constants.HF_HUB_CACHE} "
+            f"({local.strerror}); free space there or point HF_HOME elsewhere, then retry"
+        )
     if isinstance(exc, HFValidationError):
         return HubError(f"{what}: not a valid Hub repo id or revision ({exc})")
     if isinstance(exc, RepositoryNotFoundError):
@@ -457,6 +561,20 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
     if isinstance(exc, (httpx2.TransportError, OSError)):
         return HubError(f"{what}: cannot reach the Hub at {_endpoint()} ({_first_line(exc)}); {OFFLINE_HINT}")
     return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {_first_line(exc)})")
+
+
+_LOCAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
+
+def _local_write_error(exc: BaseException) -> OSError | None:
+    """The OSError of a failed local write (a full disk, a read-only cache) anywhere in the chain, if any:
+    huggingface_hub passes it on unchanged, and it is no reason to blame the network."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, OSError) and exc.errno in _LOCAL_WRITE_ERRNOS:
+            return exc
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -503,7 +621,30 @@ def push_to_hub(
 
             write_model_card(folder, name=repo_id)
         _check_card_describes(folder)
-        return _upload(folder, repo_id, private, revision, token, commit_message)
+        # hashed now, from the staged copy: the source folder may change while the upload runs
+        staged = read_config(folder)
+        sha256, config_sha256 = file_sha256(folder / WEIGHTS_FILE), file_sha256(folder / CONFIG_FILE)
+        url = _upload(folder, repo_id, private, revision, token, commit_message)
+        return CommitURL(url, staged, sha256, config_sha256)
+
+
+class CommitURL(str):
+    """The commit URL ``push_to_hub`` returns, carrying what was uploaded: the staged ``config`` (the
+    parsed config.json) and the sha256 of the uploaded ``model.safetensors`` and ``config.json``, from
+    which a :class:`~zoo.PretrainedEntry` for the commit is written (``zoo push`` prints one)."""
+
+    config: dict
+    sha256: str
+    config_sha256: str
+
+    def __new__(cls, url: str, config: dict, sha256: str, config_sha256: str):
+        self = super().__new__(cls, url)
+        self.config, self.sha256, self.config_sha256 = config, sha256, config_sha256
+        return self
+
+    @property
+    def commit(self) -> str:
+        return self.rstrip("/").split("/")[-1]
 
 
 def _check_card_describes(folder: Path) -> None:
@@ -521,13 +662,31 @@ def _check_card_describes(folder: Path) -> None:
 
 
 def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:
+    """One commit of the staged folder, within a deadline: ``ZOO_HUB_TIMEOUT`` seconds plus the time the
+    staged bytes need at ``ZOO_HUB_MIN_RATE`` (the same hooks as downloads cap every request's waits)."""
     from huggingface_hub import HfApi
 
     meta = read_config(folder)
     api = HfApi(endpoint=_endpoint(), token=token)
     message = commit_message or f"Upload {meta['architecture']} model with zoo"
+    staged = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+    _install_hooks()
+    budget = _active.budget = _Budget(download_limits(), upload_bytes=staged)
+    with _pushes_lock:
+        _pushes.append(budget)
+    try:
+        return _commit_folder(api, folder, repo_id, private, revision, message)
+    finally:
+        _active.budget = None
+        with _pushes_lock:
+            _pushes.remove(budget)
+
+
+def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> str:
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+        if private:  # the repo may have existed, public: create_repo leaves it so, and would say nothing
+            _make_private(api, repo_id)
         if revision is not None:
             api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
         info = api.upload_folder(
@@ -538,9 +697,31 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
             allow_patterns=UPLOADED_FILES,
             repo_type="model",
         )
+    except HubError:
+        raise
     except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
+        limit = _limit_in_chain(exc)
+        budget = _budget_here()
+        if limit is None and isinstance(exc, httpx2.TimeoutException) and budget is not None:
+            limit = budget.deadline_passed(time.monotonic())  # the last wait, capped to the deadline, ran out
+        if limit is not None:
+            raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
         raise _push_error(exc, repo_id) from None
     return info.commit_url
+
+
+def _make_private(api, repo_id: str) -> None:
+    """Set an existing repo private before anything is uploaded, or refuse the push in one line."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.update_repo_settings(repo_id, private=True, repo_type="model")
+    except HfHubHTTPError as exc:
+        raise HubError(
+            f"push to Hub repo {repo_id!r} at {_endpoint()}: --private was asked, but the repo exists and could not "
+            f"be made private ({_first_line(exc)}); nothing was uploaded: change its visibility on the Hub, or "
+            "push without --private"
+        ) from None
 
 
 def _push_error(exc, repo_id) -> HubError:

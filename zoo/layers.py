@@ -33,13 +33,17 @@ __all__ = [
 
 def channel_groups(n: int, colours: int, chunks: int = 1) -> torch.Tensor:
     """Colour group (0..colours-1) of each of ``n`` feature maps, contiguous within each chunk."""
+    _check_groups(n, colours, chunks)
+    per = n // (colours * chunks)
+    return (torch.arange(n) % (n // chunks)) // per
+
+
+def _check_groups(n: int, colours: int, chunks: int) -> None:
     if n % (colours * chunks):
         raise ValueError(
             f"{n} feature maps cannot be split into {chunks} chunk(s) of {colours} colour groups; "
             f"use a multiple of {colours * chunks}"
         )
-    per = n // (colours * chunks)
-    return (torch.arange(n) % (n // chunks)) // per
 
 
 def causal_mask(
@@ -57,6 +61,10 @@ def causal_mask(
     kh, kw = kernel_size
     ci, cj = kh // 2, kw // 2
     mask = torch.zeros(out_channels, in_channels, kh, kw)
+    if mask.is_meta:  # sizing a model without building it (zoo.building): a meta mask has no values to set
+        _check_groups(out_channels, colours, out_chunks)
+        _check_groups(in_channels, colours, in_chunks)
+        return mask
     mask[:, :, :ci, :] = 1  # rows above
     mask[:, :, ci, :cj] = 1  # left in the same row
     g_out = channel_groups(out_channels, colours, out_chunks)[:, None]
@@ -64,6 +72,20 @@ def causal_mask(
     centre = g_out > g_in if kind == "A" else g_out >= g_in
     mask[:, :, ci, cj] = centre.float()
     return mask
+
+
+def _cut_mask_is_all_ones(kind: str, colours: int, kh: int, kw: int) -> bool:
+    """Whether a mask cut to the rows up to its centre (and, for one row, the columns up to it) keeps every weight.
+
+    Decided from the mask's definition rather than by reading the mask: a model built on the meta
+    device (``load_folder`` compares an untrusted folder's shapes that way, allocating nothing)
+    has masks with no values to read. Only the centre pixel can hold zeros once cut, and only
+    when the cut keeps a column right of the centre (a kernel of more than one row and column)
+    or the centre's colour groups forbid a pair: mask A never lets a group see itself, mask B
+    forbids later colours whenever there is more than one.
+    """
+    right_of_centre_kept = kh > 1 and kw > 1
+    return not right_of_centre_kept and kind == "B" and colours == 1
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -106,7 +128,8 @@ class MaskedConv2d(nn.Conv2d):
         # loses the columns right of the centre
         self.cut = (ci + 1, cj + 1 if kh == 1 else kw)
         cut = full[:, :, : self.cut[0], : self.cut[1]]
-        self.register_buffer("cut_mask", None if bool(cut.all()) else cut.contiguous(), persistent=False)
+        keeps_all = _cut_mask_is_all_ones(mask, colours, kh, kw)
+        self.register_buffer("cut_mask", None if keeps_all else cut.contiguous(), persistent=False)
         # (left, right, top, bottom) padding of the cut kernel that keeps H and W and the centre
         self.cut_padding = (cj, self.cut[1] - 1 - cj, ci, 0)
         self._cache: tuple | None = None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ._version import __version__
+from .building import meta_model
 from .errors import (
     ConfigFileError,
     UnknownNameError,
@@ -40,7 +40,6 @@ __all__ = [
     "atomic_write_json",
 ]
 
-log = logging.getLogger("zoo.weights")
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -327,15 +326,19 @@ def _expected_tensors(cls, config, cfg_path: Path, arch: str) -> dict[str, tuple
 
     The meta device allocates nothing, so a config that asks for 10^9 hidden units costs
     nothing here: the weights file must then hold exactly that much data before anything is
-    materialised. A model that cannot be built on the meta device is built for real (its
-    config has already passed the architecture's bounds).
+    materialised. A model that cannot be built on the meta device is refused, never built for
+    real: that real build is what a 549-byte hostile config.json turns into 200 GB.
     """
     try:
-        with torch.device("meta"):
-            model = cls(config)
-    except Exception as exc:  # noqa: BLE001 - a model that rejects its config, or one that needs real tensors
-        log.debug("building %s on the meta device failed (%s); building it on the CPU", arch, exc)
-        model = _build(cls, config, cfg_path, arch)
+        model = meta_model(cls, config)
+    except Exception as exc:  # noqa: BLE001 - a model that rejects its config, or one that reads tensor values
+        reason = _first_line(exc)
+        if "meta" not in reason:
+            raise WeightsError(f"{cfg_path}: cannot build {arch} from this config ({reason})") from None
+        raise WeightsError(
+            f"{cfg_path}: cannot size {arch} from this config without building it ({reason}); "
+            "its constructor must work on the meta device (see zoo.testing.check_hostile_folder)"
+        ) from None
     return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
 
 

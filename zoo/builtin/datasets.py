@@ -23,12 +23,17 @@
     records of 1 label byte + 3,072 pixel bytes, R then G then B planes), 32x32x3, 256 levels,
     with labels. The last 5,000 training images are **val**, the first 45,000 **train**.
 
-Files live in ``data_dir()/<name>/``; ``zoo download NAME`` fetches them on a machine that is online.
+Files live in ``data_dir()/<name>/``; ``zoo download NAME`` fetches them on a machine that is online,
+over https only, each file checked against a pinned sha256. Every reader is bounded by what the
+format promises (an IDX header's dimensions, CIFAR's record count, the .amat row count), so a
+gzip file that inflates past it costs no more memory than the promise before it is refused.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
+import math
 import struct
 import tarfile
 import zlib
@@ -110,30 +115,78 @@ def load_digits_binarized(split: str = "train") -> ImageSet:
 # -- file readers -------------------------------------------------------------------------------
 
 
-def _read_bytes(path: Path, what: str) -> bytes:
+# The most any dataset file may hold once decompressed; the released files are 79 MB at most.
+MAX_FILE_BYTES = 1 << 30
+_CHUNK = 1 << 20
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def _read_bytes(path: Path, what: str, limit: int | None = None) -> bytes:
+    """The (decompressed) bytes of ``path``, read in chunks and never more than ``limit`` + 1 of them.
+
+    A gzip file of a few MB can inflate to many GB: reading stops one byte past what the format
+    allows (``limit``, else :data:`MAX_FILE_BYTES`), so such a file costs at most that much memory
+    and ends in one line.
+    """
+    limit = MAX_FILE_BYTES if limit is None else limit
+    out = bytearray()
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+        with _open(path) as f:
+            while len(out) <= limit:
+                chunk = f.read(min(_CHUNK, limit + 1 - len(out)))
+                if not chunk:
+                    break
+                out += chunk
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DatasetError(f"{path}: truncated or corrupt gzip file ({exc}); {what}") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc}); {what}") from None
+    if len(out) > limit:
+        raise DatasetError(f"{path}: holds more than the {limit:,} bytes its format allows here; {what}")
+    return bytes(out)
+
+
+def _read_idx_header(path: Path, hint: str) -> tuple[int, tuple[int, ...]]:
+    """(header length, dimensions) of an IDX file, read from its first bytes only."""
+    try:
+        with _open(path) as f:
+            head = f.read(4)
+            ndim = head[3] if len(head) == 4 else 0
+            dims_bytes = f.read(4 * ndim)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DatasetError(f"{path}: truncated or corrupt gzip file ({exc}); {hint}") from None
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc}); {hint}") from None
+    if len(head) < 4 or head[0] != 0 or head[1] != 0:
+        raise DatasetError(f"{path}: not an IDX file (bad magic number); {hint}")
+    if head[2] != 0x08:
+        raise DatasetError(f"{path}: IDX element type 0x{head[2]:02x} is not unsigned byte (0x08); {hint}")
+    if ndim == 0:
+        raise DatasetError(f"{path}: IDX header declares 0 dimensions; {hint}")
+    if len(dims_bytes) < 4 * ndim:
+        raise DatasetError(f"{path}: truncated IDX header ({ndim} dimensions declared); {hint}")
+    return 4 + 4 * ndim, struct.unpack(f">{ndim}I", dims_bytes)
 
 
 def read_idx(path: Path | str, hint: str = "") -> np.ndarray:
-    """Read an unsigned-byte IDX file (MNIST's format), gzip'd or not, checking it is complete."""
+    """Read an unsigned-byte IDX file (MNIST's format), gzip'd or not, checking it is complete.
+
+    The header is read first and bounds the rest: a file that inflates beyond what its dimensions
+    promise is refused once one byte more has been read, and dimensions asking for more than
+    :data:`MAX_FILE_BYTES` are refused before any data is read.
+    """
     path = Path(path)
-    data = _read_bytes(path, hint)
-    if len(data) < 4 or data[0] != 0 or data[1] != 0:
-        raise DatasetError(f"{path}: not an IDX file (bad magic number); {hint}")
-    if data[2] != 0x08:
-        raise DatasetError(f"{path}: IDX element type 0x{data[2]:02x} is not unsigned byte (0x08); {hint}")
-    ndim = data[3]
-    head = 4 + 4 * ndim
-    if len(data) < head:
-        raise DatasetError(f"{path}: truncated IDX header; {hint}")
-    dims = struct.unpack(f">{ndim}I", data[4:head])
-    want = int(np.prod(dims)) if dims else 1
+    head, dims = _read_idx_header(path, hint)
+    want = math.prod(dims)
+    if want > MAX_FILE_BYTES:
+        raise DatasetError(
+            f"{path}: IDX header {dims} asks for {want:,} bytes, more than the {MAX_FILE_BYTES:,} a dataset file "
+            f"may hold; {hint}"
+        )
+    data = _read_bytes(path, hint, limit=head + want)
     got = len(data) - head
     if got != want:
         state = "truncated" if got < want else "longer than its header says"
@@ -141,10 +194,14 @@ def read_idx(path: Path | str, hint: str = "") -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=head).reshape(dims)
 
 
-def read_amat(path: Path | str, hint: str = "", width: int = 784) -> np.ndarray:
-    """Read a binarized-MNIST ``.amat`` file: one image per line, ``width`` values 0/1 separated by spaces."""
+def read_amat(path: Path | str, hint: str = "", width: int = 784, rows: int | None = None) -> np.ndarray:
+    """Read a binarized-MNIST ``.amat`` file: one image per line, ``width`` values 0/1 separated by spaces.
+
+    With ``rows`` (the images expected) the read stops at four bytes a value: a released line is
+    two (a digit and a space).
+    """
     path = Path(path)
-    buf = np.frombuffer(_read_bytes(path, hint), dtype=np.uint8)
+    buf = np.frombuffer(_read_bytes(path, hint, None if rows is None else 4 * width * rows), dtype=np.uint8)
     digit = (buf == ord("0")) | (buf == ord("1"))
     space = np.isin(buf, np.frombuffer(b" \t\r\n", dtype=np.uint8))
     if not np.all(digit | space):
@@ -168,8 +225,8 @@ def read_amat(path: Path | str, hint: str = "", width: int = 784) -> np.ndarray:
 def read_cifar_bin(path: Path | str, hint: str = "", records: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read a CIFAR-10 binary batch: records of 1 label byte + 3,072 pixel bytes (R, G, B planes of 32x32)."""
     path = Path(path)
-    data = _read_bytes(path, hint)
     size = 1 + 3 * 32 * 32
+    data = _read_bytes(path, hint, None if records is None else records * size)
     if len(data) % size:
         raise DatasetError(
             f"{path}: {len(data)} bytes is not a whole number of {size}-byte records (truncated?); {hint}"
@@ -186,16 +243,38 @@ def read_cifar_bin(path: Path | str, hint: str = "", records: int | None = None)
 
 # -- file-based datasets ------------------------------------------------------------------------
 
-MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+# Downloads are https only (a plain-http copy can be altered on the way; yann.lecun.com serves
+# only http, so it is no mirror here) and each file is checked against its sha256 (TensorFlow
+# Datasets pins the same files: binarized MNIST at its http address, the same bytes as https).
+MNIST_MIRRORS = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+)
 MNIST_FILES = {
     "train-images": "train-images-idx3-ubyte.gz",
     "train-labels": "train-labels-idx1-ubyte.gz",
     "test-images": "t10k-images-idx3-ubyte.gz",
     "test-labels": "t10k-labels-idx1-ubyte.gz",
 }
-AMAT_URL = "http://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
+# sha256 of each MNIST file *decompressed*: the mirrors gzip the same IDX bytes differently.
+MNIST_SHA256 = {
+    "train-images-idx3-ubyte.gz": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte.gz": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte.gz": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte.gz": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MNIST_MAX_BYTES = 32 << 20  # a gzip'd file (the largest is 9.9 MB)
+AMAT_URL = "https://www.cs.toronto.edu/~larocheh/public/datasets/binarized_mnist/"
 AMAT_FILES = {s: f"binarized_mnist_{f}.amat" for s, f in (("train", "train"), ("val", "valid"), ("test", "test"))}
+AMAT_SHA256 = {
+    "binarized_mnist_train.amat": "ad693b29f94c14277b095f5238ddefbbdaaae0939789dd2f4f0205278cee3e4d",
+    "binarized_mnist_valid.amat": "1de3d397c40fe8eeb33dafd4099a1f665ec01e96d9be234aaeeac8a34930e2e2",
+    "binarized_mnist_test.amat": "e6687bfea3f820c174f33b7865140b2a2dd2930ef786f35d45795fc193b5ab2c",
+}
+AMAT_MAX_BYTES = 100 << 20  # the largest is 78.4 MB
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
+CIFAR_SHA256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"
+CIFAR_MAX_BYTES = 200 << 20  # 170 MB
 CIFAR_FILES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 
 
@@ -287,7 +366,7 @@ def load_binarized_mnist(
         raise DatasetError("binarized-mnist: seed= only applies with dynamic=True (the static set is fixed)")
     hint = _how_to_get("binarized-mnist")
     path = _find(Path(root) if root else None, "binarized-mnist", AMAT_FILES[split])
-    rows = read_amat(path, hint)
+    rows = read_amat(path, hint, rows=AMAT_ROWS[split])
     if len(rows) != AMAT_ROWS[split]:
         raise DatasetError(f"{path}: {len(rows)} images, expected {AMAT_ROWS[split]} (truncated?); {hint}")
     return ImageSet(torch.from_numpy(rows.reshape(-1, 1, 28, 28).copy()), None, 2, "binarized-mnist", split)
@@ -309,24 +388,47 @@ def load_cifar10(split: str = "train", root: str | Path | None = None) -> ImageS
 # -- download: each file is read back with its reader, so a bad download is reported at once ------
 
 
+def _content_sha256(path: Path, hint: str) -> str:
+    """sha256 of a gzip file's decompressed bytes, streamed (bounded by MAX_FILE_BYTES)."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with _open(path) as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise DatasetError(f"{path}: inflates past {MAX_FILE_BYTES:,} bytes; {hint}")
+                digest.update(chunk)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DatasetError(f"{path}: truncated or corrupt gzip file ({exc}); {hint}") from None
+    return digest.hexdigest()
+
+
 def download_mnist(folder: Path, force: bool = False) -> None:
+    hint = _how_to_get("mnist")
     for filename in MNIST_FILES.values():
         if force or not (folder / filename).is_file():
-            fetch([m + filename for m in MNIST_MIRRORS], folder / filename)
-        read_idx(folder / filename, _how_to_get("mnist"))
+            fetch([m + filename for m in MNIST_MIRRORS], folder / filename, max_bytes=MNIST_MAX_BYTES)
+            expected, actual = MNIST_SHA256[filename], _content_sha256(folder / filename, hint)
+            if actual != expected:
+                (folder / filename).unlink()
+                raise DatasetError(
+                    f"{folder / filename}: decompressed sha256 {actual}, expected {expected}: an altered or broken "
+                    "copy, removed; retry, or fetch the file by hand"
+                )
+        read_idx(folder / filename, hint)
 
 
 def download_binarized_mnist(folder: Path, force: bool = False) -> None:
-    for filename in AMAT_FILES.values():
+    for split, filename in AMAT_FILES.items():
         if force or not (folder / filename).is_file():
-            fetch([AMAT_URL + filename], folder / filename)
-        read_amat(folder / filename, _how_to_get("binarized-mnist"))
+            fetch([AMAT_URL + filename], folder / filename, sha256=AMAT_SHA256[filename], max_bytes=AMAT_MAX_BYTES)
+        read_amat(folder / filename, _how_to_get("binarized-mnist"), rows=AMAT_ROWS[split])
 
 
 def download_cifar10(folder: Path, force: bool = False) -> None:
     if force or not all((folder / f).is_file() for f in CIFAR_FILES):
         archive = folder / "cifar-10-binary.tar.gz"
-        fetch([CIFAR_URL], archive)
+        fetch([CIFAR_URL], archive, sha256=CIFAR_SHA256, max_bytes=CIFAR_MAX_BYTES)
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar.getmembers():
                 base = Path(member.name).name

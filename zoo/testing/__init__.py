@@ -33,6 +33,7 @@ from ..registry import get_registry
 from ..sampling import occlusion_mask
 from ..training import TrainConfig, split_settings
 from ..weights import CONFIG_FILE, WEIGHTS_FILE
+from .hostile import check_hostile_folder, huge_config
 
 __all__ = [
     "check_model",
@@ -44,6 +45,8 @@ __all__ = [
     "check_fast_sampler",
     "check_class_conditioning",
     "NotCached",
+    "check_hostile_folder",
+    "huge_config",
 ]
 
 

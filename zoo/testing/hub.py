@@ -11,19 +11,22 @@ that folder across restarts. zoo's own tests start it in a thread (``FakeHub().s
 
 Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggingface_hub checks,
 ``/api/models/{repo}/revision/{rev}``, ``tree``), publishing (``/api/repos/create``, ``branch``,
-``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files) and
+``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files, the
+repo ``settings`` that change its visibility) and
 the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
 other path gets a 404, so stray calls (telemetry, agent detection) are harmless. Writing needs
 the token :data:`TOKEN`, as a private repo does for reading.
 
 Faults for the bounded-wait tests: ``FakeHub.trickle`` serves a file's body one byte at a time,
-and :func:`silent_server` accepts connections and never answers.
+``FakeHub.stall`` takes a POST to the routes it names (``commit``) and never answers, and
+:func:`silent_server` accepts connections and never answers.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import contextlib
 import hashlib
 import json
@@ -33,7 +36,9 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -42,6 +47,16 @@ from urllib.parse import unquote, urlsplit
 __all__ = ["FakeHub", "isolate_huggingface_hub", "silent_server", "hub_environment", "main", "TOKEN"]
 
 TOKEN = "hf_fake_secret_token_0123456789"
+MAX_BODY = 256 << 20  # bytes of one request body: a zoo model's commit is a few MB of base64
+REQUEST_TIMEOUT = 30.0  # seconds: a client that stops sending or reading is dropped after this
+
+
+class BadRequest(Exception):
+    """A request the fake Hub refuses with a 4xx answer: malformed, or too large (``status``)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 def git_blob_sha1(data: bytes) -> str:
@@ -70,20 +85,31 @@ class FakeHub:
 
     STATE_FILE = "hub.json"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, root: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        root: str | Path | None = None,
+        max_body: int = MAX_BODY,
+        request_timeout: float = REQUEST_TIMEOUT,
+    ) -> None:
+        self.max_body = max_body  # a larger request body is refused with 413, unread
+        self.request_timeout = request_timeout  # seconds a client may leave a socket idle mid-request
         self.repos: dict[str, Repo] = {}
-        self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self.requests: deque[tuple[str, str]] = deque(maxlen=100_000)  # (method, path) of the latest requests
         self.corrupt: set[str] = set()  # file names served with one flipped byte
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
         self.answer_headers: dict[str, str] = {}  # set on every answer: what a hostile server would send
+        self.stall: set[str] = set()  # routes ("commit", "preupload", "create") that read the request, never answer
         self.xet = False  # announce every file as stored on Xet (headers only: no Xet server here)
         self.log_requests = False  # one line per request on stderr (the command turns it on)
-        self.lock = threading.RLock()  # the commit route holds it while calling commit()
+        self.lock = threading.RLock()  # held while a route reads or changes the repos, never during socket I/O
         self.root = Path(root) if root is not None else None
         if self.root is not None:
             self._load()
-        self.server = ThreadingHTTPServer((host, port), _make_handler(self))
+            self._check_writable()
+        self.server = _Server((host, port), _make_handler(self))
         self.url = f"http://{host}:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -165,10 +191,38 @@ class FakeHub:
             raise ValueError(f"{path}: not a fake Hub state file this version can read ({exc})") from None
 
     def _blob(self, state: Path, blob) -> Path:
-        """The file of a blob id from ``hub.json``: a git sha1, so never a path that leaves ``root/blobs``."""
+        """The file of a blob id from ``hub.json``: a git sha1 naming a plain file in ``root/blobs``, so never
+        a path (or a symbolic link) that leads out of it."""
         if not (isinstance(blob, str) and len(blob) == 40 and set(blob) <= set("0123456789abcdef")):
             raise ValueError(f"{state}: blob name {str(blob)[:60]!r} is not a 40-hex git blob id")
-        return self.root / "blobs" / blob
+        path = self.root / "blobs" / blob
+        if path.is_symlink() or not path.is_file():
+            raise ValueError(f"{state}: blob {blob} is not a plain file in {self.root / 'blobs'}")
+        return path
+
+    def _check_writable(self) -> None:
+        """A root that cannot be written would start and then fail every push: refuse it now, in one line."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / "blobs").mkdir(exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root / "blobs"):
+                pass
+        except OSError as exc:
+            raise ValueError(
+                f"{self.root}: cannot write there ({exc.strerror or exc}); choose a writable --root"
+            ) from None
+
+
+class _Server(ThreadingHTTPServer):
+    """The HTTP server, one daemon thread per connection; a client that vanishes costs one log line, no traceback."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # a reset, a broken pipe, a socket timeout: the client's doing
+            return
+        print(f"fake hub: error answering {client_address[0]}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -180,6 +234,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 def _make_handler(hub: FakeHub):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = hub.request_timeout  # on the socket: a client that stalls mid-request or stops reading is dropped
 
         def log_message(self, format, *args):  # quiet in tests; the command logs each request
             if hub.log_requests:
@@ -187,29 +242,77 @@ def _make_handler(hub: FakeHub):
 
         # -- plumbing ----------------------------------------------------------
         def _body(self) -> bytes:
+            """The request body, read once and linearly, at most ``hub.max_body`` bytes (chunked bodies too)."""
             if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                out = b""
+                parts, total = [], 0
                 while True:
-                    size = int(self.rfile.readline().strip().split(b";")[0], 16)
+                    line = self.rfile.readline(1024)
+                    try:
+                        size = int(line.strip().split(b";")[0], 16)
+                    except ValueError:
+                        raise BadRequest(f"malformed chunk size {line[:40]!r}") from None
+                    if size < 0:
+                        raise BadRequest(f"negative chunk size {size}")
+                    total += size
+                    if total > hub.max_body:
+                        raise BadRequest(f"request body over {hub.max_body} bytes", 413)
                     if size == 0:
-                        self.rfile.readline()
-                        return out
-                    out += self.rfile.read(size)
-                    self.rfile.readline()
-            length = int(self.headers.get("Content-Length") or 0)
-            return self.rfile.read(length) if length else b""
+                        self.rfile.readline(1024)
+                        return b"".join(parts)
+                    chunk = self.rfile.read(size)
+                    if len(chunk) < size:
+                        raise BadRequest("request body ended inside a chunk")
+                    parts.append(chunk)
+                    self.rfile.readline(1024)
+            raw = self.headers.get("Content-Length") or "0"
+            if not raw.strip().isdigit():  # also refuses a negative length, which rfile.read(-1) would read to EOF
+                raise BadRequest(f"Content-Length {raw[:40]!r} is not a byte count")
+            length = int(raw)
+            if length > hub.max_body:
+                raise BadRequest(f"request body of {length} bytes, over the {hub.max_body} allowed", 413)
+            body = self.rfile.read(length) if length else b""
+            if len(body) < length:
+                raise BadRequest(f"request body ended after {len(body)} of {length} bytes")
+            return body
 
         def _send(self, status: int, body: bytes = b"", headers: dict | None = None, head: bool = False):
-            self.send_response(status)
+            """Queue the answer; :meth:`_flush` writes it unlocked, so that a slow reader blocks only itself."""
             headers = dict(headers or {})
             headers.setdefault("Content-Type", "application/json")
             headers.setdefault("Content-Length", str(len(body)))
             headers.update(hub.answer_headers)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            if not head:
-                self.wfile.write(body)
+            self._answer = (status, body, headers, head, None)
+
+        def _linger(self, most: int = 4 << 20, seconds: float = 1.0) -> None:
+            """Read and drop what the client still sends (at most ``most`` bytes, ``seconds``) before closing: a
+            close with unread bytes resets the connection, and the client may lose the answer it was sent."""
+            deadline = time.monotonic() + seconds
+            try:
+                self.connection.settimeout(0.2)
+                while most > 0 and time.monotonic() < deadline:
+                    data = self.connection.recv(min(most, 1 << 16))
+                    if not data:
+                        return
+                    most -= len(data)
+            except OSError:
+                return
+
+        def _flush(self) -> None:
+            answer, self._answer = getattr(self, "_answer", None), None
+            if answer is None:
+                return
+            status, body, headers, head, trickle = answer
+            try:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.end_headers()
+                if trickle is not None:
+                    return self._trickle_body(body, trickle)
+                if not head:
+                    self.wfile.write(body)
+            except OSError:  # the client left, or stopped reading for request_timeout seconds
+                self.close_connection = True
 
         def _json(self, status: int, obj, headers: dict | None = None, head: bool = False):
             self._send(status, json.dumps(obj).encode(), headers, head)
@@ -240,28 +343,47 @@ def _make_handler(hub: FakeHub):
         def _route(self, method: str) -> None:
             raw_path = urlsplit(self.path).path
             hub.requests.append((method, raw_path))
-            body = self._body() if method == "POST" else b""
             parts = [unquote(p) for p in raw_path.strip("/").split("/")]
             head = method == "HEAD"
-            with hub.lock:
-                if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
-                    return self._resolve("/".join(parts[:2]), parts[3], "/".join(parts[4:]), head)
-                if parts[:2] == ["api", "repos"] and parts[2:] == ["create"] and method == "POST":
-                    return self._create(json.loads(body or b"{}"))
-                if parts[:2] == ["api", "validate-yaml"]:
-                    return self._json(200, {"errors": [], "warnings": []})
-                if parts[:2] == ["api", "models"] and len(parts) >= 6:
-                    repo_id, action, rest = "/".join(parts[2:4]), parts[4], parts[5:]
-                    if action == "revision" and method == "GET":
-                        return self._revision(repo_id, "/".join(rest))
-                    if action == "tree" and method == "GET":
-                        return self._tree(repo_id, rest[0])
-                    if action == "branch" and method == "POST":
-                        return self._branch(repo_id, "/".join(rest), json.loads(body or b"{}"))
-                    if action == "preupload" and method == "POST":
-                        return self._preupload(repo_id, "/".join(rest), json.loads(body))
-                    if action == "commit" and method == "POST":
-                        return self._commit(repo_id, "/".join(rest), body)
+            self._answer = None
+            try:
+                body = self._body() if method in ("POST", "PUT") else b""
+                if method == "POST" and hub.stall & set(parts):  # a server that takes the request, never answers
+                    hub.stopping.wait()
+                    self.close_connection = True
+                    return
+                with hub.lock:  # the state is read and changed here; the answer is written after
+                    self._dispatch(method, raw_path, parts, body, head)
+            except BadRequest as exc:
+                self.close_connection = True  # an unread or half-read body leaves the stream unusable
+                self._error(exc.status, None, f"fake hub: {exc}", head)
+                self._flush()
+                return self._linger()
+            except (ValueError, KeyError, IndexError, TypeError, AttributeError, binascii.Error) as exc:
+                self._error(400, None, f"fake hub: malformed request ({type(exc).__name__}: {str(exc)[:200]})", head)
+            self._flush()
+
+        def _dispatch(self, method: str, raw_path: str, parts: list[str], body: bytes, head: bool) -> None:
+            if len(parts) >= 5 and parts[2] == "resolve" and method in ("GET", "HEAD"):
+                return self._resolve("/".join(parts[:2]), parts[3], "/".join(parts[4:]), head)
+            if parts[:2] == ["api", "repos"] and parts[2:] == ["create"] and method == "POST":
+                return self._create(_json_object(body))
+            if parts[:2] == ["api", "validate-yaml"]:
+                return self._json(200, {"errors": [], "warnings": []})
+            if parts[:2] == ["api", "models"] and len(parts) >= 6:
+                repo_id, action, rest = "/".join(parts[2:4]), parts[4], parts[5:]
+                if action == "revision" and method == "GET":
+                    return self._revision(repo_id, "/".join(rest))
+                if action == "tree" and method == "GET":
+                    return self._tree(repo_id, rest[0])
+                if action == "branch" and method == "POST":
+                    return self._branch(repo_id, "/".join(rest), _json_object(body))
+                if action == "preupload" and method == "POST":
+                    return self._preupload(repo_id, "/".join(rest), _json_object(body))
+                if action == "commit" and method == "POST":
+                    return self._commit(repo_id, "/".join(rest), body)
+            if parts[:2] == ["api", "models"] and len(parts) == 5 and parts[4] == "settings" and method == "PUT":
+                return self._settings("/".join(parts[2:4]), _json_object(body))
             self._error(404, None, f"fake hub: no route for {method} {raw_path}", head)
 
         def do_GET(self):
@@ -272,6 +394,9 @@ def _make_handler(hub: FakeHub):
 
         def do_POST(self):
             self._route("POST")
+
+        def do_PUT(self):
+            self._route("PUT")
 
         def _resolve(self, repo_id: str, rev: str, path: str, head: bool) -> None:
             repo = self._repo(repo_id, head)
@@ -306,7 +431,10 @@ def _make_handler(hub: FakeHub):
 
         def _trickle(self, data: bytes, headers: dict, interval: float) -> None:
             """The headers at once, then one byte every ``interval`` seconds: a live but useless server."""
-            self._send(200, b"", {**headers, "Content-Length": str(len(data))}, head=True)
+            self._send(200, data, {**headers, "Content-Length": str(len(data))})
+            self._answer = (*self._answer[:4], interval)
+
+        def _trickle_body(self, data: bytes, interval: float) -> None:
             try:
                 for i in range(len(data)):
                     if hub.stopping.wait(interval):
@@ -319,11 +447,27 @@ def _make_handler(hub: FakeHub):
         def _create(self, req: dict) -> None:
             if not self._authorized():
                 return self._error(401, None, "Invalid username or password.")
+            if not isinstance(req.get("name"), str) or not req["name"] or "/" in req["name"]:
+                return self._error(400, None, "fake hub: a repo needs a name")
             repo_id = f"{req.get('organization') or 'user'}/{req['name']}"
             private = req.get("visibility") == "private" or bool(req.get("private"))
             if not hub.create_repo(repo_id, private=private):
                 return self._json(409, {"error": "You already created this model repo", "url": f"{hub.url}/{repo_id}"})
             self._json(200, {"url": f"{hub.url}/{repo_id}", "name": repo_id})
+
+        def _settings(self, repo_id: str, req: dict) -> None:
+            """``update_repo_settings``: visibility (``private`` or ``visibility``), as the Hub's PUT settings."""
+            if not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None:
+                return
+            if "visibility" in req:
+                repo.private = req["visibility"] == "private"
+            elif "private" in req:
+                repo.private = bool(req["private"])
+            hub.save()
+            self._json(200, {})
 
         def _revision(self, repo_id: str, rev: str) -> None:
             repo = self._repo(repo_id)
@@ -373,25 +517,35 @@ def _make_handler(hub: FakeHub):
             if not self._authorized():
                 return self._error(401, None, "Invalid username or password.")
             repo = self._repo(repo_id)
-            oid = repo and self._commit_of(repo, rev)
+            oid = repo and self._branch_head(repo, rev)
             if oid:
                 files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in req["files"]]
                 self._json(200, {"files": files, "commitOid": oid})
+
+        def _branch_head(self, repo: Repo, rev: str) -> str | None:
+            """The head of branch ``rev``. Commits go to a branch: a commit id or an unknown name is answered as
+            the Hub answers an unknown revision (404, RevisionNotFound), never made into a branch."""
+            if rev not in repo.branches:
+                self._error(404, "RevisionNotFound", f"Invalid rev id: {rev} (commits go to an existing branch)")
+                return None
+            return repo.branches[rev]
 
         def _commit(self, repo_id: str, rev: str, body: bytes) -> None:
             if not self._authorized():
                 return self._error(401, None, "Invalid username or password.")
             repo = self._repo(repo_id)
-            if repo is None or self._commit_of(repo, rev) is None:
+            if repo is None or self._branch_head(repo, rev) is None:
                 return
             files, deleted = {}, []
             for line in body.splitlines():
-                item = json.loads(line)
+                if not line.strip():
+                    continue
+                item = _json_object(line)
                 value = item["value"]
                 if item["key"] == "file":
                     if value.get("encoding") != "base64":
                         return self._error(400, None, "fake hub: only base64 files are supported")
-                    files[value["path"]] = base64.b64decode(value["content"])
+                    files[str(value["path"])] = base64.b64decode(value["content"], validate=True)
                 elif item["key"] == "deletedFile":
                     deleted.append(value["path"])
                 elif item["key"] != "header":
@@ -408,6 +562,14 @@ def _make_handler(hub: FakeHub):
             )
 
     return Handler
+
+
+def _json_object(data: bytes) -> dict:
+    """A JSON object from a request body; anything else is a malformed request (a 400, not a traceback)."""
+    obj = json.loads(data or b"{}")
+    if not isinstance(obj, dict):
+        raise BadRequest(f"expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 @contextlib.contextmanager
