@@ -35,8 +35,8 @@ class PixelSNAILConfig(ModelConfig):
     """Image spec plus the network size (the defaults are the peer library's MNIST model)."""
 
     hidden: int = Field(64, ge=1, le=4096, description="feature maps of the stream (a multiple of channels)")
-    layers: int = Field(8, ge=1, le=128, description="blocks: gated residual convolutions, then causal attention")
-    residuals: int = Field(2, ge=1, le=32, description="gated residual blocks before each attention")
+    layers: int = Field(8, ge=1, le=48, description="blocks: gated residual convolutions, then causal attention")
+    residuals: int = Field(2, ge=1, le=8, description="gated residual blocks before each attention")
     key_channels: int = Field(16, ge=1, le=1024, description="dims of attention keys and queries")
     value_channels: int = Field(32, ge=1, le=1024, description="dims of attention values (per colour channel)")
     num_classes: int | None = Field(
