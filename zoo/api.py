@@ -9,7 +9,6 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +23,14 @@ from .distributed import rank
 from .errors import (
     ArgumentError,
     ConfigError,
-    WeightsError,
     ZooError,
     unknown_name,
     validation_problems,
 )
 from .evaluation import DefaultEvaluator, EvalResult
-from .hub import download_repo, push_to_hub, resolve_entry  # push_to_hub takes objects: re-exported as is
+from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
+from .loading import load_model
 from .outputs import claim_output
 from .recipes import recipe_settings
 from .registry import get_registry
@@ -41,7 +40,7 @@ from .training import (
     split_settings,
     validated,
 )
-from .weights import atomic_write_json, load_folder, read_config, save_pretrained
+from .weights import atomic_write_json, read_config, save_pretrained
 
 __all__ = [
     "list_models",
@@ -164,6 +163,12 @@ def load(
     revision: str | None = None,
     device: str | torch.device | None = None,
     map_location: str | torch.device | None = None,
+    *,
+    dtype: torch.dtype | str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    token: str | bool | None = None,
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
@@ -171,46 +176,25 @@ def load(
     name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or the Hub repo
     of one wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
     for a missing folder, not for a Hub repo.
+
+    The rest follows ``from_pretrained`` elsewhere: ``dtype`` casts the floating-point weights
+    (``torch.bfloat16``, ``"float16"``, ``"auto"`` for the stored dtype; float32 by default, whatever
+    the file holds); ``cache_dir``, ``local_files_only``, ``force_download`` and ``token`` apply to Hub
+    downloads as in huggingface_hub. :meth:`zoo.Model.from_pretrained` does the same for one class.
     """
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
-    path = Path(name_or_path)
-    name = str(name_or_path)
-    reg = get_registry()
-    if _is_dir(path):
-        if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
-            warnings.warn(
-                f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}", stacklevel=2
-            )
-        return load_folder(path, device)
-    if name in reg.pretrained:
-        return load_folder(resolve_entry(reg.entry(name), revision=revision), device)
-    if _looks_like_repo(name) and not _is_dir(path.parent):
-        return load_folder(download_repo(name, revision=revision), device)
-    if _exists(path):
-        raise WeightsError(f"{path}: not a zoo model folder")
-    if len(path.parts) > 1:
-        raise WeightsError(f"{path}: no such model folder")
-    raise unknown_name("pretrained model", name, reg.pretrained)
-
-
-def _looks_like_repo(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:  # a name too long for the file system is no folder
-        return False
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:
-        return False
+    return load_model(
+        name_or_path,
+        revision=revision,
+        dtype=dtype,
+        device=device,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        force_download=force_download,
+        token=token,
+    )
 
 
 def plugins() -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure
 from .hub import file_sha256
+from .loading import model_folder
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
@@ -286,7 +287,20 @@ def cmd_push(args) -> None:
 
 def cmd_download(args) -> None:
 
-    print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+    reg = get_registry()
+    if args.name in reg.datasets:
+        if args.revision is not None:
+            raise ArgumentError(f"--revision applies to models; {args.name!r} is a dataset")
+        print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+        return
+    if args.root is not None:
+        raise ArgumentError(
+            f"--root applies to datasets; {args.name!r} is not one (models go to the Hugging Face cache)"
+        )
+
+    folder = model_folder(args.name, revision=args.revision, force_download=args.force)
+    read_config(folder)  # what a later load reads first: a repo that is no zoo model is reported now
+    print(f"{args.name}: model files ready in {folder} (loads offline from there, e.g. with HF_HUB_OFFLINE=1)")
 
 
 def cmd_demo(args) -> None:
@@ -455,10 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "download",
         formatter_class=FORMATTER,
-        help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)",
+        help="fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
     )
-    s.add_argument("name", help="dataset name")
+    s.add_argument("name", help="dataset (mnist, binarized-mnist, cifar10), pretrained model name or Hub repo ORG/NAME")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
+    s.add_argument("--revision", help="branch, tag or commit of a Hub model (default: the pinned one, or main)")
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 

@@ -24,6 +24,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 import torch
@@ -69,11 +70,15 @@ def _offline() -> bool:
 
 
 # -- download ------------------------------------------------------------------
-def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False) -> Path:
+def resolve_entry(
+    entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False, **hub: Any
+) -> Path:
     """The local folder of a pretrained entry: its bundled folder, or a verified Hub download.
 
     ``local_files_only=True`` serves a Hub entry from the cache only, as ``HF_HUB_OFFLINE=1`` does,
     without touching the environment (zoo.testing.check_pretrained checks cached entries this way).
+    ``hub`` holds huggingface_hub's own download options, passed on as they are: ``cache_dir``,
+    ``force_download``, ``token`` (see :data:`HUB_OPTIONS`).
     """
     if entry.bundled and (revision is None or not entry.repo_id):
         if revision is not None:
@@ -100,19 +105,33 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_fil
     same = revision is None or revision == entry.revision
     pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
     return _download(
-        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only
+        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only, **hub
     )
 
 
-def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:
+def download_repo(
+    repo_id: str, revision: str | None = None, sha256: str | None = None, local_files_only: bool = False, **hub: Any
+) -> Path:
     """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder."""
-    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256})
+    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256}, local_files_only=local_files_only, **hub)
+
+
+# huggingface_hub's download options that zoo.load passes through unchanged, as from_pretrained does.
+HUB_OPTIONS = ("cache_dir", "force_download", "token")
 
 
 def _download(
-    repo_id: str, revision: str, pins: dict[str, str | None], name: str | None = None, local_files_only: bool = False
+    repo_id: str,
+    revision: str,
+    pins: dict[str, str | None],
+    name: str | None = None,
+    local_files_only: bool = False,
+    **hub: Any,
 ) -> Path:
     """Fetch the model files of one commit, within the download limits; check the pinned hashes."""
+    unknown = sorted(set(hub) - set(HUB_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown Hub download option(s) {', '.join(unknown)}; known: {', '.join(HUB_OPTIONS)}")
     what = f"Hub repo {repo_id!r} (revision {revision!r})"
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
@@ -123,8 +142,8 @@ def _download(
     try:
         if not offline:
             _install_hooks()
-            _fail_fast_if_unreachable(repo_id, revision, what)
-        folder = _fetch_files(repo_id, revision, what, offline)
+            _fail_fast_if_unreachable(repo_id, revision, what, hub.get("cache_dir"))
+        folder = _fetch_files(repo_id, revision, what, offline, hub)
     except _LimitExceeded as exc:
         raise HubError(f"{what}: {exc}") from None
     finally:
@@ -141,7 +160,7 @@ def _download(
     return folder
 
 
-def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
+def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any]) -> Path:
     from huggingface_hub import hf_hub_download
 
     folder = None
@@ -154,6 +173,7 @@ def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
                 revision=folder.name if folder is not None else revision,
                 endpoint=_endpoint(),
                 local_files_only=offline,
+                **hub,
             )
         except _LimitExceeded:
             raise
@@ -384,7 +404,7 @@ def _check_repo_id(repo_id: str, what: str) -> None:
         raise HubError(f"{what}: not a valid Hub repo id ({_first_line(exc)})") from None
 
 
-def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
+def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str, cache_dir=None) -> None:
     """With nothing cached, one probe first: huggingface_hub would retry a connection that cannot be
     made (refused, unresolvable, or not made within the ETag timeout) five times over about 20 s,
     logging each retry, before giving up. Any answer at all is left to huggingface_hub."""
@@ -395,7 +415,7 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
         try_to_load_from_cache,
     )
 
-    if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision), str):
+    if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision, cache_dir=cache_dir), str):
         return
     url = hf_hub_url(repo_id, CONFIG_FILE, revision=revision, endpoint=_endpoint())
     try:

@@ -164,7 +164,6 @@ class FakeHub:
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"{path}: not a fake Hub state file this version can read ({exc})") from None
 
-
     def _blob(self, state: Path, blob) -> Path:
         """The file of a blob id from ``hub.json``: a git sha1, so never a path that leaves ``root/blobs``."""
         if not (isinstance(blob, str) and len(blob) == 40 and set(blob) <= set("0123456789abcdef")):
