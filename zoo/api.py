@@ -30,9 +30,9 @@ from .errors import (
 from .evaluation import DefaultEvaluator, EvalResult
 from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
-from .loading import load_model
+from .loading import is_hub_repo, load_model
 from .outputs import claim_output
-from .recipes import recipe_settings
+from .recipes import recipe_settings, train_command
 from .registry import get_registry
 from .specs import PretrainedEntry
 from .training import (
@@ -246,6 +246,7 @@ def train(
     dataset_options: dict[str, Any] | None = None,
     trainer: str = "default",
     overwrite: bool = False,
+    command: str | None = None,
 ) -> Path:
     """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
 
@@ -256,13 +257,32 @@ def train(
     stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
     (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
+
+    Provenance: ``command`` (the command line that made the run; by default the ``zoo train`` command
+    equivalent to this call) is recorded in train_config.json and config.json, where ``zoo card`` finds it,
+    and a fine-tune records the model it started from as ``base_model`` (its Hub repo when it has one).
     """
     with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
-        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
+        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command)
 
 
-def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer) -> Path:
+def _base_model(model: Model) -> str | None:
+    """The name a fine-tune records for the model it started from: its Hub repo when it has one."""
+    name = (model.pretrained_info or {}).get("name")
+    reg = get_registry()
+    if name in reg.pretrained:
+        entry = reg.entry(name)
+        return entry.repo_id if entry.repo_id and entry.published else name
+    return name
+
+
+def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None) -> Path:
     """The body of :func:`train`, run while ``out`` is claimed."""
+    if command is None and isinstance(arch_or_model, (str, Path)):
+        command = train_command(
+            str(arch_or_model), dataset, str(out), dict(settings or {}), dict(dataset_options or {}), epochs
+        )
+        command += " --resume" if resume else ""
     out = Path(out)
     settings = dict(settings or {})
     dataset_options = dict(dataset_options or {})
@@ -283,10 +303,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
-        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir())
+        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir() or is_hub_repo(str(arch_or_model)))
     ):
-        arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name or a saved model folder
+        arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name, a saved model folder or a Hub repo
+    base_model = None
     if isinstance(arch_or_model, Model):
+        base_model = _base_model(arch_or_model)
         model = arch_or_model
         arch = model.architecture
         model_settings, train_settings = split_settings(type(model).config_class, settings)
@@ -328,6 +350,11 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             TrainConfig().model_dump(mode="json"),
             model_changed=stored.get("model_config", now) != now,
         )
+    provenance = {"command": command, "base_model": base_model}
+    if stored is not None:  # a resumed run keeps the command that started it and lists the resumes
+        provenance = {"command": stored.get("command"), "base_model": stored.get("base_model") or base_model}
+        provenance["resumed_with"] = [*stored.get("resumed_with", []), command]
+    provenance = {k: v for k, v in provenance.items() if v}
     if rank() == 0:
         atomic_write_json(
             run_file,
@@ -338,6 +365,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
                 "model_config": model.config.model_dump(mode="json"),
                 "train_config": cfg.model_dump(mode="json"),
                 "zoo_version": __version__,
+                **provenance,
             },
         )
     fitter = reg.trainer(trainer)()
@@ -347,7 +375,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         val_result.options = {k: v for k, v in dataset_options.items() if k != "root"}
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
         save_pretrained(
-            model, out, dataset=dataset, dataset_options=val_result.options, metrics={"val": val_result.model_dump()}
+            model,
+            out,
+            dataset=dataset,
+            dataset_options=val_result.options,
+            metrics={"val": val_result.model_dump()},
+            extra={k: provenance[k] for k in ("command", "base_model") if k in provenance},
         )
     finish_distributed()
     return out

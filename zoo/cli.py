@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -127,6 +128,7 @@ def cmd_train(args) -> None:
         resume=args.resume,
         dataset_options=parse_settings(args.data_option, "--data-option"),
         overwrite=args.overwrite,
+        command=args.command_line,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -264,13 +266,26 @@ def cmd_card(args) -> None:
         name=args.name,
         notes=args.notes,
         hardware=args.hardware,
+        license=args.license,
     )
     print(f"wrote {path}")
 
 
 def cmd_push(args) -> None:
 
-    url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
+    url = zoo.push_to_hub(
+        args.folder,
+        args.repo,
+        private=args.private,
+        revision=args.revision,
+        token=args.token,
+        commit_message=args.commit_message,
+        create_pr=args.create_pr,
+        license=args.license,
+    )
+    if args.create_pr:
+        print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
+        return
     print(f"pushed {args.folder} to {args.repo}: {url}")
     meta = read_config(args.folder)
     options = meta.get("dataset_options") or {}
@@ -455,6 +470,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", help="the pretrained name users load")
     s.add_argument("--notes", help="a markdown paragraph under the results (targets met or missed, caveats)")
     s.add_argument("--hardware", help="what the model trained on, when train_result.json does not record it")
+    s.add_argument("--license", help="Hub licence id of the weights (default: the training data's, e.g. cc-by-sa-3.0)")
     s.set_defaults(func=cmd_card)
 
     s = sub.add_parser(
@@ -462,8 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
-    s.add_argument("--private", action="store_true", help="create the repo private")
+    s.add_argument(
+        "--private", action="store_true", default=None, help="create the repo private (default: the Hub's default)"
+    )
     s.add_argument("--revision", help="branch to commit to (created if missing)")
+    s.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
+    s.add_argument("--commit-message", help="the commit's message (default: Upload ARCH model with zoo)")
+    s.add_argument("--token", help="Hub token with write access (default: HF_TOKEN or the `hf auth login` cache)")
+    s.add_argument("--license", help="Hub licence id written into a card zoo makes (default: the training data's)")
     s.set_defaults(func=cmd_push)
 
     s = sub.add_parser(
@@ -487,6 +509,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["zoo", *(sys.argv[1:] if argv is None else argv)])  # a run's provenance
     try:
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback

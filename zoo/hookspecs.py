@@ -39,11 +39,12 @@ def zoo_register_pretrained(register):
 
 @hookspec
 def zoo_register_datasets(register):
-    """Register datasets: ``register(name, loader, description="", levels=..., shape=..., download=None)``.
+    """Register datasets: ``register(name, loader, description="", levels=, shape=, download=None, license=None)``.
 
     ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`. ``download(folder, force)``,
     when given, fetches the dataset's files into ``folder`` (``data_dir()/<name>``) and checks them;
-    ``zoo download NAME`` and :func:`zoo.data.download` call it.
+    ``zoo download NAME`` and :func:`zoo.data.download` call it. ``license`` is the data's Hub licence id
+    (``"cc-by-sa-3.0"``): model cards of models trained on it declare it unless ``--license`` says otherwise.
     """
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 import torch
 
+from ._version import __version__
 from .errors import HubError, WeightsError
 from .specs import PretrainedEntry
 from .weights import (
@@ -488,17 +489,24 @@ def _first_line(exc: BaseException) -> str:
 def push_to_hub(
     model_or_folder,
     repo_id: str,
-    private: bool = False,
+    private: bool | None = None,
     revision: str | None = None,
     token: str | None = None,
     commit_message: str | None = None,
+    create_pr: bool = False,
+    license: str | None = None,
 ) -> str:
-    """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL.
+    """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL
+    (the pull request's URL with ``create_pr=True``).
 
     What is uploaded is staged in a temporary folder first (a model is saved there; a folder's files
     are copied there), so a folder without a model card gets one (see
     :func:`zoo.cards.write_model_card`) in the upload only: the source folder is never written to,
-    whether the upload succeeds or fails. ``revision`` names a branch, created if missing.
+    whether the upload succeeds or fails. A card the folder has is pointed at ``repo_id`` in the
+    upload (its usage loads the repo). ``revision`` names a branch, created if missing. ``private=None``
+    keeps an existing repo's visibility and creates a new one as the Hub's default (public) does.
+    The files zoo manages (:data:`UPLOADED_FILES`) that the folder no longer has are deleted from the
+    repo in the same commit, so a re-push never leaves an old figure beside new weights.
     """
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
@@ -516,14 +524,14 @@ def push_to_hub(
                 for path in source.glob(pattern):
                     if path.is_file():
                         shutil.copy2(path, folder / path.name)
-        if not (folder / CARD_FILE).is_file():
-            from .cards import (
-                write_model_card,  # huggingface_hub's card module: loaded only to write a card
-            )
+        from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
 
-            write_model_card(folder, name=repo_id)
+        if not (folder / CARD_FILE).is_file():
+            write_model_card(folder, name=repo_id, license=license)
+        else:
+            retarget_card(folder, repo_id, license=license)
         _check_card_describes(folder)
-        return _upload(folder, repo_id, private, revision, token, commit_message)
+        return _upload(folder, repo_id, private, revision, token, commit_message, create_pr)
 
 
 def _check_card_describes(folder: Path) -> None:
@@ -540,11 +548,11 @@ def _check_card_describes(folder: Path) -> None:
         )
 
 
-def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:
+def _upload(folder: Path, repo_id, private, revision, token, commit_message, create_pr=False) -> str:
     from huggingface_hub import HfApi
 
     meta = read_config(folder)
-    api = HfApi(endpoint=_endpoint(), token=token)
+    api = HfApi(endpoint=_endpoint(), token=token, library_name="zoo", library_version=__version__)
     message = commit_message or f"Upload {meta['architecture']} model with zoo"
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
@@ -556,11 +564,13 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
             revision=revision,
             commit_message=message,
             allow_patterns=UPLOADED_FILES,
+            delete_patterns=UPLOADED_FILES,  # only what zoo manages; a file the owner added stays
+            create_pr=create_pr,
             repo_type="model",
         )
     except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
         raise _push_error(exc, repo_id) from None
-    return info.commit_url
+    return info.pr_url if create_pr and info.pr_url else info.commit_url
 
 
 def _push_error(exc, repo_id) -> HubError:

@@ -36,6 +36,9 @@ class Model(torch.nn.Module, abc.ABC):
     architecture: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     autoregressive: ClassVar[bool] = False
+    #: arXiv ids of the papers the architecture follows (``("1601.06759",)``): model cards link them
+    #: and the Hub lists the model under each paper.
+    papers: ClassVar[tuple[str, ...]] = ()
 
     #: Where the weights came from, filled by :func:`zoo.load` and by training: ``plugin``,
     #: ``dataset``, ``dataset_options``, ``metrics`` (as in config.json) and ``source`` (the folder).

@@ -18,7 +18,7 @@ from .hub import download_repo, resolve_entry
 from .registry import get_registry
 from .weights import load_folder, torch_dtype
 
-__all__ = ["load_model", "model_folder"]
+__all__ = ["load_model", "model_folder", "is_hub_repo"]
 
 
 def load_model(
@@ -49,6 +49,7 @@ def load_model(
         token=token,
     )
     model = load_folder(folder, device if device is not None else "cpu", dtype=dtype)
+    model.pretrained_info["name"] = str(name_or_path)  # what a fine-tune of it records as its base_model
     if expect is not None and not isinstance(model, expect):
         raise WeightsError(
             f"{name_or_path}: holds a {model.architecture} model ({type(model).__name__}), not a {expect.__name__}; "
@@ -84,7 +85,7 @@ def model_folder(
         return path
     if name in reg.pretrained:
         return resolve_entry(reg.entry(name), revision=revision, local_files_only=local_files_only, **hub)
-    if _looks_like_repo(name) and not _is_dir(path.parent):
+    if is_hub_repo(name):
         return download_repo(name, revision=revision, local_files_only=local_files_only, **hub)
     if _exists(path):
         raise WeightsError(f"{path}: not a zoo model folder")
@@ -93,8 +94,10 @@ def model_folder(
     raise unknown_name("pretrained model", name, reg.pretrained)
 
 
-def _looks_like_repo(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
+def is_hub_repo(name: str) -> bool:
+    """Whether a name that is no local folder is taken for a Hub repo ``org/name`` (not ``runs/missing``)."""
+    looks = name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
+    return looks and not _is_dir(Path(name)) and not _is_dir(Path(name).parent)
 
 
 def _is_dir(path: Path) -> bool:

@@ -178,12 +178,14 @@ def _collect(pm, records) -> Registry:
         return register
 
     def datasets(plugin):
-        def register(name, loader, description: str = "", levels=None, shape=None, download=None):
+        def register(name, loader, description: str = "", levels=None, shape=None, download=None, license=None):
             if not callable(loader):
                 raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
             if download is not None and not callable(download):
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
-            spec = DatasetSpec(name, loader, plugin, description, levels, shape, download)
+            if license is not None and not (isinstance(license, str) and license):
+                raise TypeError(f"dataset {name!r}: license must be a Hub licence id such as 'mit', got {license!r}")
+            spec = DatasetSpec(name, loader, plugin, description, levels, shape, download, license)
             claim(reg.datasets, "dataset", name, spec, plugin)
 
         return register

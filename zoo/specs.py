@@ -53,6 +53,8 @@ class DatasetSpec:
     shape: tuple[int, int, int] | None = None
     # fetches the files into a root folder: ``download(root, force) -> Path``; ``zoo download NAME``
     download: Callable[..., Path] | None = None
+    # the Hub licence id (``cc-by-sa-3.0``) of the data, which a model card inherits; None: not declared
+    license: str | None = None
 
 
 class PretrainedEntry(BaseModel):

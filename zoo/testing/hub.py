@@ -73,6 +73,8 @@ class FakeHub:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, root: str | Path | None = None) -> None:
         self.repos: dict[str, Repo] = {}
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request, in order
+        self.user_agents: list[str] = []  # the User-Agent of every request, in the same order
+        self.commit_messages: list[str] = []  # the summary line of every commit pushed, in order
         self.corrupt: set[str] = set()  # file names served with one flipped byte
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
@@ -240,6 +242,7 @@ def _make_handler(hub: FakeHub):
         def _route(self, method: str) -> None:
             raw_path = urlsplit(self.path).path
             hub.requests.append((method, raw_path))
+            hub.user_agents.append(self.headers.get("User-Agent", ""))
             body = self._body() if method == "POST" else b""
             parts = [unquote(p) for p in raw_path.strip("/").split("/")]
             head = method == "HEAD"
@@ -261,7 +264,8 @@ def _make_handler(hub: FakeHub):
                     if action == "preupload" and method == "POST":
                         return self._preupload(repo_id, "/".join(rest), json.loads(body))
                     if action == "commit" and method == "POST":
-                        return self._commit(repo_id, "/".join(rest), body)
+                        create_pr = "create_pr=1" in (urlsplit(self.path).query or "")
+                        return self._commit(repo_id, "/".join(rest), body, create_pr)
             self._error(404, None, f"fake hub: no route for {method} {raw_path}", head)
 
         def do_GET(self):
@@ -378,12 +382,20 @@ def _make_handler(hub: FakeHub):
                 files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in req["files"]]
                 self._json(200, {"files": files, "commitOid": oid})
 
-        def _commit(self, repo_id: str, rev: str, body: bytes) -> None:
+        def _commit(self, repo_id: str, rev: str, body: bytes, create_pr: bool = False) -> None:
+            """A commit onto ``rev``; with ``create_pr``, onto a new ``refs/pr/N`` branch from ``rev`` (as the Hub)."""
             if not self._authorized():
                 return self._error(401, None, "Invalid username or password.")
             repo = self._repo(repo_id)
-            if repo is None or self._commit_of(repo, rev) is None:
+            parent = None if repo is None else self._commit_of(repo, rev)
+            if parent is None:
                 return
+            pr_url = None
+            if create_pr:
+                number = 1 + sum(b.startswith("refs/pr/") for b in repo.branches)
+                rev = f"refs/pr/{number}"
+                repo.branches[rev] = parent
+                pr_url = f"{hub.url}/{repo_id}/discussions/{number}"
             files, deleted = {}, []
             for line in body.splitlines():
                 item = json.loads(line)
@@ -394,7 +406,9 @@ def _make_handler(hub: FakeHub):
                     files[value["path"]] = base64.b64decode(value["content"])
                 elif item["key"] == "deletedFile":
                     deleted.append(value["path"])
-                elif item["key"] != "header":
+                elif item["key"] == "header":
+                    hub.commit_messages.append(value.get("summary", ""))
+                else:
                     return self._error(400, None, f"fake hub: unsupported commit line {item['key']!r}")
             oid = hub.commit(repo_id, files, branch=rev, deleted=deleted)
             self._json(
@@ -403,7 +417,7 @@ def _make_handler(hub: FakeHub):
                     "success": True,
                     "commitOid": oid,
                     "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
-                    "pullRequestUrl": None,
+                    "pullRequestUrl": pr_url,
                 },
             )
 
