@@ -510,6 +510,8 @@ def push_to_hub(
     """
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
+    if create_pr and revision not in (None, "main"):
+        raise HubError(f"push to Hub repo {repo_id!r}: a pull request is opened against main; drop the revision")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
         folder = Path(tmp) / repo_id.split("/")[-1]
         if isinstance(model_or_folder, torch.nn.Module):  # a zoo.Model (whose methods call this module)

@@ -11,7 +11,8 @@ that folder across restarts. zoo's own tests start it in a thread (``FakeHub().s
 
 Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggingface_hub checks,
 ``/api/models/{repo}/revision/{rev}``, ``tree``), publishing (``/api/repos/create``, ``branch``,
-``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files) and
+``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files, pull
+requests as ``upload_folder(create_pr=True)`` opens them) and
 the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
 other path gets a 404, so stray calls (telemetry, agent detection) are harmless. Writing needs
 the token :data:`TOKEN`, as a private repo does for reading.
@@ -253,6 +254,8 @@ def _make_handler(hub: FakeHub):
                     return self._create(json.loads(body or b"{}"))
                 if parts[:2] == ["api", "validate-yaml"]:
                     return self._json(200, {"errors": [], "warnings": []})
+                if parts[:2] == ["api", "models"] and len(parts) in (5, 6) and parts[4] == "discussions":
+                    return self._discussion("/".join(parts[2:4]), parts[5:], method, json.loads(body or b"{}"))
                 if parts[:2] == ["api", "models"] and len(parts) >= 6:
                     repo_id, action, rest = "/".join(parts[2:4]), parts[4], parts[5:]
                     if action == "revision" and method == "GET":
@@ -381,6 +384,36 @@ def _make_handler(hub: FakeHub):
             if oid:
                 files = [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in req["files"]]
                 self._json(200, {"files": files, "commitOid": oid})
+
+        def _discussion(self, repo_id: str, rest: list[str], method: str, req: dict) -> None:
+            """Pull requests only, as ``upload_folder(create_pr=True)`` opens them: ``POST .../discussions``
+            makes a ``refs/pr/N`` branch from main, ``GET .../discussions/N`` describes it."""
+            if method == "POST" and not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None:
+                return
+            if method == "POST" and not rest:
+                number = 1 + sum(b.startswith("refs/pr/") for b in repo.branches)
+                repo.branches[f"refs/pr/{number}"] = repo.branches["main"]
+                hub.save()
+                return self._json(200, {"num": number, "pullRequest": bool(req.get("pullRequest"))})
+            if method == "GET" and len(rest) == 1 and f"refs/pr/{rest[0]}" in repo.branches:
+                return self._json(
+                    200,
+                    {
+                        "title": "pull request",
+                        "num": int(rest[0]),
+                        "status": "open",
+                        "repo": {"name": repo_id, "type": "model"},
+                        "isPullRequest": True,
+                        "createdAt": "2026-01-01T00:00:00.000Z",
+                        "events": [],
+                        "changes": {"base": "refs/heads/main"},
+                        "filesWithConflicts": [],
+                    },
+                )
+            self._error(404, None, "Discussion not found")
 
         def _commit(self, repo_id: str, rev: str, body: bytes, create_pr: bool = False) -> None:
             """A commit onto ``rev``; with ``create_pr``, onto a new ``refs/pr/N`` branch from ``rev`` (as the Hub)."""
