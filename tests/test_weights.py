@@ -105,10 +105,10 @@ def test_config_fails_validation(saved):
 
 def test_unknown_architecture(saved):
     _, folder = saved
-    rewrite_config(folder, lambda m: m.update(architecture="independant", plugin="zoo-other"))
+    rewrite_config(folder, lambda m: m.update(architecture="independant", plugin="other", plugin_distribution=""))
     with pytest.raises(
         WeightsError,
-        match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*install zoo-other",
+        match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*pip install genzoo-other",
     ):
         zoo.load(folder)
 

@@ -1,6 +1,6 @@
 """TensorBoard events of a training run: the per-epoch scalars of ``history.csv``, for ``tensorboard --logdir``.
 
-Written only when ``tensorboard`` is installed (``pip install zoo[tensorboard]``); without it the
+Written only when ``tensorboard`` is installed (``pip install genzoo[tensorboard]``); without it the
 run is the same and ``history.csv``/``curves.png`` remain the way to watch it. The trainer opens
 one :class:`EventLog` per ``fit`` on rank 0, writes each epoch's history record as it is made, with
 the epoch number as the step, and flushes it at once, so a run that is killed loses nothing the

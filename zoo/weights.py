@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ._version import __version__
+from ._version import __version__, plugin_distribution
 from .errors import (
     ArgumentError,
     ConfigFileError,
@@ -205,11 +205,17 @@ def save_pretrained(
     except OSError as exc:
         raise write_error(folder, exc) from None
     info = dict(getattr(model, "pretrained_info", {}) or {})
+    reg = get_registry()
+    plugin = reg.plugin_of(type(model)) or info.get("plugin", "")
+    record = reg.plugins.get(plugin)
     meta = {
         "format_version": FORMAT_VERSION,
         "library": "zoo",
         "zoo_version": __version__,
-        "plugin": get_registry().plugin_of(type(model)) or info.get("plugin", ""),
+        "plugin": plugin,
+        # what `pip install` brings the architecture back with (a run-time plugin has no distribution)
+        "plugin_distribution": record.distribution if record is not None else info.get("plugin_distribution", ""),
+        "plugin_version": record.version if record is not None else info.get("plugin_version", ""),
         "architecture": model.architecture,
         "config": model.config.model_dump(mode="json"),
         "dataset": dataset if dataset is not None else info.get("dataset"),
@@ -220,7 +226,9 @@ def save_pretrained(
         meta.update(extra)
     save_tensors(model.state_dict(), folder / WEIGHTS_FILE, metadata={"format": "pt", "library": "zoo"})
     atomic_write_json(folder / CONFIG_FILE, meta)
-    model.pretrained_info = {k: meta[k] for k in ("plugin", "dataset", "dataset_options", "metrics")}
+    model.pretrained_info = {
+        k: meta[k] for k in ("plugin", "plugin_distribution", "plugin_version", "dataset", "dataset_options", "metrics")
+    }
     return folder
 
 
@@ -263,6 +271,8 @@ def read_config(folder) -> dict[str, Any]:
         raise WeightsError(f"{path}: field config must be a JSON object, got {type(meta['config']).__name__}")
     for key, kinds, what in (
         ("plugin", (str,), "a string"),
+        ("plugin_distribution", (str,), "a string"),
+        ("plugin_version", (str,), "a string"),
         ("dataset", (str, type(None)), "a string or null"),
         ("metrics", (dict, type(None)), "an object"),
     ):
@@ -390,8 +400,12 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     try:
         spec = get_registry().model(arch)
     except UnknownNameError as exc:
-        plugin = meta.get("plugin") or "the plugin that provides it"
-        raise WeightsError(f"{cfg_path}: {exc} (install {plugin})") from None
+        plugin = meta.get("plugin") or ""
+        dist = meta.get("plugin_distribution") or plugin_distribution(plugin)
+        made = f"; {meta['plugin_version']} made these weights" if meta.get("plugin_version") else ""
+        raise WeightsError(
+            f"{cfg_path}: {exc}; install the plugin that provides it: pip install {dist}{made}"
+        ) from None
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
@@ -421,6 +435,8 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     model.eval()
     model.pretrained_info = {
         "plugin": meta.get("plugin", ""),
+        "plugin_distribution": meta.get("plugin_distribution", ""),
+        "plugin_version": meta.get("plugin_version", ""),
         "dataset": meta.get("dataset"),
         "dataset_options": meta.get("dataset_options") or {},
         "metrics": meta.get("metrics") or {},
