@@ -18,9 +18,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .data import load_dataset
 from .errors import WeightsError, ZooError
-from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
+from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, sample_figure, write_history
 from .registry import get_registry
-from .sampling import save_grid
 from .weights import (
     CARD_FILE,
     WEIGHTS_FILE,
@@ -154,14 +153,16 @@ def write_model_card(
     meta["license"] = card_license(meta, license)
     model = load_folder(folder)
     if samples:
+        labels = torch.arange(n_samples) % model.num_classes if model.conditional else None
         with torch.no_grad():
-            images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed))
-        save_grid(images, model.config.levels, folder / SAMPLES_FILE)
+            extra = {} if labels is None else {"labels": labels}
+            images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed), **extra)
+        sample_figure(images, model.config.levels, folder / SAMPLES_FILE, name=name, seed=seed, labels=labels)
     run = _train_result(folder)
     if run.get("history") and not (folder / CURVES_FILE).is_file():
-        write_history(folder, run["history"])
+        write_history(folder, run["history"], model=model)
     if completions and model.autoregressive and meta.get("dataset"):
-        _completions(model, meta, folder / COMPLETIONS_FILE, seed)
+        _completions(model, {**meta, "card_name": name}, folder / COMPLETIONS_FILE, seed)
     if hardware:
         run["hardware"] = hardware
     has_grid = (folder / SAMPLES_FILE).is_file()
@@ -205,7 +206,7 @@ def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
 
     try:
         data = load_dataset(meta["dataset"], "test", **(meta.get("dataset_options") or {}))
-        completion_figure(model, data, path, seed=seed)
+        completion_figure(model, data, path, seed=seed, name=meta.get("card_name"))
     except ZooError:
         return
 
@@ -350,7 +351,13 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     elif run.get("hardware"):
         lines += [f"Trained on {run['hardware']}.", ""]
     if has_curves:
-        lines += [f"![training curve]({CURVES_FILE})", "", "Train and validation bits/dim per epoch.", ""]
+        lines += [
+            f"![training curve]({CURVES_FILE})",
+            "",
+            "Bits/dim per epoch: the mean training loss over each epoch's batches, and the validation "
+            f"{'NLL' if model.autoregressive else 'bound'} at the end of each epoch (the legend names each estimator).",
+            "",
+        ]
     lines += ["## Results", ""]
     metrics = _metrics(meta)
     if metrics:
@@ -381,8 +388,8 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
             "",
             f"![completions]({COMPLETIONS_FILE})",
             "",
-            "Test images with the bottom half hidden (first row, hidden part tinted blue), three completions "
-            "sampled by the model, and the original (last row). Completion in raster order conditions on "
+            "Test images with the bottom half hidden (row `occluded`, hidden part tinted blue), three completions "
+            "sampled by the model, and the original (row `original`). Completion in raster order conditions on "
             "every known pixel above the hidden half, so it is exact here.",
             "",
         ]

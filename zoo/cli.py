@@ -19,14 +19,13 @@ from .data import download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
-from .figures import completion_figure
+from .figures import completion_figure, sample_figure
 from .hub import file_sha256
 from .loading import model_folder
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
-from .sampling import save_grid
 from .training import TrainConfig
 from .weights import CONFIG_FILE, WEIGHTS_FILE, read_config
 
@@ -192,19 +191,29 @@ def _generator(seed: int | None):
 def cmd_sample(args) -> None:
 
     _image_path(args.out)
+    scale = _scale(args.scale)
     model = _on_device(zoo.load(args.model), args.device)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
         raise ArgumentError(f"--method applies to autoregressive models; {model.architecture} is not one")
-    if model.conditional:  # one class per grid column unless --label picks one
+    if model.conditional:  # one class per row of the figure unless --label picks one
         k = model.config.num_classes
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
     images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
-    path = save_grid(images, model.config.levels, args.out)
+    path = sample_figure(
+        images,
+        model.config.levels,
+        args.out,
+        name=str(args.model),
+        seed=args.seed,
+        temperature=args.temperature,
+        labels=kwargs.get("labels"),
+        scale=scale,
+    )
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
 
 
@@ -238,6 +247,7 @@ def _image_path(path: Path) -> Path:
 def cmd_complete(args) -> None:
 
     _image_path(args.out)
+    scale = _scale(args.scale)
     model = _on_device(zoo.load(args.model), args.device)
     if not model.autoregressive:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
@@ -252,8 +262,17 @@ def cmd_complete(args) -> None:
         occlude=args.occlude,
         seed=args.seed,
         temperature=args.temperature,
+        name=str(args.model),
+        scale=scale,
     )
     print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
+
+
+def _scale(scale: int | None) -> int | None:
+    """``--scale``: how many screen pixels a figure gives each image pixel (None: the readable default)."""
+    if scale is not None and not 1 <= scale <= 64:
+        raise ArgumentError(f"--scale must be a whole number from 1 to 64, got {scale}")
+    return scale
 
 
 def cmd_card(args) -> None:
@@ -327,7 +346,7 @@ def cmd_demo(args) -> None:
         raise ArgumentError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
     model = zoo.load(name)
     images = model.sample(args.n, generator=_generator(args.seed))
-    path = save_grid(images, model.config.levels, args.out)
+    path = sample_figure(images, model.config.levels, args.out, name=name, seed=args.seed)
     print(f"{name}: wrote {args.n} samples to {path.resolve()}")
 
 
@@ -434,7 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler's random draws")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
-    s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
+    s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: a row a class)")
+    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.set_defaults(func=cmd_sample)
 
@@ -456,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
     s.add_argument("--out", type=Path, default=Path("completions.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
