@@ -102,3 +102,15 @@ def test_cli_train_under_the_examples_seed_is_unchanged(tmp_path):
         zoo.train("independent", "digits", tmp_path / name, epochs=1)
     a, b = zoo.load(tmp_path / "a"), zoo.load(tmp_path / "b")
     assert torch.equal(a.logit_table, b.logit_table)
+
+
+def test_every_bundled_card_declares_the_licence_of_its_training_data():
+    from zoo.cards import card_license, read_card
+    from zoo.weights import read_config
+
+    reg = zoo.get_registry()
+    bundled = [reg.entry(n).folder for n in reg.pretrained if reg.entry(n).bundled]
+    assert bundled
+    for folder in bundled:
+        if (folder / "README.md").is_file():
+            assert read_card(folder).data.license == card_license(read_config(folder)), folder.name
