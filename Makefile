@@ -12,6 +12,8 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 
 $(STAMP): pyproject.toml constraints.txt $(PLUGINS)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# the distributions were called zoo and zoo-NAME before they became genzoo and genzoo-NAME: drop old copies
+	$(PY) -m pip uninstall -q -y zoo $(patsubst plugins/%/pyproject.toml,%,$(PLUGINS)) 2>/dev/null || true
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]' \
 		$(foreach p,$(PLUGINS),-e $(dir $(p)))
 	touch $(STAMP)

@@ -252,7 +252,8 @@ def test_help_shows_defaults_and_training_fields(capsys):
 
 def test_sample_batches_and_refuses_unknown_image_extensions(tmp_path, capsys):
     assert main(["sample", "pixelcnn-digits", "--n", "5", "--batch-size", "2", "--out", str(tmp_path / "s.png")]) == 0
-    assert Image.open(tmp_path / "s.png").size == (224, 152)  # 5 images: 3 columns, 2 rows of 8x8 + 1px pad, x8
+    # 5 images: 3 columns, 2 rows of 8x8 enlarged 12x (zoo.figures.default_scale) with 3px gaps, under a 30px title
+    assert Image.open(tmp_path / "s.png").size == (3 * (96 + 3) + 3, 30 + 2 * (96 + 3) + 3)
     for out in ("s", "s.xyz"):
         assert main(["sample", "pixelcnn-digits", "--out", str(tmp_path / out)]) == 2
         err = capsys.readouterr().err

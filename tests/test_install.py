@@ -64,6 +64,7 @@ def test_wheels_carry_their_bundled_models(tmp_path):
     )
     built = sorted(p.name for p in wheels.glob("*.whl"))
     assert len(built) == len(DISTRIBUTIONS), built
+    assert all(name.startswith(("genzoo-", "genzoo_")) for name in built), built  # no wheel claims "zoo"
 
     env_dir = tmp_path / "fresh"
     venv.create(env_dir, with_pip=False)
@@ -104,3 +105,18 @@ def test_wheels_carry_their_bundled_models(tmp_path):
         assert found[name]["file"].startswith(str(site)), found[name]  # zoo itself came from the wheel
         assert found[name]["location"].startswith(f"bundled: {site}"), found[name]  # and so did the weights
         assert found[name]["shape"][0] == 2 and found[name]["nll"] < 0
+
+
+def test_the_core_wheel_builds_under_its_own_name_with_the_one_version(tmp_path):
+    """``pip wheel --no-deps .`` gives genzoo-<zoo/_version.py's version>: the name PyPI has free."""
+    source = shutil.copytree(
+        ROOT, tmp_path / "src", ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "plugins")
+    )
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), "."],
+        check=True,
+        cwd=source,
+    )
+    version = {}
+    exec((ROOT / "zoo" / "_version.py").read_text(), version)
+    assert [p.name for p in tmp_path.glob("*.whl")] == [f"genzoo-{version['__version__']}-py3-none-any.whl"]

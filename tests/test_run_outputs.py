@@ -13,7 +13,7 @@ import zoo.data as zd
 from zoo import evaluate, train
 from zoo.builtin import datasets as bd
 from zoo.cli import main
-from zoo.figures import UNKNOWN_TINT, completion_figure, draw_curves
+from zoo.figures import UNKNOWN_TINT, completion_figure, default_scale, draw_curves
 
 from .test_data import write_mnist
 
@@ -77,7 +77,7 @@ def test_train_writes_history_csv_and_curves_each_epoch(tmp_path):
     rows = list(csv.DictReader((out / "history.csv").open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert float(rows[-1]["val_bits_per_dim"]) < float(rows[0]["train_bits_per_dim"])
-    assert Image.open(out / "curves.png").size == (640, 400)
+    assert Image.open(out / "curves.png").size == (720, 460)
     result = json.loads((out / "train_result.json").read_text())
     assert "CPU" in result["hardware"] and torch.__version__ in result["hardware"]
 
@@ -96,11 +96,12 @@ def test_completion_figure_tints_the_hidden_part_and_refuses_other_levels(tmp_pa
     data = zd.load_dataset("digits", "test")
     path = completion_figure(model, data, tmp_path / "c.png", n=3, samples=1)
     picture = np.asarray(Image.open(path).convert("RGB"))
-    cell = picture.shape[1] // 3  # three columns; rows: occluded, one completion, original
-    occluded_row = picture[: picture.shape[0] // 3]
-    tinted = (occluded_row == UNKNOWN_TINT).all(-1)
-    assert tinted[occluded_row.shape[0] // 2 + 4 :, :cell].mean() > 0.8  # the bottom half of the first image
-    assert not (picture[picture.shape[0] // 3 :] == UNKNOWN_TINT).all(-1).any()  # completions are not tinted
+    tinted = (picture == UNKNOWN_TINT).all(-1)
+    scale = default_scale(8)
+    assert tinted.sum() == 3 * (4 * scale) * (8 * scale)  # exactly the bottom halves of the three occluded images
+    ys = np.nonzero(tinted.any(1))[0]
+    assert ys.max() - ys.min() + 1 == 4 * scale  # all in one row (the first): completions are not tinted
+    assert not tinted[: ys.min()].any()
     with pytest.raises(zoo.DatasetError, match="with 2 levels, but the pixelcnn model was built for .* 17 levels"):
         completion_figure(model, zd.load_dataset("digits-binarized", "test"), tmp_path / "x.png")
 

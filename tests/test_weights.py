@@ -105,10 +105,10 @@ def test_config_fails_validation(saved):
 
 def test_unknown_architecture(saved):
     _, folder = saved
-    rewrite_config(folder, lambda m: m.update(architecture="independant", plugin="zoo-other"))
+    rewrite_config(folder, lambda m: m.update(architecture="independant", plugin="other", plugin_distribution=""))
     with pytest.raises(
         WeightsError,
-        match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*install zoo-other",
+        match=r"config\.json: unknown architecture 'independant'; did you mean 'independent'.*pip install genzoo-other",
     ):
         zoo.load(folder)
 
@@ -347,9 +347,10 @@ def test_non_finite_weights_are_refused(saved, bad):
 
 
 def test_wrong_dtype_is_seen_in_the_header(saved):
+    """Another float dtype loads cast (tests/test_loading.py); an integer where a float belongs is refused."""
     _, folder = saved
-    edit_tensors(folder, lambda t: t.update(logit_table=t["logit_table"].double()))
-    with pytest.raises(WeightsError, match="'logit_table' has dtype torch.float64, expected torch.float32"):
+    edit_tensors(folder, lambda t: t.update(logit_table=t["logit_table"].to(torch.int32)))
+    with pytest.raises(WeightsError, match="'logit_table' has dtype torch.int32, expected torch.float32"):
         zoo.load(folder)
 
 

@@ -9,7 +9,6 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 from __future__ import annotations
 
 import typing
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,17 +27,17 @@ from .distributed import rank
 from .errors import (
     ArgumentError,
     ConfigError,
-    WeightsError,
     ZooError,
     unknown_name,
     validation_problems,
 )
 from .evaluation import DefaultEvaluator, EvalResult
-from .hub import download_repo, push_to_hub, resolve_entry  # push_to_hub takes objects: re-exported as is
+from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
+from .loading import is_hub_repo, load_model
 from .options import LIMIT
 from .outputs import claim_output
-from .recipes import recipe_settings
+from .recipes import recipe_settings, train_command
 from .registry import get_registry
 from .specs import PretrainedEntry
 from .training import (
@@ -46,7 +45,7 @@ from .training import (
     split_settings,
     validated,
 )
-from .weights import atomic_write_json, load_folder, read_config, save_pretrained
+from .weights import atomic_write_json, read_config, save_pretrained
 
 __all__ = [
     "list_models",
@@ -221,6 +220,12 @@ def load(
     revision: str | None = None,
     device: str | torch.device | None = None,
     map_location: str | torch.device | None = None,
+    *,
+    dtype: torch.dtype | str | None = None,
+    cache_dir: str | Path | None = None,
+    local_files_only: bool = False,
+    force_download: bool = False,
+    token: str | bool | None = None,
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
@@ -228,47 +233,26 @@ def load(
     name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or the Hub repo
     of one wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
     for a missing folder, not for a Hub repo.
+
+    The rest follows ``from_pretrained`` elsewhere: ``dtype`` casts the floating-point weights
+    (``torch.bfloat16``, ``"float16"``, ``"auto"`` for the stored dtype; float32 by default, whatever
+    the file holds); ``cache_dir``, ``local_files_only``, ``force_download`` and ``token`` apply to Hub
+    downloads as in huggingface_hub. :meth:`zoo.Model.from_pretrained` does the same for one class.
     """
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
     device = check_device(device, "device")  # before any download: cuda on a CPU-only torch is one line
-    path = Path(name_or_path)
-    name = str(name_or_path)
-    reg = get_registry()
-    if _is_dir(path):
-        if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
-            warnings.warn(
-                f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}", stacklevel=2
-            )
-        return load_folder(path, device)
-    if name in reg.pretrained:
-        return load_folder(resolve_entry(reg.entry(name), revision=revision), device)
-    if _looks_like_repo(name) and not _is_dir(path.parent):
-        return load_folder(download_repo(name, revision=revision), device)
-    if _exists(path):
-        raise WeightsError(f"{path}: not a zoo model folder")
-    if len(path.parts) > 1:
-        raise WeightsError(f"{path}: no such model folder")
-    raise unknown_name("pretrained model", name, reg.pretrained)
-
-
-def _looks_like_repo(name: str) -> bool:
-    return name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
-
-
-def _is_dir(path: Path) -> bool:
-    try:
-        return path.is_dir()
-    except OSError:  # a name too long for the file system is no folder
-        return False
-
-
-def _exists(path: Path) -> bool:
-    try:
-        return path.exists()
-    except OSError:
-        return False
+    return load_model(
+        name_or_path,
+        revision=revision,
+        dtype=dtype,
+        device=device,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        force_download=force_download,
+        token=token,
+    )
 
 
 def plugins() -> list[dict[str, Any]]:
@@ -325,6 +309,7 @@ def train(
     dataset_options: dict[str, Any] | None = None,
     trainer: str = "default",
     overwrite: bool = False,
+    command: str | None = None,
 ) -> Path:
     """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
 
@@ -335,14 +320,33 @@ def train(
     stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
     (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
+
+    Provenance: ``command`` (the command line that made the run; by default the ``zoo train`` command
+    equivalent to this call) is recorded in train_config.json and config.json, where ``zoo card`` finds it,
+    and a fine-tune records the model it started from as ``base_model`` (its Hub repo when it has one).
     """
     dataset_options = dataset_options_of(dataset, dataset_options)  # refused before the folder is touched
     with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
-        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer)
+        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command)
 
 
-def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer) -> Path:
+def _base_model(model: Model) -> str | None:
+    """The name a fine-tune records for the model it started from: its Hub repo when it has one."""
+    name = (model.pretrained_info or {}).get("name")
+    reg = get_registry()
+    if name in reg.pretrained:
+        entry = reg.entry(name)
+        return entry.repo_id if entry.repo_id and entry.published else name
+    return name
+
+
+def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None) -> Path:
     """The body of :func:`train`, run while ``out`` is claimed."""
+    if command is None and isinstance(arch_or_model, (str, Path)):
+        command = train_command(
+            str(arch_or_model), dataset, str(out), dict(settings or {}), dict(dataset_options or {}), epochs
+        )
+        command += " --resume" if resume else ""
     out = Path(out)
     settings = dict(settings or {})
     given_options = dict(dataset_options or {})
@@ -374,10 +378,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
-        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir())
+        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir() or is_hub_repo(str(arch_or_model)))
     ):
-        arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name or a saved model folder
+        arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name, a saved model folder or a Hub repo
+    base_model = None
     if isinstance(arch_or_model, Model):
+        base_model = _base_model(arch_or_model)
         model = arch_or_model
         arch = model.architecture
         model_settings, train_settings = split_settings(type(model).config_class, settings)
@@ -423,6 +429,11 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
             data_before=recorded_options(dataset, stored_options),
             data_now=recorded_options(dataset, dataset_options),
         )
+    provenance = {"command": command, "base_model": base_model}
+    if stored is not None:  # a resumed run keeps the command that started it and lists the resumes
+        provenance = {"command": stored.get("command"), "base_model": stored.get("base_model") or base_model}
+        provenance["resumed_with"] = [*stored.get("resumed_with", []), command]
+    provenance = {k: v for k, v in provenance.items() if v}
     if rank() == 0:
         atomic_write_json(
             run_file,
@@ -433,6 +444,7 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
                 "model_config": model.config.model_dump(mode="json"),
                 "train_config": cfg.model_dump(mode="json"),
                 "zoo_version": __version__,
+                **provenance,
             },
         )
     fitter = reg.trainer(trainer)()
@@ -442,7 +454,12 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         val_result.options = recorded_options(dataset, dataset_options)
         atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
         save_pretrained(
-            model, out, dataset=dataset, dataset_options=val_result.options, metrics={"val": val_result.model_dump()}
+            model,
+            out,
+            dataset=dataset,
+            dataset_options=val_result.options,
+            metrics={"val": val_result.model_dump()},
+            extra={k: provenance[k] for k in ("command", "base_model") if k in provenance},
         )
     finish_distributed()
     return out

@@ -19,9 +19,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .bounds import format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
-from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, write_history
+from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, sample_figure, write_history
 from .registry import get_registry
-from .sampling import save_grid
 from .weights import (
     CARD_FILE,
     WEIGHTS_FILE,
@@ -31,14 +30,53 @@ from .weights import (
     read_config,
 )
 
-__all__ = ["SAMPLES_FILE", "write_model_card", "card_data", "read_card"]
+__all__ = ["SAMPLES_FILE", "DEFAULT_LICENSE", "write_model_card", "card_data", "read_card", "retarget_card"]
 
 SAMPLES_FILE = "samples.png"
 TASK = "unconditional-image-generation"
+DEFAULT_LICENSE = "other"  # the Hub's id for "see the card": what a card says when no licence is known
+HUB_SPLITS = {"val": "validation"}  # zoo's split names where the Hub's datasets use other ones
 
 
-def card_data(folder, name: str | None = None) -> ModelCardData:
-    """The YAML metadata of the card for the saved model in ``folder`` (read from config.json)."""
+def card_license(meta: dict[str, Any], license: str | None = None) -> str:
+    """The licence a card declares: ``license`` if given, else config.json's, else the training data's."""
+    spec = get_registry().datasets.get(meta.get("dataset") or "")
+    return license or meta.get("license") or (spec.license if spec is not None else None) or DEFAULT_LICENSE
+
+
+def _variant(options: dict[str, Any]) -> str | None:
+    """The dataset variant a measurement used, for model-index's ``dataset.config``: ``dynamic`` for
+    ``dynamic=true``, ``key=value`` for other options; None for the dataset's default form."""
+    words = [k if v is True else f"{k}={v}" for k, v in sorted(options.items()) if k not in ("root", "limit")]
+    return ",".join(words) or None
+
+
+def _papers(arch: str) -> tuple[str, ...]:
+    spec = get_registry().models.get(arch)
+    return tuple(getattr(spec.cls, "papers", ())) if spec is not None else ()
+
+
+def _hub_repo_id(name: Any) -> str | None:
+    """``name`` when it is a Hub repo id (``org/name``), the only form the card's ``base_model`` may take."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    if not isinstance(name, str) or name.count("/") != 1 or Path(name).exists():
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return None
+    return name
+
+
+def card_data(folder, name: str | None = None, license: str | None = None) -> ModelCardData:
+    """The YAML metadata of the card for the saved model in ``folder`` (read from config.json).
+
+    ``license`` defaults to the one the training data set declares (MNIST: ``cc-by-sa-3.0``); a
+    fine-tune's ``base_model`` is listed when it is a Hub repo; the architecture's papers become
+    ``arxiv:`` tags; each result names the dataset variant and the split as the Hub spells them.
+    """
     meta = read_config(folder)
     name = name or Path(folder).resolve().name
     arch = meta["architecture"]
@@ -49,6 +87,7 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
             continue
         bound = _estimator_in(meta, m)
         upper = f" upper bound ({bound})" if bound else ""
+        options = m.get("options") or meta.get("dataset_options") or {}
         for metric_type, metric_name, key in (
             ("bits_per_dim", f"bits/dim{upper}", "bits_per_dim"),
             ("nll", f"NLL{upper} (nats/image)", "nll_nats"),
@@ -61,7 +100,9 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
                     task_name="Density estimation",
                     dataset_type=m.get("dataset") or dataset or "unknown",
                     dataset_name=m.get("dataset") or dataset or "unknown",
-                    dataset_split=m.get("split") or split,
+                    dataset_config=_variant(options),
+                    dataset_split=HUB_SPLITS.get(m.get("split") or split, m.get("split") or split),
+                    dataset_args={k: v for k, v in options.items() if k not in ("root", "limit")} or None,
                     metric_type=metric_type,
                     metric_name=metric_name,
                     metric_value=round(float(m[key]), 4),
@@ -69,8 +110,9 @@ def card_data(folder, name: str | None = None) -> ModelCardData:
             )
     return ModelCardData(
         library_name="zoo",
-        license="mit",
-        tags=["zoo", arch, "generative", "image-generation", "likelihood"],
+        license=card_license(meta, license),
+        base_model=_hub_repo_id(meta.get("base_model")),
+        tags=["zoo", arch, "generative", "image-generation", "likelihood", *(f"arxiv:{p}" for p in _papers(arch))],
         datasets=[dataset] if dataset else None,
         pipeline_tag=TASK,
         model_name=name,  # huggingface_hub writes model-index only when model_name is set
@@ -91,6 +133,7 @@ def write_model_card(
     completions: bool = True,
     notes: str | None = None,
     hardware: str | None = None,
+    license: str | None = None,
 ) -> Path:
     """Write ``README.md`` (and the figures it shows) into the model folder; returns the card path.
 
@@ -100,26 +143,33 @@ def write_model_card(
     so they are reproducible. The training curve is drawn from ``train_result.json`` when the
     folder holds one; training time and ``hardware`` come from there too unless given.
     ``notes`` is a markdown paragraph placed under the results (targets met or missed, caveats).
+    Without a ``recipe``, the command that zoo recorded at train time is shown (config.json's or
+    train_config.json's ``command``). ``license`` overrides the training data's licence.
     """
 
     folder = Path(folder)
     meta = read_config(folder)
     name = name or folder.resolve().name
-    recipe = recipe or meta.get("recipe")
+    run_config = _json_file(folder / "train_config.json")
+    recipe = recipe or meta.get("recipe") or meta.get("command") or run_config.get("command")
+    meta.setdefault("base_model", run_config.get("base_model"))
+    meta["license"] = card_license(meta, license)
     model = load_folder(folder)
     if samples:
+        labels = torch.arange(n_samples) % model.num_classes if model.conditional else None
         with torch.no_grad():
-            images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed))
-        save_grid(images, model.config.levels, folder / SAMPLES_FILE)
+            extra = {} if labels is None else {"labels": labels}
+            images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed), **extra)
+        sample_figure(images, model.config.levels, folder / SAMPLES_FILE, name=name, seed=seed, labels=labels)
     run = _train_result(folder)
     if run.get("history") and not (folder / CURVES_FILE).is_file():
-        write_history(folder, run["history"])
+        write_history(folder, run["history"], model=model)
     if completions and model.autoregressive and meta.get("dataset"):
-        _completions(model, meta, folder / COMPLETIONS_FILE, seed)
+        _completions(model, {**meta, "card_name": name}, folder / COMPLETIONS_FILE, seed)
     if hardware:
         run["hardware"] = hardware
     has_grid = (folder / SAMPLES_FILE).is_file()
-    data = card_data(folder, name)
+    data = card_data(folder, name, license)
     body = _body(
         name,
         meta,
@@ -141,12 +191,16 @@ def write_model_card(
 
 def _train_result(folder: Path) -> dict[str, Any]:
     """``train_result.json`` of a training run folder, or ``{}``."""
+    return _json_file(folder / "train_result.json")
 
-    path = folder / "train_result.json"
+
+def _json_file(path: Path) -> dict[str, Any]:
+    """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``."""
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
+        value = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
@@ -155,7 +209,7 @@ def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:
 
     try:
         data = load_dataset(meta["dataset"], "test", **(meta.get("dataset_options") or {}))
-        completion_figure(model, data, path, seed=seed)
+        completion_figure(model, data, path, seed=seed, name=meta.get("card_name"))
     except ZooError:
         return
 
@@ -202,6 +256,65 @@ def _dataset_note(dataset: str | None) -> str:
     return f"trained and evaluated on `{dataset}`{desc} only"
 
 
+def install_command(meta: dict[str, Any]) -> str:
+    """The ``pip install`` line that provides the model's architecture (its plugin pulls in the core)."""
+    from ._version import DISTRIBUTION
+
+    dist = meta.get("plugin_distribution")
+    if not dist:
+        record = get_registry().plugins.get(meta.get("plugin") or "")
+        dist = record.distribution if record is not None and record.source != "run time" else None
+    return f"pip install {dist or DISTRIBUTION}"
+
+
+def usage_lines(load_name: str, meta: dict[str, Any]) -> list[str]:
+    """The card's "Usage" section: the install line and the load of ``load_name`` (a Hub repo once pushed)."""
+    return [
+        "## Usage",
+        "",
+        "```bash",
+        install_command(meta),
+        "```",
+        "",
+        "```python",
+        "import zoo",
+        "",  # as ruff formats it: the cards are checked by `ruff format --check` with the rest of the tree
+        f'm = zoo.load("{load_name}")',
+        "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
+        "```",
+        "",
+    ]
+
+
+def _license_note(meta: dict[str, Any]) -> str:
+    license = meta.get("license") or DEFAULT_LICENSE
+    spec = get_registry().datasets.get(meta.get("dataset") or "")
+    if license == DEFAULT_LICENSE and (spec is None or spec.license is None):
+        return (
+            "No licence is declared for these weights or their training data (`license: other`); "
+            "check the data's terms before reuse, or publish with `--license`."
+        )
+    source = " (the licence of the training data)" if spec is not None and spec.license == license else ""
+    return f"The weights are published under `{license}`{source}."
+
+
+def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
+    """Point the card in ``folder`` at the Hub repo it is pushed to: its usage loads ``repo_id``, and
+    ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
+    path = Path(folder) / CARD_FILE
+    card = ModelCard.load(path)
+    meta = read_config(folder)
+    if license:
+        card.data.license = license
+    text = card.text
+    start = text.find("## Usage\n")
+    if start >= 0:
+        end = text.find("\n## ", start + 1)
+        end = len(text) if end < 0 else end + 1
+        text = text[:start] + "\n".join(usage_lines(repo_id, meta)) + "\n" + text[end:]
+    atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
+
+
 def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions) -> str:
     cfg = model.config
     arch = meta["architecture"]
@@ -231,6 +344,8 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     options = meta.get("dataset_options") or {}
     if options:
         lines += [f"Dataset options: {', '.join(f'`{k}={_fmt(v)}`' for k, v in options.items())}.", ""]
+    if meta.get("base_model"):
+        lines += [f"Fine-tuned from `{meta['base_model']}`.", ""]
     if recipe:
         lines += ["The exact command that produced these weights:", "", "```bash", recipe, "```", ""]
     else:
@@ -251,7 +366,13 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     elif run.get("hardware"):
         lines += [f"Trained on {run['hardware']}.", ""]
     if has_curves:
-        lines += [f"![training curve]({CURVES_FILE})", "", "Train and validation bits/dim per epoch.", ""]
+        lines += [
+            f"![training curve]({CURVES_FILE})",
+            "",
+            "Bits/dim per epoch: the mean training loss over each epoch's batches, and the validation "
+            f"{'NLL' if model.autoregressive else 'bound'} at the end of each epoch (the legend names each estimator).",
+            "",
+        ]
     lines += ["## Results", ""]
     metrics = _metrics(meta)
     if metrics:
@@ -284,21 +405,17 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
             "",
             f"![completions]({COMPLETIONS_FILE})",
             "",
-            "Test images with the bottom half hidden (first row, hidden part tinted blue), three completions "
-            "sampled by the model, and the original (last row). Completion in raster order conditions on "
+            "Test images with the bottom half hidden (row `occluded`, hidden part tinted blue), three completions "
+            "sampled by the model, and the original (row `original`). Completion in raster order conditions on "
             "every known pixel above the hidden half, so it is exact here.",
             "",
         ]
+    papers = _papers(arch)
+    if papers:
+        links = ", ".join(f"[arXiv:{p}](https://arxiv.org/abs/{p})" for p in papers)
+        lines += ["## Papers", "", f"The `{arch}` architecture follows {links}.", ""]
+    lines += [*usage_lines(name, meta), "## License", "", _license_note(meta), ""]
     lines += [
-        "## Usage",
-        "",
-        "```python",
-        "import zoo",
-        "",  # as ruff formats it: the cards are checked by `ruff format --check` with the rest of the tree
-        f'm = zoo.load("{name}")',
-        "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
-        "```",
-        "",
         "## Limitations",
         "",
         f"- The model was {_dataset_note(meta.get('dataset'))}; its likelihoods and samples say nothing "

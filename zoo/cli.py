@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -22,15 +23,17 @@ from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
-from .figures import completion_figure
+from .figures import completion_figure, sample_figure
 from .hub import download_repo
+from .loading import model_folder
 from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
-from .sampling import MAX_SAMPLES, save_grid
+from .sampling import MAX_SAMPLES
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
+from .weights import read_config
 
 __all__ = ["main", "parse_settings", "recipe_settings"]
 
@@ -209,6 +212,7 @@ def cmd_train(args) -> None:
         resume=args.resume,
         dataset_options=_data_options(args.dataset, args.data_option),
         overwrite=args.overwrite,
+        command=args.command_line,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -281,12 +285,13 @@ def _generator(seed: int | None):
 def cmd_sample(args) -> None:
 
     _image_path(args.out)
+    scale = _scale(args.scale)
     model = _on_device(zoo.load(args.model), args.device)
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
         raise ArgumentError(f"--method applies to autoregressive models; {model.architecture} is not one")
-    if model.conditional:  # one class per grid column unless --label picks one
+    if model.conditional:  # one class per row of the figure unless --label picks one
         k = model.config.num_classes
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
@@ -294,7 +299,16 @@ def cmd_sample(args) -> None:
     use_threads(args.threads, _step_work(model, min(args.batch_size or args.n, args.n)))
     images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
     seconds = time.perf_counter() - start
-    path = save_grid(images, model.config.levels, args.out)
+    path = sample_figure(
+        images,
+        model.config.levels,
+        args.out,
+        name=str(args.model),
+        seed=args.seed,
+        temperature=args.temperature,
+        labels=kwargs.get("labels"),
+        scale=scale,
+    )
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
 
 
@@ -334,6 +348,7 @@ def _image_path(path: Path) -> Path:
 def cmd_complete(args) -> None:
 
     _image_path(args.out)
+    scale = _scale(args.scale)
     model = _on_device(zoo.load(args.model), args.device)
     if not model.autoregressive:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
@@ -349,8 +364,17 @@ def cmd_complete(args) -> None:
         occlude=args.occlude,
         seed=args.seed,
         temperature=args.temperature,
+        name=str(args.model),
+        scale=scale,
     )
     print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
+
+
+def _scale(scale: int | None) -> int | None:
+    """``--scale``: how many screen pixels a figure gives each image pixel (None: the readable default)."""
+    if scale is not None and not 1 <= scale <= 64:
+        raise ArgumentError(f"--scale must be a whole number from 1 to 64, got {scale}")
+    return scale
 
 
 def cmd_card(args) -> None:
@@ -363,13 +387,26 @@ def cmd_card(args) -> None:
         name=args.name,
         notes=args.notes,
         hardware=args.hardware,
+        license=args.license,
     )
     print(f"wrote {path}")
 
 
 def cmd_push(args) -> None:
 
-    url = zoo.push_to_hub(args.folder, args.repo, private=args.private, revision=args.revision)
+    url = zoo.push_to_hub(
+        args.folder,
+        args.repo,
+        private=args.private,
+        revision=args.revision,
+        token=args.token,
+        commit_message=args.commit_message,
+        create_pr=args.create_pr,
+        license=args.license,
+    )
+    if args.create_pr:
+        print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
+        return
     print(f"pushed {args.folder} to {args.repo}: {url}")
     meta = url.config  # what was uploaded (staged), not the folder as it is now
     options = meta.get("dataset_options") or {}
@@ -386,7 +423,20 @@ def cmd_push(args) -> None:
 
 def cmd_download(args) -> None:
 
-    print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+    reg = get_registry()
+    if args.name in reg.datasets:
+        if args.revision is not None:
+            raise ArgumentError(f"--revision applies to models; {args.name!r} is a dataset")
+        print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+        return
+    if args.root is not None:
+        raise ArgumentError(
+            f"--root applies to datasets; {args.name!r} is not one (models go to the Hugging Face cache)"
+        )
+
+    folder = model_folder(args.name, revision=args.revision, force_download=args.force)
+    read_config(folder)  # what a later load reads first: a repo that is no zoo model is reported now
+    print(f"{args.name}: model files ready in {folder} (loads offline from there, e.g. with HF_HUB_OFFLINE=1)")
 
 
 def cmd_demo(args) -> None:
@@ -398,7 +448,7 @@ def cmd_demo(args) -> None:
         raise ArgumentError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
     model = zoo.load(name)
     images = model.sample(args.n, generator=_generator(args.seed))
-    path = save_grid(images, model.config.levels, args.out)
+    path = sample_figure(images, model.config.levels, args.out, name=name, seed=args.seed)
     print(f"{name}: wrote {args.n} samples to {path.resolve()}")
 
 
@@ -519,7 +569,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler's random draws")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
-    s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: cycle)")
+    s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: a row a class)")
+    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
     s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_sample)
@@ -542,6 +593,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
     s.add_argument("--out", type=Path, default=Path("completions.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
@@ -557,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--name", help="the pretrained name users load")
     s.add_argument("--notes", help="a markdown paragraph under the results (targets met or missed, caveats)")
     s.add_argument("--hardware", help="what the model trained on, when train_result.json does not record it")
+    s.add_argument("--license", help="Hub licence id of the weights (default: the training data's, e.g. cc-by-sa-3.0)")
     s.set_defaults(func=cmd_card)
 
     s = sub.add_parser(
@@ -564,17 +617,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
-    s.add_argument("--private", action="store_true", help="create the repo private")
+    s.add_argument(
+        "--private", action="store_true", default=None, help="create the repo private (default: the Hub's default)"
+    )
     s.add_argument("--revision", help="branch to commit to (created if missing)")
+    s.add_argument("--create-pr", action="store_true", help="open a pull request instead of committing to the branch")
+    s.add_argument("--commit-message", help="the commit's message (default: Upload ARCH model with zoo)")
+    s.add_argument("--token", help="Hub token with write access (default: HF_TOKEN or the `hf auth login` cache)")
+    s.add_argument("--license", help="Hub licence id written into a card zoo makes (default: the training data's)")
     s.set_defaults(func=cmd_push)
 
     s = sub.add_parser(
         "download",
         formatter_class=FORMATTER,
-        help="fetch mnist, binarized-mnist or cifar10 into $ZOO_DATA (needs internet)",
+        help="fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
     )
-    s.add_argument("name", help="dataset name")
+    s.add_argument("name", help="dataset (mnist, binarized-mnist, cifar10), pretrained model name or Hub repo ORG/NAME")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
+    s.add_argument("--revision", help="branch, tag or commit of a Hub model (default: the pinned one, or main)")
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 
@@ -611,6 +671,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.command_line = shlex.join(["zoo", *(sys.argv[1:] if argv is None else argv)])  # a run's provenance
     try:
         check_arguments(args)
         args.func(args)

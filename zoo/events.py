@@ -1,6 +1,6 @@
 """TensorBoard events of a training run: the per-epoch scalars of ``history.csv``, for ``tensorboard --logdir``.
 
-Written only when ``tensorboard`` is installed (``pip install zoo[tensorboard]``); without it the
+Written only when ``tensorboard`` is installed (``pip install genzoo[tensorboard]``); without it the
 run is the same and ``history.csv``/``curves.png`` remain the way to watch it. The trainer opens
 one :class:`EventLog` per ``fit`` on rank 0, writes each epoch's history record as it is made, with
 the epoch number as the step, and flushes it at once, so a run that is killed loses nothing the
@@ -81,6 +81,25 @@ class EventLog:
         self.writer = None
 
 
+def _after_existing_files(folder: Path) -> None:
+    """Wait, at most a second, until a new event file's name sorts after every file already in ``folder``.
+
+    TensorBoard reads a folder's event files in name order, and a name is
+    ``events.out.tfevents.<seconds>.<host>.<pid>.<counter>``: a run resumed within the second its killed
+    run started, in the same process, could get a counter that sorts first (``.10`` before ``.9``), and its
+    purge would then come before the events it is meant to hide.
+    """
+    import time
+
+    newest = 0
+    for path in folder.glob("events.out.tfevents.*") if folder.is_dir() else ():
+        stamp = path.name.split(".")[3]
+        newest = max(newest, int(stamp)) if stamp.isdigit() else newest
+    deadline = time.monotonic() + 1.1  # a file stamped in the future (a skewed clock) costs no more than this
+    while int(time.time()) <= newest and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def open_event_log(run_folder: str | Path | None, next_epoch: int, enabled: bool = True) -> EventLog:
     """An :class:`EventLog` writing to ``run_folder/tensorboard``, whose first record is ``next_epoch``.
 
@@ -99,6 +118,7 @@ def open_event_log(run_folder: str | Path | None, next_epoch: int, enabled: bool
         )
         return EventLog()
     folder = Path(run_folder) / EVENTS_DIR
+    _after_existing_files(folder)
     try:
         return EventLog(SummaryWriter(str(folder), purge_step=next_epoch))
     except OSError as exc:

@@ -40,7 +40,7 @@ def zoo_register_pretrained(register):
 @hookspec
 def zoo_register_datasets(register):
     """Register datasets: ``register(name, loader, description="", levels=..., shape=..., download=None,
-    options=None, splits=("train", "val", "test"), files=())``.
+    options=None, splits=("train", "val", "test"), files=(), license=None)``.
 
     ``loader(split, **options)`` returns a :class:`zoo.data.ImageSet`. ``options`` declares what
     ``--data-option`` takes, a list of :class:`zoo.DatasetOption` (name, type, default, description),
@@ -48,7 +48,8 @@ def zoo_register_datasets(register):
     are read from the loader's signature. ``files`` names what the loader looks for in
     ``data_dir()/<name>/``, for ``zoo info``. ``download(folder, force)``,
     when given, fetches the dataset's files into ``folder`` (``data_dir()/<name>``) and checks them;
-    ``zoo download NAME`` and :func:`zoo.data.download` call it.
+    ``zoo download NAME`` and :func:`zoo.data.download` call it. ``license`` is the data's Hub licence id
+    (``"cc-by-sa-3.0"``): model cards of models trained on it declare it unless ``--license`` says otherwise.
     """
 
 

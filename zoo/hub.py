@@ -25,10 +25,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 import torch
 
+from ._version import __version__
 from .errors import HubError, WeightsError
 from .specs import PretrainedEntry
 from .weights import (
@@ -71,11 +73,15 @@ def _offline() -> bool:
 
 
 # -- download ------------------------------------------------------------------
-def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False) -> Path:
+def resolve_entry(
+    entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False, **hub: Any
+) -> Path:
     """The local folder of a pretrained entry: its bundled folder, or a verified Hub download.
 
     ``local_files_only=True`` serves a Hub entry from the cache only, as ``HF_HUB_OFFLINE=1`` does,
     without touching the environment (zoo.testing.check_pretrained checks cached entries this way).
+    ``hub`` holds huggingface_hub's own download options, passed on as they are: ``cache_dir``,
+    ``force_download``, ``token`` (see :data:`HUB_OPTIONS`).
     """
     if entry.bundled and (revision is None or not entry.repo_id):
         if revision is not None:
@@ -102,19 +108,33 @@ def resolve_entry(entry: PretrainedEntry, revision: str | None = None, local_fil
     same = revision is None or revision == entry.revision
     pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
     return _download(
-        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only
+        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only, **hub
     )
 
 
-def download_repo(repo_id: str, revision: str | None = None, sha256: str | None = None) -> Path:
+def download_repo(
+    repo_id: str, revision: str | None = None, sha256: str | None = None, local_files_only: bool = False, **hub: Any
+) -> Path:
     """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder."""
-    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256})
+    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256}, local_files_only=local_files_only, **hub)
+
+
+# huggingface_hub's download options that zoo.load passes through unchanged, as from_pretrained does.
+HUB_OPTIONS = ("cache_dir", "force_download", "token")
 
 
 def _download(
-    repo_id: str, revision: str, pins: dict[str, str | None], name: str | None = None, local_files_only: bool = False
+    repo_id: str,
+    revision: str,
+    pins: dict[str, str | None],
+    name: str | None = None,
+    local_files_only: bool = False,
+    **hub: Any,
 ) -> Path:
     """Fetch the model files of one commit, within the download limits; check the pinned hashes."""
+    unknown = sorted(set(hub) - set(HUB_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown Hub download option(s) {', '.join(unknown)}; known: {', '.join(HUB_OPTIONS)}")
     what = f"Hub repo {repo_id!r} (revision {revision!r})"
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
@@ -125,8 +145,8 @@ def _download(
     try:
         if not offline:
             _install_hooks()
-            _fail_fast_if_unreachable(repo_id, revision, what)
-        folder = _fetch_files(repo_id, revision, what, offline)
+            _fail_fast_if_unreachable(repo_id, revision, what, hub.get("cache_dir"))
+        folder = _fetch_files(repo_id, revision, what, offline, hub)
     except _LimitExceeded as exc:
         raise HubError(f"{what}: {exc}") from None
     finally:
@@ -143,7 +163,7 @@ def _download(
     return folder
 
 
-def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
+def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any]) -> Path:
     from huggingface_hub import hf_hub_download
 
     folder = None
@@ -159,6 +179,7 @@ def _fetch_files(repo_id: str, revision: str, what: str, offline: bool) -> Path:
                 revision=folder.name if folder is not None else revision,
                 endpoint=_endpoint(),
                 local_files_only=offline,
+                **hub,
             )
         except _LimitExceeded:
             raise
@@ -482,7 +503,7 @@ def _check_repo_id(repo_id: str, what: str) -> None:
         raise HubError(f"{what}: not a valid Hub repo id ({_first_line(exc)})") from None
 
 
-def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
+def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str, cache_dir=None) -> None:
     """With nothing cached, one probe first: huggingface_hub would retry a connection that cannot be
     made (refused, unresolvable, or not made within the ETag timeout) five times over about 20 s,
     logging each retry, before giving up. Any answer at all is left to huggingface_hub."""
@@ -493,7 +514,7 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str) -> None:
         try_to_load_from_cache,
     )
 
-    if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision), str):
+    if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision, cache_dir=cache_dir), str):
         return
     url = hf_hub_url(repo_id, CONFIG_FILE, revision=revision, endpoint=_endpoint())
     try:
@@ -586,20 +607,29 @@ def _first_line(exc: BaseException) -> str:
 def push_to_hub(
     model_or_folder,
     repo_id: str,
-    private: bool = False,
+    private: bool | None = None,
     revision: str | None = None,
     token: str | None = None,
     commit_message: str | None = None,
+    create_pr: bool = False,
+    license: str | None = None,
 ) -> str:
-    """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL.
+    """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL
+    (the pull request's URL with ``create_pr=True``).
 
     What is uploaded is staged in a temporary folder first (a model is saved there; a folder's files
     are copied there), so a folder without a model card gets one (see
     :func:`zoo.cards.write_model_card`) in the upload only: the source folder is never written to,
-    whether the upload succeeds or fails. ``revision`` names a branch, created if missing.
+    whether the upload succeeds or fails. A card the folder has is pointed at ``repo_id`` in the
+    upload (its usage loads the repo). ``revision`` names a branch, created if missing. ``private=None``
+    keeps an existing repo's visibility and creates a new one as the Hub's default (public) does.
+    The files zoo manages (:data:`UPLOADED_FILES`) that the folder no longer has are deleted from the
+    repo in the same commit, so a re-push never leaves an old figure beside new weights.
     """
 
     _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
+    if create_pr and revision not in (None, "main"):
+        raise HubError(f"push to Hub repo {repo_id!r}: a pull request is opened against main; drop the revision")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
         folder = Path(tmp) / repo_id.split("/")[-1]
         if isinstance(model_or_folder, torch.nn.Module):  # a zoo.Model (whose methods call this module)
@@ -614,17 +644,17 @@ def push_to_hub(
                 for path in source.glob(pattern):
                     if path.is_file():
                         shutil.copy2(path, folder / path.name)
-        if not (folder / CARD_FILE).is_file():
-            from .cards import (
-                write_model_card,  # huggingface_hub's card module: loaded only to write a card
-            )
+        from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
 
-            write_model_card(folder, name=repo_id)
+        if not (folder / CARD_FILE).is_file():
+            write_model_card(folder, name=repo_id, license=license)
+        else:
+            retarget_card(folder, repo_id, license=license)
         _check_card_describes(folder)
         # hashed now, from the staged copy: the source folder may change while the upload runs
         staged = read_config(folder)
         sha256, config_sha256 = file_sha256(folder / WEIGHTS_FILE), file_sha256(folder / CONFIG_FILE)
-        url = _upload(folder, repo_id, private, revision, token, commit_message)
+        url = _upload(folder, repo_id, private, revision, token, commit_message, create_pr)
         return CommitURL(url, staged, sha256, config_sha256)
 
 
@@ -661,13 +691,13 @@ def _check_card_describes(folder: Path) -> None:
         )
 
 
-def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> str:
+def _upload(folder: Path, repo_id, private, revision, token, commit_message, create_pr=False) -> str:
     """One commit of the staged folder, within a deadline: ``ZOO_HUB_TIMEOUT`` seconds plus the time the
     staged bytes need at ``ZOO_HUB_MIN_RATE`` (the same hooks as downloads cap every request's waits)."""
     from huggingface_hub import HfApi
 
     meta = read_config(folder)
-    api = HfApi(endpoint=_endpoint(), token=token)
+    api = HfApi(endpoint=_endpoint(), token=token, library_name="zoo", library_version=__version__)
     message = commit_message or f"Upload {meta['architecture']} model with zoo"
     staged = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
     _install_hooks()
@@ -675,14 +705,14 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message) -> 
     with _pushes_lock:
         _pushes.append(budget)
     try:
-        return _commit_folder(api, folder, repo_id, private, revision, message)
+        return _commit_folder(api, folder, repo_id, private, revision, message, create_pr)
     finally:
         _active.budget = None
         with _pushes_lock:
             _pushes.remove(budget)
 
 
-def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> str:
+def _commit_folder(api, folder: Path, repo_id, private, revision, message, create_pr: bool = False) -> str:
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         if private:  # the repo may have existed, public: create_repo leaves it so, and would say nothing
@@ -695,6 +725,8 @@ def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> st
             revision=revision,
             commit_message=message,
             allow_patterns=UPLOADED_FILES,
+            delete_patterns=UPLOADED_FILES,  # only what zoo manages; a file the owner added stays
+            create_pr=create_pr,
             repo_type="model",
         )
     except HubError:
@@ -707,7 +739,7 @@ def _commit_folder(api, folder: Path, repo_id, private, revision, message) -> st
         if limit is not None:
             raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
         raise _push_error(exc, repo_id) from None
-    return info.commit_url
+    return info.pr_url if create_pr and info.pr_url else info.commit_url
 
 
 def _make_private(api, repo_id: str) -> None:

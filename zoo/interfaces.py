@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from .config import ModelConfig
 from .errors import ArgumentError, ImageError
 from .hub import push_to_hub as _push_to_hub
+from .loading import load_model as _load_model
 from .sampling import IncrementalSampler, complete_autoregressive, sample_autoregressive
 from .weights import save_pretrained as _save_pretrained
 
@@ -35,6 +36,9 @@ class Model(torch.nn.Module, abc.ABC):
     architecture: ClassVar[str] = ""
     config_class: ClassVar[type[ModelConfig]] = ModelConfig
     autoregressive: ClassVar[bool] = False
+    #: arXiv ids of the papers the architecture follows (``("1601.06759",)``): model cards link them
+    #: and the Hub lists the model under each paper.
+    papers: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def nll_estimator(cls, config: ModelConfig) -> str | None:
@@ -96,6 +100,36 @@ class Model(torch.nn.Module, abc.ABC):
     def forward(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         """``model(x)`` is ``model.log_prob(x)``, so that hooks, ``torch.compile(model)`` and wrappers work."""
         return self.log_prob(x, **kwargs)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | Path,
+        *,
+        revision: str | None = None,
+        dtype: torch.dtype | str | None = None,
+        device: str | torch.device | None = None,
+        cache_dir: str | Path | None = None,
+        local_files_only: bool = False,
+        force_download: bool = False,
+        token: str | bool | None = None,
+    ) -> Model:
+        """:func:`zoo.load` for this class: a pretrained name, a Hub repo or a folder holding a ``cls`` model.
+
+        The arguments are :func:`zoo.load`'s. Called on :class:`Model` itself it loads any model; on an
+        architecture's class, a folder holding another architecture is refused in one line.
+        """
+        return _load_model(
+            name_or_path,
+            revision=revision,
+            dtype=dtype,
+            device=device,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            force_download=force_download,
+            token=token,
+            expect=cls,
+        )
 
     def save_pretrained(self, folder, **kwargs) -> Path:
         """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`)."""

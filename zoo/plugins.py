@@ -21,7 +21,7 @@ import pluggy
 
 import zoo.hookspecs as hookspecs  # the module itself: pluggy reads the specs from it
 
-from ._version import __version__
+from ._version import DISTRIBUTION, __version__
 
 __all__ = ["PluginRecord", "build_plugin_manager", "call_each", "ENTRY_POINT_GROUP", "SLOW_IMPORT_SECONDS"]
 
@@ -70,7 +70,7 @@ def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginM
     records: dict[str, PluginRecord] = {}
 
     pm.register(importlib.import_module(BUILTIN_MODULE), name=BUILTIN)
-    records[BUILTIN] = PluginRecord(BUILTIN, "zoo", __version__, "built-in")
+    records[BUILTIN] = PluginRecord(BUILTIN, DISTRIBUTION, __version__, "built-in")
 
     for ep in _entry_points():
         dist = ep.dist.metadata["Name"] if ep.dist is not None else ""

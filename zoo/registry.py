@@ -190,11 +190,14 @@ def _collect(pm, records) -> Registry:
             options=None,
             splits=SPLITS,
             files=(),
+            license=None,
         ):
             if not callable(loader):
                 raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
             if download is not None and not callable(download):
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
+            if license is not None and not (isinstance(license, str) and license):
+                raise TypeError(f"dataset {name!r}: license must be a Hub licence id such as 'mit', got {license!r}")
             open_ended = False
             if options is None:  # declared nothing: what the loader's signature takes
                 options, open_ended = options_of_loader(loader)
@@ -214,6 +217,7 @@ def _collect(pm, records) -> Registry:
                 open_ended,
                 tuple(splits),
                 tuple(files),
+                license,
             )
             claim(reg.datasets, "dataset", name, spec, plugin)
 

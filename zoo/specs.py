@@ -61,6 +61,8 @@ class DatasetSpec:
     open_ended: bool = False  # the loader takes **kwargs and declared nothing: undeclared keys pass
     splits: tuple[str, ...] = SPLITS
     files: tuple[str, ...] = ()  # the file names the loader looks for in data_dir()/<name>/, for `zoo info`
+    # the Hub licence id (``cc-by-sa-3.0``) of the data, which a model card inherits; None: not declared
+    license: str | None = None
 
 
 class PretrainedEntry(BaseModel):

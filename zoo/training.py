@@ -570,7 +570,7 @@ class DefaultTrainer(Trainer):
                     state.plateau_bad = 0
         state.history.append(record)
         if self.rank == 0 and checkpoints is not None:
-            write_history(checkpoints.folder.parent, state.history)
+            write_history(checkpoints.folder.parent, state.history, model=model)
             self._events.write(record)
         state.epoch += 1
         state.batch = 0

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ._version import __version__
+from ._version import __version__, plugin_distribution
 from .building import meta_model
 from .errors import (
+    ArgumentError,
     ConfigFileError,
     UnknownNameError,
     WeightsError,
@@ -203,11 +204,17 @@ def save_pretrained(
     except OSError as exc:
         raise write_error(folder, exc) from None
     info = dict(getattr(model, "pretrained_info", {}) or {})
+    reg = get_registry()
+    plugin = reg.plugin_of(type(model)) or info.get("plugin", "")
+    record = reg.plugins.get(plugin)
     meta = {
         "format_version": FORMAT_VERSION,
         "library": "zoo",
         "zoo_version": __version__,
-        "plugin": get_registry().plugin_of(type(model)) or info.get("plugin", ""),
+        "plugin": plugin,
+        # what `pip install` brings the architecture back with (a run-time plugin has no distribution)
+        "plugin_distribution": record.distribution if record is not None else info.get("plugin_distribution", ""),
+        "plugin_version": record.version if record is not None else info.get("plugin_version", ""),
         "architecture": model.architecture,
         "config": model.config.model_dump(mode="json"),
         "dataset": dataset if dataset is not None else info.get("dataset"),
@@ -218,7 +225,9 @@ def save_pretrained(
         meta.update(extra)
     save_tensors(model.state_dict(), folder / WEIGHTS_FILE, metadata={"format": "pt", "library": "zoo"})
     atomic_write_json(folder / CONFIG_FILE, meta)
-    model.pretrained_info = {k: meta[k] for k in ("plugin", "dataset", "dataset_options", "metrics")}
+    model.pretrained_info = {
+        k: meta[k] for k in ("plugin", "plugin_distribution", "plugin_version", "dataset", "dataset_options", "metrics")
+    }
     return folder
 
 
@@ -261,6 +270,8 @@ def read_config(folder) -> dict[str, Any]:
         raise WeightsError(f"{path}: field config must be a JSON object, got {type(meta['config']).__name__}")
     for key, kinds, what in (
         ("plugin", (str,), "a string"),
+        ("plugin_distribution", (str,), "a string"),
+        ("plugin_version", (str,), "a string"),
         ("dataset", (str, type(None)), "a string or null"),
         ("metrics", (dict, type(None)), "an object"),
     ):
@@ -342,6 +353,27 @@ def _expected_tensors(cls, config, cfg_path: Path, arch: str) -> dict[str, tuple
     return {k: (tuple(v.shape), v.dtype) for k, v in model.state_dict().items()}
 
 
+FLOAT_DTYPES = {
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    "float64": torch.float64,
+}
+
+
+def torch_dtype(dtype: torch.dtype | str | None) -> torch.dtype | str | None:
+    """``dtype=`` of a load as a torch float dtype, ``"auto"`` or None; else one ArgumentError naming the choices."""
+    if dtype is None or dtype == "auto" or (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        return dtype
+    name = dtype.removeprefix("torch.") if isinstance(dtype, str) else None
+    if name in FLOAT_DTYPES:
+        return FLOAT_DTYPES[name]
+    raise ArgumentError(
+        f"dtype={_short(dtype)} is not a floating-point dtype; use one of {', '.join(FLOAT_DTYPES)} "
+        "(a name or torch.<name>) or 'auto' for the stored dtype"
+    )
+
+
 def _build(cls, config, cfg_path: Path, arch: str):
     try:
         return cls(config)
@@ -349,8 +381,12 @@ def _build(cls, config, cfg_path: Path, arch: str):
         raise WeightsError(f"{cfg_path}: cannot build {arch} from this config ({_first_line(exc)})") from None
 
 
-def load_folder(folder, map_location: str | torch.device = "cpu"):
+def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.dtype | str | None = None):
     """Rebuild the exact model saved in ``folder``; every mismatch is a one-line WeightsError.
+
+    Floating-point weights may be stored in any float dtype (a model saved after
+    ``model.to(torch.bfloat16)`` holds bf16); they load cast to ``dtype``: float32 when None (what a
+    freshly built model has), the stored dtype with ``"auto"``, as ``from_pretrained`` elsewhere does.
 
     Order matters for untrusted folders: the config is parsed with bounds, validated (the
     architecture's config has upper bounds on every size), the safetensors header is compared
@@ -359,6 +395,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     """
 
     folder = Path(folder)
+    wanted = torch_dtype(dtype)
     meta = read_config(folder)
     cfg_path = folder / CONFIG_FILE
     weights_path = folder / WEIGHTS_FILE
@@ -366,8 +403,12 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
     try:
         spec = get_registry().model(arch)
     except UnknownNameError as exc:
-        plugin = meta.get("plugin") or "the plugin that provides it"
-        raise WeightsError(f"{cfg_path}: {exc} (install {plugin})") from None
+        plugin = meta.get("plugin") or ""
+        dist = meta.get("plugin_distribution") or plugin_distribution(plugin)
+        made = f"; {meta['plugin_version']} made these weights" if meta.get("plugin_version") else ""
+        raise WeightsError(
+            f"{cfg_path}: {exc}; install the plugin that provides it: pip install {dist}{made}"
+        ) from None
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
@@ -384,16 +425,21 @@ def load_folder(folder, map_location: str | torch.device = "cpu"):
         found_shape, found_dtype = header[key]
         if found_shape != shape:
             raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
-        if _DTYPES.get(found_dtype) != dtype:
-            found = _DTYPES.get(found_dtype, found_dtype)
-            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found}, expected {dtype}")
+        found = _DTYPES.get(found_dtype)
+        if found != dtype and not (found is not None and found.is_floating_point and dtype.is_floating_point):
+            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found or found_dtype}, expected {dtype}")
+    if wanted == "auto":
+        stored = [_DTYPES[header[k][1]] for k, (_, d) in expected.items() if d.is_floating_point]
+        wanted = stored[0] if stored else None
     tensors = load_tensors(weights_path, finite=True)
     model = _build(spec.cls, config, cfg_path, arch)
-    model.load_state_dict(tensors)
-    model.to(map_location)
+    model.load_state_dict(tensors)  # copies into the built parameters, casting a float dtype to theirs
+    model.to(map_location, dtype=wanted)
     model.eval()
     model.pretrained_info = {
         "plugin": meta.get("plugin", ""),
+        "plugin_distribution": meta.get("plugin_distribution", ""),
+        "plugin_version": meta.get("plugin_version", ""),
         "dataset": meta.get("dataset"),
         "dataset_options": meta.get("dataset_options") or {},
         "metrics": meta.get("metrics") or {},

@@ -456,6 +456,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         levels=17,
         shape=(1, 8, 8),
         description="scikit-learn 8x8 digits, 17 levels, ships with scikit-learn (1257/180/360)",
+        license="cc-by-4.0",  # UCI's Optical Recognition of Handwritten Digits
     ),
     "digits-binarized": dict(
         loader=load_digits_binarized,
@@ -463,6 +464,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         levels=2,
         shape=(1, 8, 8),
         description="scikit-learn digits thresholded at >= 8, ships with scikit-learn",
+        license="cc-by-4.0",
     ),
     "mnist": dict(
         loader=load_mnist,
@@ -472,6 +474,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         shape=(1, 28, 28),
         download=download_mnist,
         description="MNIST from the IDX files, 256 levels (50k/10k/10k)",
+        license="cc-by-sa-3.0",  # as LeCun, Cortes and Burges publish it
     ),
     "binarized-mnist": dict(
         loader=load_binarized_mnist,
@@ -481,6 +484,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         shape=(1, 28, 28),
         download=download_binarized_mnist,
         description="static binarized MNIST (Larochelle); dynamic=True resamples",
+        license="cc-by-sa-3.0",  # derived from MNIST
     ),
     "cifar10": dict(
         loader=load_cifar10,

@@ -12,7 +12,7 @@ that folder across restarts. zoo's own tests start it in a thread (``FakeHub().s
 Downloads (``HEAD``/``GET /{repo}/resolve/{rev}/{file}`` with the headers huggingface_hub checks,
 ``/api/models/{repo}/revision/{rev}``, ``tree``), publishing (``/api/repos/create``, ``branch``,
 ``/api/validate-yaml``, ``preupload`` in regular mode, ``commit`` as NDJSON with base64 files, the
-repo ``settings`` that change its visibility) and
+repo ``settings`` that change its visibility, pull requests as ``upload_folder(create_pr=True)`` opens them) and
 the Hub's error headers (``X-Error-Code``: RepoNotFound, RevisionNotFound, EntryNotFound). Any
 other path gets a 404, so stray calls (telemetry, agent detection) are harmless. Writing needs
 the token :data:`TOKEN`, as a private repo does for reading.
@@ -97,6 +97,8 @@ class FakeHub:
         self.request_timeout = request_timeout  # seconds a client may leave a socket idle mid-request
         self.repos: dict[str, Repo] = {}
         self.requests: deque[tuple[str, str]] = deque(maxlen=100_000)  # (method, path) of the latest requests
+        self.user_agents: deque[str] = deque(maxlen=100_000)  # the User-Agent of each of those requests
+        self.commit_messages: list[str] = []  # the summary line of every commit pushed, in order
         self.corrupt: set[str] = set()  # file names served with one flipped byte
         self.trickle: dict[str, float] = {}  # file name -> seconds between the bytes of its GET body
         self.stopping = threading.Event()  # ends trickling answers when the server stops
@@ -343,6 +345,7 @@ def _make_handler(hub: FakeHub):
         def _route(self, method: str) -> None:
             raw_path = urlsplit(self.path).path
             hub.requests.append((method, raw_path))
+            hub.user_agents.append(self.headers.get("User-Agent", ""))
             parts = [unquote(p) for p in raw_path.strip("/").split("/")]
             head = method == "HEAD"
             self._answer = None
@@ -370,6 +373,8 @@ def _make_handler(hub: FakeHub):
                 return self._create(_json_object(body))
             if parts[:2] == ["api", "validate-yaml"]:
                 return self._json(200, {"errors": [], "warnings": []})
+            if parts[:2] == ["api", "models"] and len(parts) in (5, 6) and parts[4] == "discussions":
+                return self._discussion("/".join(parts[2:4]), parts[5:], method, _json_object(body))
             if parts[:2] == ["api", "models"] and len(parts) >= 6:
                 repo_id, action, rest = "/".join(parts[2:4]), parts[4], parts[5:]
                 if action == "revision" and method == "GET":
@@ -381,7 +386,8 @@ def _make_handler(hub: FakeHub):
                 if action == "preupload" and method == "POST":
                     return self._preupload(repo_id, "/".join(rest), _json_object(body))
                 if action == "commit" and method == "POST":
-                    return self._commit(repo_id, "/".join(rest), body)
+                    create_pr = "create_pr=1" in (urlsplit(self.path).query or "")
+                    return self._commit(repo_id, "/".join(rest), body, create_pr)
             if parts[:2] == ["api", "models"] and len(parts) == 5 and parts[4] == "settings" and method == "PUT":
                 return self._settings("/".join(parts[2:4]), _json_object(body))
             self._error(404, None, f"fake hub: no route for {method} {raw_path}", head)
@@ -530,12 +536,50 @@ def _make_handler(hub: FakeHub):
                 return None
             return repo.branches[rev]
 
-        def _commit(self, repo_id: str, rev: str, body: bytes) -> None:
+        def _discussion(self, repo_id: str, rest: list[str], method: str, req: dict) -> None:
+            """Pull requests only, as ``upload_folder(create_pr=True)`` opens them: ``POST .../discussions``
+            makes a ``refs/pr/N`` branch from main, ``GET .../discussions/N`` describes it."""
+            if method == "POST" and not self._authorized():
+                return self._error(401, None, "Invalid username or password.")
+            repo = self._repo(repo_id)
+            if repo is None:
+                return
+            if method == "POST" and not rest:
+                number = 1 + sum(b.startswith("refs/pr/") for b in repo.branches)
+                repo.branches[f"refs/pr/{number}"] = repo.branches["main"]
+                hub.save()
+                return self._json(200, {"num": number, "pullRequest": bool(req.get("pullRequest"))})
+            if method == "GET" and len(rest) == 1 and f"refs/pr/{rest[0]}" in repo.branches:
+                return self._json(
+                    200,
+                    {
+                        "title": "pull request",
+                        "num": int(rest[0]),
+                        "status": "open",
+                        "repo": {"name": repo_id, "type": "model"},
+                        "isPullRequest": True,
+                        "createdAt": "2026-01-01T00:00:00.000Z",
+                        "events": [],
+                        "changes": {"base": "refs/heads/main"},
+                        "filesWithConflicts": [],
+                    },
+                )
+            self._error(404, None, "Discussion not found")
+
+        def _commit(self, repo_id: str, rev: str, body: bytes, create_pr: bool = False) -> None:
+            """A commit onto branch ``rev``; with ``create_pr``, onto a new ``refs/pr/N`` branch from it, as the Hub."""
             if not self._authorized():
                 return self._error(401, None, "Invalid username or password.")
             repo = self._repo(repo_id)
-            if repo is None or self._branch_head(repo, rev) is None:
+            parent = None if repo is None else self._branch_head(repo, rev)
+            if parent is None:
                 return
+            pr_url = None
+            if create_pr:
+                number = 1 + sum(b.startswith("refs/pr/") for b in repo.branches)
+                rev = f"refs/pr/{number}"
+                repo.branches[rev] = parent
+                pr_url = f"{hub.url}/{repo_id}/discussions/{number}"
             files, deleted = {}, []
             for line in body.splitlines():
                 if not line.strip():
@@ -548,7 +592,9 @@ def _make_handler(hub: FakeHub):
                     files[str(value["path"])] = base64.b64decode(value["content"], validate=True)
                 elif item["key"] == "deletedFile":
                     deleted.append(value["path"])
-                elif item["key"] != "header":
+                elif item["key"] == "header":
+                    hub.commit_messages.append(value.get("summary", ""))
+                else:
                     return self._error(400, None, f"fake hub: unsupported commit line {item['key']!r}")
             oid = hub.commit(repo_id, files, branch=rev, deleted=deleted)
             self._json(
@@ -557,7 +603,7 @@ def _make_handler(hub: FakeHub):
                     "success": True,
                     "commitOid": oid,
                     "commitUrl": f"{hub.url}/{repo_id}/commit/{oid}",
-                    "pullRequestUrl": None,
+                    "pullRequestUrl": pr_url,
                 },
             )
 

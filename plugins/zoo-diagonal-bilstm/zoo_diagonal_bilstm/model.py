@@ -154,6 +154,7 @@ class DiagonalBiLSTM(AutoregressiveModel):
     """Diagonal BiLSTM (PixelRNN): bidirectional diagonal LSTMs, full receptive field in one layer."""
 
     architecture = "diagonal-bilstm"
+    papers = ("1601.06759",)  # Pixel Recurrent Neural Networks
     config_class = DiagonalBiLSTMConfig
 
     def __init__(self, config: DiagonalBiLSTMConfig):

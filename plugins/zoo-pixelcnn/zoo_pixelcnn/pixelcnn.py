@@ -90,6 +90,7 @@ class PixelCNN(AutoregressiveModel):
 
     architecture = "pixelcnn"
     config_class = PixelCNNConfig
+    papers = ("1601.06759", "1606.05328")  # Pixel Recurrent Neural Networks; Conditional Image Generation (gated)
 
     def __init__(self, config: PixelCNNConfig):
         super().__init__(config)

@@ -77,6 +77,7 @@ class RowLSTM(AutoregressiveModel):
     """Row LSTM (PixelRNN): row-by-row LSTM layers between a mask-A input and mask-B output convs."""
 
     architecture = "row-lstm"
+    papers = ("1601.06759",)  # Pixel Recurrent Neural Networks
     config_class = RowLSTMConfig
 
     def __init__(self, config: RowLSTMConfig):

@@ -69,6 +69,7 @@ class VAE(zoo.Model):
     """Base of the VAEs; ``log_prob`` is the importance-weighted lower bound, not the exact likelihood."""
 
     config_class: ClassVar[type[VAEConfig]] = VAEConfig
+    papers = ("1312.6114", "1509.00519")  # Auto-Encoding Variational Bayes; the importance-weighted bound (IWAE)
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
