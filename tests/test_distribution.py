@@ -50,12 +50,12 @@ def test_config_json_records_the_plugins_distribution_and_a_missing_plugin_names
     assert meta["plugin_distribution"] == "genzoo-pixelcnn"
     assert meta["plugin_version"] == importlib.metadata.version("genzoo-pixelcnn")
 
-    meta["architecture"] = "pixelsnail"  # as a machine without that plugin sees it
+    meta["architecture"] = "pixelcnn-plus-plus"  # as a machine without that plugin sees it
     (folder / "config.json").write_text(json.dumps(meta))
     with pytest.raises(zoo.WeightsError) as info:
         zoo.load(folder)
     message = str(info.value)
-    assert "unknown architecture 'pixelsnail'" in message
+    assert "unknown architecture 'pixelcnn-plus-plus'" in message
     assert message.endswith(f"pip install genzoo-pixelcnn; {meta['plugin_version']} made these weights")
 
 

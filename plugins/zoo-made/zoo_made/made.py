@@ -62,6 +62,7 @@ class MADE(zoo.AutoregressiveModel):
     """A masked MLP with ReLU hidden layers; one logit per binary dimension, ``levels`` logits otherwise."""
 
     architecture = "made"
+    papers = ("1502.03509",)  # MADE: Masked Autoencoder for Distribution Estimation
     config_class = MADEConfig
 
     def __init__(self, config: MADEConfig):

@@ -28,6 +28,7 @@ class NADE(zoo.AutoregressiveModel):
     """NADE with sigmoid hidden units, tied input weights ``W`` and untied output weights ``V``."""
 
     architecture = "nade"
+    papers = ("1605.02226",)  # Neural Autoregressive Distribution Estimation (the JMLR paper of NADE)
     config_class = NADEConfig
 
     def __init__(self, config: NADEConfig):

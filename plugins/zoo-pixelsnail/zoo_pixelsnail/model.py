@@ -145,6 +145,7 @@ class PixelSNAIL(AutoregressiveModel):
     """PixelSNAIL: exact raster-order likelihood with convolutions for the neighbourhood, attention for the rest."""
 
     architecture = "pixelsnail"
+    papers = ("1712.09763",)  # PixelSNAIL: An Improved Autoregressive Generative Model
     config_class = PixelSNAILConfig
 
     def __init__(self, config: PixelSNAILConfig):
