@@ -179,3 +179,30 @@ def test_one_draw_of_many_uniforms_is_the_stream_of_many_small_draws():
     g = torch.Generator().manual_seed(1)
     steps = torch.stack([torch.rand(300, 1, generator=g, dtype=torch.float64) for _ in range(4 * 5 * 3)])
     assert torch.equal(up_front.flatten(0, 2), steps)
+
+
+def test_fast_samplers_run_on_one_thread_and_the_count_comes_back():
+    """Per-position steps are tiny: OpenMP threads waiting for each other cost more than they save."""
+    model = zoo.create("fvsbn", height=3, width=3, levels=2)
+    seen = []
+    fast = model.incremental_sampler
+
+    def recording(n, labels=None):
+        sampler = fast(n, labels)
+        step = sampler.logits_at
+
+        def logits_at(x, i, j, c):
+            seen.append(torch.get_num_threads())
+            return step(x, i, j, c)
+
+        sampler.logits_at = logits_at
+        return sampler
+
+    model.incremental_sampler = recording
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model.sample(2, method="fast")
+        assert set(seen) == {1} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -29,6 +29,7 @@ on CUDA one pixel can be captured as a CUDA graph and replayed (see ``_run_by_po
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -181,24 +182,47 @@ def _run(model, x, known, generator, temperature, method, labels):
     try:
         n, C, H, W = x.shape
         sampler = _sampler(model, n, method, labels)
-        sampler.start(x)
-        block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
-        if block >= H and _use_position_steps(sampler, x):
-            _run_by_position(sampler, x, known, draw_uniforms(n, (C, H, W), generator, x.device), temperature)
-            return x
-        for i in range(H):
-            if i % block == 0:
-                uniforms = draw_uniforms(n, (C, H, W), generator, x.device, rows=min(block, H - i))
-            for j in range(W):
-                for c in range(C):
-                    value = draw(sampler.logits_at(x, i, j, c), temperature, generator, uniforms[i % block, j, c])
-                    if known is None:
-                        x[:, c, i, j] = value
-                    else:
-                        x[:, c, i, j] = torch.where(known[:, c, i, j], x[:, c, i, j], value)
-        return x
+        with _one_thread_for(sampler, x.device):
+            return _steps(sampler, x, known, generator, temperature)
     finally:
         model.train(was_training)
+
+
+@contextlib.contextmanager
+def _one_thread_for(sampler, device: torch.device):
+    """Run a fast sampler on one CPU thread: its ops are tiny (one position of a batch), and OpenMP threads
+    that wait for each other cost more than they save (16x for a PixelCNN at 28x28 on a busy 2-core machine).
+    The naive sampler's full passes keep torch's thread count."""
+    threads = torch.get_num_threads()
+    one = device.type == "cpu" and not isinstance(sampler, NaiveSampler)
+    if one:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if one:
+            torch.set_num_threads(threads)
+
+
+def _steps(sampler, x, known, generator, temperature):
+    """Every channel of every pixel in raster order: one uniform each, drawn a block of rows at a time."""
+    n, C, H, W = x.shape
+    sampler.start(x)
+    block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
+    if block >= H and _use_position_steps(sampler, x):
+        _run_by_position(sampler, x, known, draw_uniforms(n, (C, H, W), generator, x.device), temperature)
+        return x
+    for i in range(H):
+        if i % block == 0:
+            uniforms = draw_uniforms(n, (C, H, W), generator, x.device, rows=min(block, H - i))
+        for j in range(W):
+            for c in range(C):
+                value = draw(sampler.logits_at(x, i, j, c), temperature, generator, uniforms[i % block, j, c])
+                if known is None:
+                    x[:, c, i, j] = value
+                else:
+                    x[:, c, i, j] = torch.where(known[:, c, i, j], x[:, c, i, j], value)
+    return x
 
 
 # -- position-indexed steps, replayed as a CUDA graph ------------------------------------------------

@@ -22,7 +22,7 @@ from torch import nn
 
 from zoo import AutoregressiveModel, ModelConfig
 
-from .sampler import KVCacheSampler, one_thread
+from .sampler import KVCacheSampler
 
 MAX_POSITIONS = 16384  # C*H*W: 128x128 grey or 64x64 RGB; attention cost grows with its square
 
@@ -123,18 +123,6 @@ class ImageGPT(AutoregressiveModel):
             h = block(h)
         out = self.head(self.norm(h))  # (B, C*H*W, levels)
         return out.view(B, cfg.height, cfg.width, cfg.channels, cfg.levels).permute(0, 4, 3, 1, 2)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with one_thread(method):
-            return super().sample(n, generator=generator, temperature=temperature, method=method, labels=labels)
-
-    @torch.no_grad()
-    def complete(self, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with one_thread(method):
-            return super().complete(
-                x, known, generator=generator, temperature=temperature, method=method, labels=labels
-            )
 
     def incremental_sampler(self, n: int, labels: torch.Tensor | None = None):
         return KVCacheSampler(self, n, labels)

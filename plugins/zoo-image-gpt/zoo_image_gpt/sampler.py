@@ -10,25 +10,10 @@ same sums, in the same float precision).
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 import torch.nn.functional as F
 
 from zoo import ArgumentError
-
-
-@contextlib.contextmanager
-def one_thread(method: str):
-    """Run the cached sampler on one thread: its ops are tiny (one position of a batch), and OpenMP
-    threads that wait for each other on a busy machine cost more than they save."""
-    threads = torch.get_num_threads()
-    if method != "naive":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class KVCacheSampler:

@@ -9,8 +9,6 @@ that gives exactly the samples of ``method="naive"`` many times faster.
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from pydantic import Field
 from torch import nn
@@ -35,19 +33,6 @@ class PixelCNNConfig(ModelConfig):
     gated: bool = Field(False, description="Gated PixelCNN: vertical + horizontal stacks, no blind spot")
 
     colour_grouped = ("hidden",)
-
-
-@contextlib.contextmanager
-def _one_thread(method: str):
-    """Run the cached sampler on one thread: its ops are tiny (one position of a batch), and
-    OpenMP threads that wait for each other cost more than they save (16x at 28x28 here)."""
-    threads = torch.get_num_threads()
-    if method != "naive":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class _FastSampler:
@@ -114,18 +99,6 @@ class PixelCNN(AutoregressiveModel):
         cfg = self.config
         out = self.net(self.scale(x), self._biases(labels))
         return logits_from_features(out, cfg.channels, cfg.levels)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with _one_thread(method):
-            return super().sample(n, generator=generator, temperature=temperature, method=method, labels=labels)
-
-    @torch.no_grad()
-    def complete(self, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with _one_thread(method):
-            return super().complete(
-                x, known, generator=generator, temperature=temperature, method=method, labels=labels
-            )
 
     def incremental_sampler(self, n: int, labels: torch.Tensor | None = None) -> _FastSampler:
         return _FastSampler(self, n, labels) if self.config.gated else _PlainFastSampler(self, n, labels)

@@ -28,7 +28,7 @@ from torch import nn
 from zoo import AutoregressiveModel, ModelConfig
 from zoo.layers import MaskedConv2d, logits_from_features
 
-from .sampler import PixelSNAILSampler, one_thread
+from .sampler import PixelSNAILSampler
 
 
 class PixelSNAILConfig(ModelConfig):
@@ -177,18 +177,6 @@ class PixelSNAIL(AutoregressiveModel):
         for k, block in enumerate(self.blocks):
             h = block(h, xs, background, biases[1 + k * cfg.residuals : 1 + (k + 1) * cfg.residuals])
         return logits_from_features(self.head(F.elu(h)), cfg.channels, cfg.levels)
-
-    @torch.no_grad()
-    def sample(self, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with one_thread(method):
-            return super().sample(n, generator=generator, temperature=temperature, method=method, labels=labels)
-
-    @torch.no_grad()
-    def complete(self, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-        with one_thread(method):
-            return super().complete(
-                x, known, generator=generator, temperature=temperature, method=method, labels=labels
-            )
 
     def incremental_sampler(self, n: int, labels: torch.Tensor | None = None):
         return PixelSNAILSampler(self, n, labels)

@@ -21,26 +21,11 @@ overwrite them. That costs C times the work of one pixel, and keeps one code pat
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 import torch.nn.functional as F
 
 from zoo import ArgumentError
 from zoo.layers import MaskedConvAtPixel
-
-
-@contextlib.contextmanager
-def one_thread(method: str):
-    """Run the cached sampler on one thread: its ops are tiny (one pixel of a batch), and OpenMP
-    threads that wait for each other on a busy machine cost more than they save."""
-    threads = torch.get_num_threads()
-    if method != "naive":
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _matrix(conv) -> tuple[torch.Tensor, torch.Tensor]:
