@@ -133,3 +133,25 @@ def test_a_failed_start_takes_back_what_it_wrote_and_keeps_foreign_files(tmp_pat
         run.write_spec(RunSpec(architecture="independent", dataset="digits"))
         raise RuntimeError("fails before its first checkpoint")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_zoo_train_ends_with_a_complete_model_folder_that_zoo_card_only_re_renders(tmp_path, capsys):
+    from zoo.cli import main
+
+    out = tmp_path / "m"
+    args = ["train", "independent", "--dataset", "digits", "--epochs", "1", "--out", str(out)]
+    args += ["--set", "progress=false", "--set", "batch_size=512"]
+    assert main(args) == 0
+    command = "zoo " + " ".join(args)
+    meta = json.loads((out / "config.json").read_text())
+    assert set(meta["metrics"]) == {"val", "test"}  # the test split measured once, through the evaluator
+    assert meta["metrics"]["test"]["split"] == "test" and meta["metrics"]["test"]["n_images"] == 360
+    card = (out / "README.md").read_text()
+    assert command in card and "model-index" in card and (out / "samples.png").is_file()  # 8x8: cheap grids
+    assert main(["card", str(out)]) == 0  # no --recipe: the command comes from the run
+    assert command in (out / "README.md").read_text()
+
+    plain = tmp_path / "plain"
+    assert main([*args[:7], str(plain), *args[8:], "--no-final-eval"]) == 0
+    assert not (plain / "README.md").exists()
+    assert set(json.loads((plain / "config.json").read_text())["metrics"]) == {"val"}

@@ -213,6 +213,7 @@ def cmd_train(args) -> None:
         dataset_options=_data_options(args.dataset, args.data_option),
         overwrite=args.overwrite,
         command=args.command_line,
+        final_eval=args.final_eval,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -536,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
     s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
+    s.add_argument(
+        "--final-eval",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end with a complete model folder: measure the test split once and write the card README.md",
+    )
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser(
