@@ -21,7 +21,7 @@ import zoo
 from zoo import train
 from zoo.cli import main
 from zoo.errors import ArgumentError, ImageError, WeightsError, WriteError
-from zoo.outputs import claim_output
+from zoo.folders import RunFolder
 from zoo.weights import load_tensors
 
 SETTINGS = {"batch_size": 256, "progress": False, "device": "cpu"}
@@ -258,7 +258,7 @@ def test_train_overwrite_replaces_a_run(run_copy):
 
 def test_two_runs_into_one_folder(tmp_path, capsys):
     out = tmp_path / "m"
-    with claim_output(out):  # another run holds the folder
+    with RunFolder(out).claim():  # another run holds the folder
         with pytest.raises(zoo.ZooError, match=f"{out} is in use by another zoo run \\(process {os.getpid()}\\)"):
             run(out)
         assert main(["create", "independent", "--out", str(out)]) == 2
@@ -270,8 +270,8 @@ def test_two_runs_into_one_folder(tmp_path, capsys):
 def test_a_killed_run_leaves_no_stale_lock(tmp_path):
     out = tmp_path / "m"
     code = (
-        "import os, sys; from zoo.outputs import claim_output\n"
-        "with claim_output(sys.argv[1]):\n"
+        "import os, sys; from zoo.folders import RunFolder\n"
+        "with RunFolder(sys.argv[1]).claim():\n"
         "    os.kill(os.getpid(), 9)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True)
@@ -291,8 +291,8 @@ def test_stale_temporary_files_are_removed_on_resume(run_copy):
 
 def test_other_ranks_of_a_distributed_run_leave_the_folder_to_rank_0(tmp_path):
     out = tmp_path / "m"
-    with claim_output(out):  # rank 0 holds the folder and has written its first file
+    with RunFolder(out).claim():  # rank 0 holds the folder and has written its first file
         (out / "train_config.json").write_text("{}")
-        with claim_output(out, lock=False, overwrite=True):  # rank 1: no lock, no refusal, nothing removed
+        with RunFolder(out).claim(lock=False, overwrite=True):  # rank 1: no lock, no refusal, nothing removed
             pass
         assert (out / "train_config.json").is_file()

@@ -11,7 +11,8 @@ import zoo
 from zoo import train
 from zoo.checkpoint import Checkpointer
 from zoo.data import load_dataset
-from zoo.events import EVENTS_DIR, scalar_tag
+from zoo.events import scalar_tag
+from zoo.folders import EVENTS_DIR
 from zoo.training import DefaultTrainer, TrainConfig
 
 

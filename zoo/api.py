@@ -19,7 +19,6 @@ from ._version import __version__
 from .arguments import count as check_count
 from .arguments import device as check_device
 from .building import check_model_size
-from .checkpoint import CHECKPOINT_DIR, LATEST, RUN_FILE, check_resumable, read_run_record, remove_stale_temp
 from .data import data_dir, load_dataset, recorded_options
 from .data import dataset_options as dataset_options_of
 from .distributed import finish as finish_distributed
@@ -31,12 +30,12 @@ from .errors import (
     unknown_name,
     validation_problems,
 )
-from .evaluation import DefaultEvaluator, EvalResult
+from .evaluation import EvalResult
+from .folders import ModelFolder, RunFolder, RunSpec
 from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
 from .loading import is_hub_repo, load_model
 from .options import LIMIT
-from .outputs import claim_output
 from .recipes import recipe_settings, train_command
 from .registry import get_registry
 from .specs import PretrainedEntry
@@ -45,7 +44,7 @@ from .training import (
     split_settings,
     validated,
 )
-from .weights import atomic_write_json, read_config, save_pretrained
+from .weights import read_config, save_pretrained
 
 __all__ = [
     "list_models",
@@ -86,12 +85,12 @@ def model_info(name: str) -> dict[str, Any]:
         }
         meta = _bundled_config(entry)
         if meta is not None:
-            folder = entry.folder
+            folder = ModelFolder(entry.folder)
             info.update(
                 config=meta.get("config"),
                 metrics=meta.get("metrics") or {},
-                card=str(folder / "README.md"),
-                samples=str(folder / "samples.png"),
+                card=str(folder.card),
+                samples=str(folder.samples),
             )
         else:
             info.update(config=_recipe_config(entry), metrics={})
@@ -310,6 +309,7 @@ def train(
     trainer: str = "default",
     overwrite: bool = False,
     command: str | None = None,
+    final_eval: bool = False,
 ) -> Path:
     """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
 
@@ -319,15 +319,38 @@ def train(
     metrics), ``train_config.json`` and ``checkpoints/``. With ``resume=True`` the settings
     stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
     ``out`` must be empty unless ``resume`` or ``overwrite`` is set, and is locked for the run
-    (see :func:`zoo.outputs.claim_output`), so two runs never interleave their files.
+    (see :meth:`zoo.folders.RunFolder.claim`), so two runs never interleave their files.
 
     Provenance: ``command`` (the command line that made the run; by default the ``zoo train`` command
     equivalent to this call) is recorded in train_config.json and config.json, where ``zoo card`` finds it,
     and a fine-tune records the model it started from as ``base_model`` (its Hub repo when it has one).
+
+    ``final_eval=True`` (the default of ``zoo train``) ends with a complete model folder: the best model
+    is measured once on the test split (when the dataset has one) through the registry's evaluator,
+    stored under ``metrics["test"]``, and the card (README.md) is written with the run's command, so
+    ``zoo card`` only re-renders it. The card draws its sample and completion grids only for images of
+    at most :data:`CARD_FIGURE_DIMS` values (naive sampling at 28x28 takes a minute); it reuses the
+    training curve the trainer wrote, and ``zoo card`` draws the grids of larger images.
     """
     dataset_options = dataset_options_of(dataset, dataset_options)  # refused before the folder is touched
-    with claim_output(out, overwrite=overwrite, resume=resume, lock=rank() == 0):
-        return _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command)
+    with RunFolder(out).claim(overwrite=overwrite, resume=resume, lock=rank() == 0):
+        return _train(
+            arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command, final_eval
+        )
+
+
+#: the largest image (channels x height x width) whose sample and completion grids ``zoo train`` draws for
+#: its card: 8x8 digits take a fraction of a second, 28x28 MNIST a minute with a naive sampler
+CARD_FIGURE_DIMS = 256
+
+
+def _write_card(model: Model, out: Path) -> None:
+    """The card at the end of a run, from what the folder holds (the recipe is the RunSpec's command)."""
+    from .cards import write_model_card  # huggingface_hub's card module: only a run's end and `zoo card` need it
+
+    cfg = model.config
+    small = cfg.channels * cfg.height * cfg.width <= CARD_FIGURE_DIMS
+    write_model_card(out, samples=small, completions=small)
 
 
 def _base_model(model: Model) -> str | None:
@@ -340,7 +363,9 @@ def _base_model(model: Model) -> str | None:
     return name
 
 
-def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None) -> Path:
+def _train(
+    arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None, final_eval=False
+) -> Path:
     """The body of :func:`train`, run while ``out`` is claimed."""
     if command is None and isinstance(arch_or_model, (str, Path)):
         command = train_command(
@@ -351,30 +376,24 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
     settings = dict(settings or {})
     given_options = dict(dataset_options or {})
     dataset_options = given_options
-    stored = stored_options = None
-    run_file = out / RUN_FILE
-    if resume and run_file.is_file():
-        stored = read_run_record(run_file)
-        if stored["dataset"] != dataset:
-            raise ZooError(f"{run_file}: this run trained on {stored['dataset']!r}, not {dataset!r}")
+    stored_options = None
+    folder = RunFolder(out)
+    run_file = folder.spec_file
+    stored = folder.read_spec() if resume else None  # the claim made sure a resumed run has a checkpoint
+    if stored is not None:
+        if stored.dataset != dataset:
+            raise ZooError(f"{run_file}: this run trained on {stored.dataset!r}, not {dataset!r}")
         try:
-            stored_options = dataset_options_of(dataset, stored["dataset_options"])
+            stored_options = dataset_options_of(dataset, stored.dataset_options)
         except ZooError as exc:
             raise ConfigError(f"{run_file}: {exc}") from None
         dataset_options = {**stored_options, **given_options}
-    has_checkpoint = (out / CHECKPOINT_DIR / LATEST).is_file()
-    if not resume and has_checkpoint:
-        raise ZooError(f"{out} already holds a training run; resume it (--resume) or use a new folder")
-    if resume and not has_checkpoint:
-        raise ZooError(f"{out}: nothing to resume (no {CHECKPOINT_DIR}/{LATEST}); start the run without --resume")
-    if resume:
-        remove_stale_temp(out)  # a write killed between the final save's files leaves e.g. .config.json.*.tmp
 
     reg = get_registry()
     if stored is not None and isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
         # a fine-tune resumes from its checkpoint alone: the model is built from the recorded config
         # (its weights come from the checkpoint), so the source folder or name is no longer needed
-        arch_or_model = stored["architecture"]
+        arch_or_model = stored.architecture
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
@@ -394,10 +413,10 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         model = None
     config_class = reg.model(arch).cls.config_class if model is None else type(model).config_class
     if stored is not None:
-        if stored["architecture"] != arch:
-            raise ZooError(f"{run_file}: this run trained {stored['architecture']!r}, not {arch!r}")
-        validated(TrainConfig, stored["train_config"], f"training settings in {run_file}")
-        settings = {**stored["model_config"], **stored["train_config"], **settings}
+        if stored.architecture != arch:
+            raise ZooError(f"{run_file}: this run trained {stored.architecture!r}, not {arch!r}")
+        validated(TrainConfig, stored.train_settings, f"training settings in {run_file}")
+        settings = {**(stored.model_settings or {}), **stored.train_settings, **settings}
     model_settings, train_settings = split_settings(config_class, settings)
     if epochs is not None:
         train_settings["epochs"] = epochs
@@ -418,48 +437,52 @@ def _train(arch_or_model, dataset, out, settings, epochs, resume, dataset_option
         torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
         model = reg.model(arch).cls(model_config)
 
+    spec = RunSpec(
+        architecture=arch,
+        dataset=dataset,
+        dataset_options={k: str(v) if isinstance(v, Path) else v for k, v in dataset_options.items()},
+        model_settings=model.config.model_dump(mode="json"),
+        train_settings=cfg.model_dump(mode="json"),
+        zoo_version=__version__,
+        command=command,
+        base_model=base_model,
+    )
     if stored is not None:  # refuse before touching the stored settings
-        now = model.config.model_dump(mode="json")
-        check_resumable(
+        typed = {"dataset_options": recorded_options(dataset, stored_options)}
+        stored.model_copy(update=typed).check_resumable(
             run_file,
-            stored["train_config"],
-            cfg.model_dump(mode="json"),
+            spec.model_copy(update={"dataset_options": recorded_options(dataset, dataset_options)}),
             TrainConfig().model_dump(mode="json"),
-            model_changed=stored["model_config"] != now,
-            data_before=recorded_options(dataset, stored_options),
-            data_now=recorded_options(dataset, dataset_options),
         )
-    provenance = {"command": command, "base_model": base_model}
-    if stored is not None:  # a resumed run keeps the command that started it and lists the resumes
-        provenance = {"command": stored.get("command"), "base_model": stored.get("base_model") or base_model}
-        provenance["resumed_with"] = [*stored.get("resumed_with", []), command]
-    provenance = {k: v for k, v in provenance.items() if v}
+        # a resumed run keeps the command that started it and lists the resumes
+        spec.command, spec.base_model = stored.command, stored.base_model or base_model
+        spec.resumed_with = [*(stored.resumed_with or []), *([command] if command else [])]
+        spec = RunSpec.model_validate({**stored.to_json(), **spec.to_json()})  # keeps fields a newer zoo wrote
+    provenance = {k: v for k, v in (("command", spec.command), ("base_model", spec.base_model)) if v}
     if rank() == 0:
-        atomic_write_json(
-            run_file,
-            {
-                "architecture": arch,
-                "dataset": dataset,
-                "dataset_options": {k: str(v) if isinstance(v, Path) else v for k, v in dataset_options.items()},
-                "model_config": model.config.model_dump(mode="json"),
-                "train_config": cfg.model_dump(mode="json"),
-                "zoo_version": __version__,
-                **provenance,
-            },
-        )
+        folder.write_spec(spec)
     fitter = reg.trainer(trainer)()
     result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if rank() == 0:  # the process group's rank once fit has joined it
-        val_result = DefaultEvaluator().evaluate(model, val_set, batch_size=cfg.eval_batch_size)
+        evaluator = reg.evaluator("default")()
+        val_result = evaluator.evaluate(model, val_set, batch_size=cfg.eval_batch_size)
         val_result.options = recorded_options(dataset, dataset_options)
-        atomic_write_json(out / "train_result.json", result.model_dump(mode="json"))
+        metrics = {"val": val_result.model_dump()}
+        if final_eval and "test" in reg.dataset(dataset).splits:
+            test_set = load_dataset(dataset, "test", **dataset_options)
+            test_result = evaluator.evaluate(model, test_set, batch_size=cfg.eval_batch_size)
+            test_result.options = val_result.options
+            metrics[test_result.key] = test_result.model_dump()
+        folder.write_result(result.model_dump(mode="json"))
         save_pretrained(
             model,
             out,
             dataset=dataset,
             dataset_options=val_result.options,
-            metrics={"val": val_result.model_dump()},
-            extra={k: provenance[k] for k in ("command", "base_model") if k in provenance},
+            metrics=metrics,
+            extra=provenance,
         )
+        if final_eval:
+            _write_card(model, out)
     finish_distributed()
     return out

@@ -8,7 +8,6 @@ metrics, a seeded sample grid and a usage snippet).
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .bounds import format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
-from .figures import COMPLETIONS_FILE, CURVES_FILE, completion_figure, sample_figure, write_history
+from .figures import completion_figure, sample_figure, write_history
+from .folders import COMPLETIONS_FILE, CURVES_FILE, SAMPLES_FILE, RunFolder
 from .registry import get_registry
 from .weights import (
     CARD_FILE,
@@ -32,7 +32,6 @@ from .weights import (
 
 __all__ = ["SAMPLES_FILE", "DEFAULT_LICENSE", "write_model_card", "card_data", "read_card", "retarget_card"]
 
-SAMPLES_FILE = "samples.png"
 TASK = "unconditional-image-generation"
 DEFAULT_LICENSE = "other"  # the Hub's id for "see the card": what a card says when no licence is known
 HUB_SPLITS = {"val": "validation"}  # zoo's split names where the Hub's datasets use other ones
@@ -147,10 +146,11 @@ def write_model_card(
     train_config.json's ``command``). ``license`` overrides the training data's licence.
     """
 
-    folder = Path(folder)
+    run = RunFolder(folder)
+    folder = run.path
     meta = read_config(folder)
     name = name or folder.resolve().name
-    run_config = _json_file(folder / "train_config.json")
+    run_config = run.read_json(run.spec_file)
     recipe = recipe or meta.get("recipe") or meta.get("command") or run_config.get("command")
     meta.setdefault("base_model", run_config.get("base_model"))
     meta["license"] = card_license(meta, license)
@@ -160,15 +160,15 @@ def write_model_card(
         with torch.no_grad():
             extra = {} if labels is None else {"labels": labels}
             images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed), **extra)
-        sample_figure(images, model.config.levels, folder / SAMPLES_FILE, name=name, seed=seed, labels=labels)
-    run = _train_result(folder)
-    if run.get("history") and not (folder / CURVES_FILE).is_file():
-        write_history(folder, run["history"], model=model)
+        sample_figure(images, model.config.levels, run.samples, name=name, seed=seed, labels=labels)
+    result = run.read_json(run.result_file)
+    if result.get("history") and not run.curves.is_file():
+        write_history(folder, result["history"], model=model)
     if completions and model.autoregressive and meta.get("dataset"):
-        _completions(model, {**meta, "card_name": name}, folder / COMPLETIONS_FILE, seed)
+        _completions(model, {**meta, "card_name": name}, run.completions, seed)
     if hardware:
-        run["hardware"] = hardware
-    has_grid = (folder / SAMPLES_FILE).is_file()
+        result["hardware"] = hardware
+    has_grid = run.samples.is_file()
     data = card_data(folder, name, license)
     body = _body(
         name,
@@ -178,29 +178,15 @@ def write_model_card(
         description,
         has_grid,
         seed if samples else None,
-        run,
+        result,
         notes,
-        (folder / CURVES_FILE).is_file(),
-        (folder / COMPLETIONS_FILE).is_file(),
+        run.curves.is_file(),
+        run.completions.is_file(),
     )
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
-    path = folder / CARD_FILE
+    path = run.card
     atomic_write_bytes(path, str(card).encode("utf-8"))
     return path
-
-
-def _train_result(folder: Path) -> dict[str, Any]:
-    """``train_result.json`` of a training run folder, or ``{}``."""
-    return _json_file(folder / "train_result.json")
-
-
-def _json_file(path: Path) -> dict[str, Any]:
-    """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``."""
-    try:
-        value = json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _completions(model, meta: dict[str, Any], path: Path, seed: int) -> None:

@@ -15,7 +15,6 @@ holds the weights with the best validation NLL. Only rank 0 writes; every proces
 from __future__ import annotations
 
 import random
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,79 +24,29 @@ import torch
 from pydantic import TypeAdapter, ValidationError
 
 from .distributed import all_gather
-from .errors import ConfigError, WeightsError, WriteError, ZooError, validation_problems
+from .errors import WeightsError, WriteError, ZooError, validation_problems
+from .folders import (
+    BEST,
+    CHECKPOINT_DIR,
+    CHECKPOINT_NAME,
+    CHECKPOINT_PATTERN,
+    LATEST,
+    RunSpec,
+    checkpoint_name,
+    remove_stale_temp,
+)
 from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
 
 __all__ = [
     "CHECKPOINT_DIR",
     "LATEST",
     "BEST",
-    "RESUMABLE_CHANGES",
     "RunState",
     "Checkpointer",
-    "check_resumable",
     "read_latest",
-    "read_run_record",
-    "RUN_FILE",
-    "remove_stale_temp",
 ]
 
-CHECKPOINT_DIR = "checkpoints"
-LATEST = "latest.json"
-BEST = "best.safetensors"
 CHECKPOINT_FORMAT = 1
-
-# Fields that may differ between the interrupted run and the resumed one.
-RESUMABLE_CHANGES = {
-    "epochs",
-    "progress",
-    "num_workers",
-    "device",
-    "checkpoint_every",
-    "eval_batch_size",
-    "patience",
-    "validate_every",
-    "tensorboard",
-    "max_steps",  # like epochs: a budget may be extended (the cosine schedule then stretches to the new end)
-    "max_minutes",
-}
-
-
-def check_resumable(
-    path,
-    before: dict[str, Any],
-    now: dict[str, Any],
-    defaults: dict[str, Any],
-    model_changed: bool = False,
-    data_before: dict[str, Any] | None = None,
-    data_now: dict[str, Any] | None = None,
-) -> None:
-    """The one rule for resuming: only :data:`RESUMABLE_CHANGES` may differ from the stored settings.
-
-    ``before`` is what the run stored (a field it lacks, from an older zoo, had its default);
-    ``now`` what the resumed run asks for. Both ``zoo train --resume`` (against train_config.json)
-    and the trainer (against latest.json) ask this, so they never disagree. The data options
-    (``data_before``/``data_now``, typed, without ``root``) fall under the same rule: none may change,
-    since a run recorded with one variant of the data and continued on another is neither.
-    """
-    changed = [
-        f"{k}: {before.get(k, defaults.get(k))!r} -> {v!r}"
-        for k, v in now.items()
-        if k not in RESUMABLE_CHANGES and before.get(k, defaults.get(k)) != v
-    ]
-    if model_changed:
-        changed.append("the model config")
-    data_before, data_now = data_before or {}, data_now or {}
-    changed += [
-        f"data option {k}: {data_before.get(k)!r} -> {data_now.get(k)!r}"
-        for k in sorted(set(data_before) | set(data_now))
-        if data_before.get(k) != data_now.get(k)
-    ]
-    if changed:
-        raise ConfigError(
-            f"{path}: cannot resume with different settings ({', '.join(sorted(changed))}); "
-            f"only {', '.join(sorted(RESUMABLE_CHANGES))} may change"
-        )
 
 
 @dataclass
@@ -200,7 +149,7 @@ class Checkpointer:
             tensors[f"loss.{r}"] = acc[r]
             if cuda:
                 tensors[f"rng.cuda.{r}"] = cuda[r]
-        name = f"ckpt-{state.saves:06d}.safetensors"
+        name = checkpoint_name(state.saves)
         meta = {
             "format": "zoo-checkpoint",
             "format_version": CHECKPOINT_FORMAT,
@@ -223,7 +172,7 @@ class Checkpointer:
             else:  # zoo train's claim_output takes back the run's files: the same command starts it again
                 then = "no checkpoint was written yet (nothing to resume): free space, then start the run again"
             raise WriteError(f"{where}; training stopped at step {state.step} and {then}") from None
-        for old in self.folder.glob("ckpt-*.safetensors"):
+        for old in self.folder.glob(CHECKPOINT_PATTERN):
             if old.name != name:
                 old.unlink(missing_ok=True)
         remove_stale_temp(self.folder)
@@ -243,7 +192,8 @@ class Checkpointer:
             raise WeightsError(f"{path}: malformed checkpoint ({type(exc).__name__}: {first})") from None
 
     def _restore(self, path: Path, meta: dict, model, opt, cfg, scaler) -> RunState:
-        check_resumable(path, meta["train_config"], cfg.model_dump(mode="json"), type(cfg)().model_dump(mode="json"))
+        stored, now = RunSpec(train_settings=meta["train_config"]), RunSpec(train_settings=cfg.model_dump(mode="json"))
+        stored.check_resumable(path, now, type(cfg)().model_dump(mode="json"))
         tensors = load_tensors(self.folder / meta["tensors"])
         weights = {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
@@ -286,7 +236,6 @@ class Checkpointer:
         return state
 
 
-CHECKPOINT_NAME = re.compile(r"ckpt-[0-9]{6,}\.safetensors")
 MAX_LATEST_BYTES = 64 << 20  # latest.json grows by one history entry per epoch: far below this
 
 
@@ -325,38 +274,3 @@ def read_latest(path: Path) -> dict[str, Any]:
     if meta["world_size"] < 1:
         raise WeightsError(f"{path}: field world_size must be at least 1, got {meta['world_size']}")
     return meta
-
-
-RUN_FILE = "train_config.json"
-MAX_RUN_FILE_BYTES = 1 << 20
-RUN_FIELDS = {"architecture": str, "dataset": str, "dataset_options": dict, "model_config": dict, "train_config": dict}
-
-
-def read_run_record(path: Path) -> dict[str, Any]:
-    """A run's ``train_config.json`` (how it was set up), structure checked, so an edited or corrupt
-    file ends in one line naming the field instead of a traceback deep in ``--resume``."""
-    fix = "restore the file from a copy, or start the run again in a new folder"
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_RUN_FILE_BYTES + 1)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc}); {fix}") from None
-    if len(data) > MAX_RUN_FILE_BYTES:
-        raise WeightsError(f"{path}: larger than {MAX_RUN_FILE_BYTES} bytes, not a zoo run record; {fix}")
-    try:
-        record = parse_json(data, path)
-    except WeightsError as exc:
-        raise WeightsError(f"{exc}; {fix}") from None
-    if not isinstance(record, dict):
-        raise WeightsError(f"{path}: not a zoo run record (a JSON object); {fix}")
-    for key, kind in RUN_FIELDS.items():
-        value = record.get(key, {} if kind is dict else None)
-        if not isinstance(value, kind):
-            raise WeightsError(f"{path}: field {key} must be a {kind.__name__}, got {value!r:.40}; {fix}")
-    return record
-
-
-def remove_stale_temp(ckdir: Path) -> None:
-    """Temporary files of a write that was killed (``.ckpt-*.tmp`` and the like): never committed, never read."""
-    for stale in ckdir.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)

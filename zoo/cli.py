@@ -24,9 +24,9 @@ from .distributed import rank
 from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure, sample_figure
+from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
 from .hub import download_repo
 from .loading import model_folder
-from .outputs import claim_output
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings, recipe_settings
 from .registry import get_registry
@@ -196,7 +196,7 @@ def cmd_plugins(args) -> None:
 def cmd_create(args) -> None:
 
     model = zoo.create(args.arch, **parse_settings(args.set))
-    with claim_output(args.out, overwrite=args.overwrite):
+    with RunFolder(args.out).claim(overwrite=args.overwrite):
         zoo.save_pretrained(model, args.out)
     print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
 
@@ -213,6 +213,7 @@ def cmd_train(args) -> None:
         dataset_options=_data_options(args.dataset, args.data_option),
         overwrite=args.overwrite,
         command=args.command_line,
+        final_eval=args.final_eval,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
@@ -536,6 +537,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
     )
     s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
+    s.add_argument(
+        "--final-eval",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="end with a complete model folder: measure the test split once and write the card README.md",
+    )
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser(
@@ -565,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--batch-size", type=int, help="draw at most this many at a time (default: all at once)")
-    s.add_argument("--out", type=Path, default=Path("samples.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--out", type=Path, default=Path(SAMPLES_FILE), help="image file (.png, .jpg, ...)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler's random draws")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
@@ -592,7 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
-    s.add_argument("--out", type=Path, default=Path("completions.png"), help="image file (.png, .jpg, ...)")
+    s.add_argument("--out", type=Path, default=Path(COMPLETIONS_FILE), help="image file (.png, .jpg, ...)")
     s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")

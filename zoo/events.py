@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import WriteError
+from .folders import EVENTS_DIR
 
 __all__ = ["EVENTS_DIR", "EventLog", "open_event_log", "scalar_tag"]
 
-EVENTS_DIR = "tensorboard"  # inside the run folder: `tensorboard --logdir OUT/tensorboard`
 log = logging.getLogger("zoo.events")
 
 

@@ -26,6 +26,7 @@ import torch
 from .arguments import count
 from .arguments import seed as check_seed
 from .data import check_compatible
+from .folders import COMPLETIONS_FILE, CURVES_FILE, HISTORY_FILE
 from .sampling import occlusion_mask, write_image
 from .weights import atomic_write_bytes
 
@@ -41,9 +42,6 @@ __all__ = [
     "default_scale",
 ]
 
-HISTORY_FILE = "history.csv"
-CURVES_FILE = "curves.png"
-COMPLETIONS_FILE = "completions.png"
 SERIES = (("train_bits_per_dim", "train", (31, 119, 180)), ("val_bits_per_dim", "val", (214, 39, 40)))
 
 

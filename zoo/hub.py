@@ -32,6 +32,7 @@ import torch
 
 from ._version import __version__
 from .errors import HubError, WeightsError
+from .folders import ModelFolder
 from .specs import PretrainedEntry
 from .weights import (
     CARD_FILE,
@@ -55,7 +56,7 @@ __all__ = [
 
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
-UPLOADED_FILES = [CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, "samples.png", "completions.png", "curves.png"]
+UPLOADED_FILES = list(ModelFolder.PUBLISHED)
 OFFLINE_HINT = "use a bundled offline model instead (see `zoo list --pretrained`)"
 
 

@@ -27,19 +27,14 @@ import torch
 import torch.distributed as dist
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .checkpoint import (
-    CHECKPOINT_DIR,
-    LATEST,
-    RESUMABLE_CHANGES,
-    Checkpointer,
-    RunState,
-)
+from .checkpoint import Checkpointer, RunState
 from .data import ImageSet, check_compatible
 from .distributed import all_gather, setup
 from .errors import ConfigError, Interrupted, ZooError, unknown_name, validation_problems
 from .evaluation import bits_per_dim, label_kwargs
 from .events import open_event_log
 from .figures import write_history
+from .folders import CHECKPOINT_DIR, LATEST, RESUMABLE_CHANGES, RunFolder
 from .interfaces import Model, Trainer
 from .interrupts import StopOnSignals
 
@@ -411,7 +406,10 @@ class DefaultTrainer(Trainer):
         if cfg.batch_size % world:
             raise ConfigError(f"batch_size {cfg.batch_size} must be divisible by the {world} processes")
         self.rank, self.world, self.device, self.cfg = rank, world, device, cfg
-        checkpoints = Checkpointer(Path(out) / CHECKPOINT_DIR, rank, world, device) if out is not None else None
+        folder = RunFolder(out) if out is not None else None
+        if folder is not None:
+            folder.check_start(resume=resume, trainer=True)
+        checkpoints = Checkpointer(folder.checkpoints, rank, world, device) if folder is not None else None
         prepare_model(model, cfg, device)
         model.train()
         opt = make_optimizer(model, cfg)
@@ -425,11 +423,6 @@ class DefaultTrainer(Trainer):
                 checkpoints.averaged = self.averaged
         state = RunState()
         if checkpoints is not None and checkpoints.exists():
-            if not resume:
-                raise ZooError(
-                    f"{checkpoints.folder} already holds a training run; resume it (resume=True, --resume) "
-                    "or use a new folder"
-                )
             state = checkpoints.load(model, opt, cfg, self.scaler)
             if state.budget_spent and not _spent(cfg, state):
                 state.budget_spent = None  # a budget extended on resume: train on

@@ -26,6 +26,7 @@ from ..api import evaluate
 from ..data import load_dataset
 from ..errors import HubError, ImageError
 from ..evaluation import bits_per_dim
+from ..folders import ModelFolder
 from ..hub import resolve_entry
 from ..interfaces import Model
 from ..recipes import recipe_settings
@@ -354,10 +355,10 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
         f"{name}: {key} NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
 
-    card = folder / "README.md"
+    card = ModelFolder(folder).card
     assert card.is_file(), f"{name}: the model card README.md is missing"
     # zoo.load fetches config, weights and card from the Hub; the samples figure only ships bundled.
-    assert not entry.bundled or (folder / "samples.png").is_file(), f"{name}: samples.png missing"
+    assert not entry.bundled or ModelFolder(folder).samples.is_file(), f"{name}: samples.png missing"
     assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
     images = model.sample(2, generator=torch.Generator().manual_seed(0))
     assert tuple(images.shape) == (2, *test.shape), f"{name}: samples of shape {tuple(images.shape)}"
