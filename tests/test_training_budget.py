@@ -162,7 +162,7 @@ def test_max_minutes_stops_and_resume_continues_its_clock(tmp_path, monkeypatch,
     assert 3 <= result.steps <= 1.2 / 0.04 + 1
     _, state = last_checkpoint(tmp_path)
     assert state["seconds"] >= 1.2 and state["step"] == result.steps
-    assert step_lrs[0] == pytest.approx(0.1) and step_lrs[-1] < 0.02  # the cosine spans the minutes
+    assert step_lrs[0] == pytest.approx(0.1, rel=0.02) and step_lrs[-1] < 0.02  # the cosine spans the minutes
     # doubling the budget on resume: the schedule goes on from the recorded time, not from the start
     step_lrs.clear()
     torch.manual_seed(0)
