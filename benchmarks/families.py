@@ -49,6 +49,7 @@ def one(name: str, seconds: float) -> dict:
     import torch
 
     import zoo
+    from zoo.bounds import stored_estimator
 
     torch.set_num_threads(1)
     model = zoo.load(name)
@@ -91,7 +92,7 @@ def one(name: str, seconds: float) -> dict:
         "params": sum(p.numel() for p in model.parameters()),
         "nll": test.get("nll_nats"),
         "bits": test.get("bits_per_dim"),
-        "bound": not model.autoregressive,
+        "estimator": stored_estimator(test, type(model), model.config) if test else None,
         "fp32": _rate(train_copy, step(False), seconds),
         "bf16": _rate(train_copy, step(True), seconds),
         "fast": fast if has_fast or not model.autoregressive else None,
@@ -111,8 +112,9 @@ def main() -> None:
     rows = []
     for name in args.names or bundled_names():
         r = run_isolated(__file__, [name, str(args.seconds)], name)
-        nll = "-" if r["nll"] is None else f"{'<= ' if r['bound'] else ''}{r['nll']:.2f}"
-        bits = "-" if r["bits"] is None else f"{r['bits']:.4f}"
+        upper = "<= " if r["estimator"] else ""
+        nll = "-" if r["nll"] is None else f"{upper}{r['nll']:.2f}" + (f" ({r['estimator']})" if upper else "")
+        bits = "-" if r["bits"] is None else f"{upper}{r['bits']:.4f}"
         fast = "-" if r["fast"] is None else f"{r['fast']:.2f}"
         naive = "-" if r["naive"] is None else f"{r['naive']:.1f}*"
         ratio = "-" if r["fast"] is None or r["naive"] is None else f"{r['naive'] / r['fast']:.0f}x"
