@@ -53,6 +53,8 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(capsys):
     """Old zoo: a raw AssertionError ("Torch not compiled with CUDA enabled") from zoo.load."""
     with pytest.raises(ArgumentError, match="device cuda: no CUDA device is available here"):
         zoo.load("independent-digits", device="cuda")
+    with pytest.raises(ArgumentError, match="device cuda: no CUDA device is available here"):
+        zoo.Model.from_pretrained("independent-digits", device="cuda")  # the same lookup, the same check
     assert main(["sample", "independent-digits", "--device", "cuda"]) == 2
     assert "--device cuda: no CUDA device" in one_line_error(capsys)
 
@@ -61,6 +63,8 @@ def test_cuda_on_a_cpu_only_torch_is_one_line(capsys):
 def test_load_refuses_other_devices(device):
     with pytest.raises(ArgumentError, match="device must be cpu, cuda, cuda:N or auto"):
         zoo.load("independent-digits", device=device)
+    with pytest.raises(ArgumentError, match="device must be cpu, cuda, cuda:N or auto"):
+        zoo.Model.from_pretrained("independent-digits", device=device)
 
 
 def test_python_api_counts(tmp_path):

@@ -17,7 +17,6 @@ from pydantic import ValidationError
 
 from ._version import __version__
 from .arguments import count as check_count
-from .arguments import device as check_device
 from .building import check_model_size
 from .data import data_dir, load_dataset, recorded_options
 from .data import dataset_options as dataset_options_of
@@ -241,7 +240,6 @@ def load(
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
     device = device if device is not None else map_location if map_location is not None else "cpu"
-    device = check_device(device, "device")  # before any download: cuda on a CPU-only torch is one line
     return load_model(
         name_or_path,
         revision=revision,

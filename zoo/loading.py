@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from .arguments import device as check_device
 from .errors import ArgumentError, WeightsError, unknown_name
 from .hub import download_repo, resolve_entry
 from .registry import get_registry
@@ -40,6 +41,7 @@ def load_model(
     ``expect`` is a model class the result must be an instance of (``Model.from_pretrained``).
     """
     torch_dtype(dtype)  # a bad dtype is refused before anything is downloaded
+    device = check_device(device if device is not None else "cpu", "device")  # so is cuda on a CPU-only torch
     folder = model_folder(
         name_or_path,
         revision=revision,
@@ -48,7 +50,7 @@ def load_model(
         force_download=force_download,
         token=token,
     )
-    model = load_folder(folder, device if device is not None else "cpu", dtype=dtype)
+    model = load_folder(folder, device, dtype=dtype)
     model.pretrained_info["name"] = str(name_or_path)  # what a fine-tune of it records as its base_model
     if expect is not None and not isinstance(model, expect):
         raise WeightsError(
