@@ -74,13 +74,12 @@ class MADE(zoo.AutoregressiveModel):
         self.class_hidden = nn.Embedding(config.num_classes, sizes[1]) if config.num_classes else None
         self.class_out = nn.Embedding(config.num_classes, D * K) if config.num_classes else None
         self.degrees = hidden_degrees(config)
-        self._masks: dict = {}
+        self._masks: dict[int, list[torch.Tensor]] = {}
 
     def masks_for(self, k: int) -> list[torch.Tensor]:
         """Connectivity ``k``'s masks, one per linear layer (the output's last), in the weights' dtype and device."""
         w = self.out.weight
-        key = (k, w.device, w.dtype)
-        if key not in self._masks:
+        if k not in self._masks:  # built on first use; _apply (a move or a cast) empties the cache
             D, K = self.config.dims, outputs_per_dim(self.config.levels)
             prev = torch.arange(D)
             masks = []
@@ -89,8 +88,8 @@ class MADE(zoo.AutoregressiveModel):
                 prev = degrees
             out_degrees = torch.arange(D).repeat_interleave(K)
             masks.append((out_degrees[:, None] > prev[None, :]).to(w.device, w.dtype))
-            self._masks = {key: masks, **{k2: v for k2, v in self._masks.items() if k2[1:] == key[1:]}}
-        return self._masks[key]
+            self._masks[k] = masks
+        return self._masks[k]
 
     def _apply(self, fn, *args, **kwargs):
         self._masks = {}  # moved or cast: rebuild the masks on first use
