@@ -64,7 +64,7 @@ __all__ = [
     "validation_nll",
 ]
 
-log = logging.getLogger("zoo.training")
+logger = logging.getLogger("zoo.training")  # the trainer's log, whichever module speaks
 
 
 @dataclass
@@ -109,7 +109,7 @@ class Run:
         """A line for the log and, with ``progress``, above the progress bar; rank 0 alone speaks."""
         if self.rank != 0:
             return
-        log.info(message)
+        logger.info(message)
         if self.cfg.progress:
             from tqdm.auto import tqdm
 
