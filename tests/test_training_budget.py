@@ -205,10 +205,10 @@ def test_resume_is_exact_with_ema_warmup_and_max_steps(tmp_path, digits, kill, m
     if kill == "budget end":
         end_epoch = DefaultTrainer._end_epoch
 
-        def dies_at_the_end(self, model, train, val, state, *rest):
-            if state.budget_spent:
+        def dies_at_the_end(self, run):
+            if run.state.budget_spent:
                 raise Crash("killed at the budget's end")
-            return end_epoch(self, model, train, val, state, *rest)
+            return end_epoch(self, run)
 
         monkeypatch.setattr(DefaultTrainer, "_end_epoch", dies_at_the_end)
     else:

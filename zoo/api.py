@@ -38,11 +38,7 @@ from .options import LIMIT
 from .recipes import recipe_settings, train_command
 from .registry import get_registry
 from .specs import PretrainedEntry
-from .training import (
-    TrainConfig,
-    split_settings,
-    validated,
-)
+from .train_config import split_settings, validated
 from .weights import read_config, save_pretrained
 
 __all__ = [
@@ -311,8 +307,9 @@ def train(
 ) -> Path:
     """Train an architecture (or a given model) on ``dataset`` and save the best model in ``out``.
 
-    ``settings`` keys go to the architecture's config when it has that field, else to
-    :class:`~zoo.training.TrainConfig`. The image shape and levels come from the dataset. ``out`` receives
+    ``settings`` keys go to the architecture's config when it has that field, else to the settings of
+    the ``trainer`` (its ``config_class``; the default trainer's is :class:`~zoo.training.TrainConfig`).
+    The image shape and levels come from the dataset. ``out`` receives
     ``config.json`` + ``model.safetensors`` (the best-validation weights, with their val
     metrics), ``train_config.json`` and ``checkpoints/``. With ``resume=True`` the settings
     stored in ``out/train_config.json`` are the defaults and the run continues where it stopped.
@@ -388,6 +385,8 @@ def _train(
         dataset_options = {**stored_options, **given_options}
 
     reg = get_registry()
+    trainer_class = reg.trainer(trainer)
+    settings_class = trainer_class.config_class  # the trainer's settings: TrainConfig for the default one
     if stored is not None and isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
         # a fine-tune resumes from its checkpoint alone: the model is built from the recorded config
         # (its weights come from the checkpoint), so the source folder or name is no longer needed
@@ -403,7 +402,7 @@ def _train(
         base_model = _base_model(arch_or_model)
         model = arch_or_model
         arch = model.architecture
-        model_settings, train_settings = split_settings(type(model).config_class, settings)
+        model_settings, train_settings = split_settings(type(model).config_class, settings, settings_class)
         if model_settings:
             raise ConfigError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
     else:
@@ -413,12 +412,12 @@ def _train(
     if stored is not None:
         if stored.architecture != arch:
             raise ZooError(f"{run_file}: this run trained {stored.architecture!r}, not {arch!r}")
-        validated(TrainConfig, stored.train_settings, f"training settings in {run_file}")
+        validated(settings_class, stored.train_settings, f"training settings in {run_file}")
         settings = {**(stored.model_settings or {}), **stored.train_settings, **settings}
-    model_settings, train_settings = split_settings(config_class, settings)
+    model_settings, train_settings = split_settings(config_class, settings, settings_class)
     if epochs is not None:
         train_settings["epochs"] = epochs
-    cfg = validated(TrainConfig, train_settings, "training settings")
+    cfg = validated(settings_class, train_settings, "training settings")
 
     train_set = load_dataset(dataset, "train", **dataset_options)
     val_set = load_dataset(dataset, "val", **dataset_options)
@@ -432,7 +431,7 @@ def _train(
             )
         model_config = validated(config_class, {**model_settings, **from_data}, f"config for {arch}")
         check_model_size(reg.model(arch).cls, model_config, arch)
-        torch.manual_seed(cfg.seed)  # the initialisation is part of the seeded run
+        torch.manual_seed(getattr(cfg, "seed", 0))  # the initialisation is part of the seeded run
         model = reg.model(arch).cls(model_config)
 
     spec = RunSpec(
@@ -450,7 +449,7 @@ def _train(
         stored.model_copy(update=typed).check_resumable(
             run_file,
             spec.model_copy(update={"dataset_options": recorded_options(dataset, dataset_options)}),
-            TrainConfig().model_dump(mode="json"),
+            settings_class().model_dump(mode="json"),
         )
         # a resumed run keeps the command that started it and lists the resumes
         spec.command, spec.base_model = stored.command, stored.base_model or base_model
@@ -459,16 +458,16 @@ def _train(
     provenance = {k: v for k, v in (("command", spec.command), ("base_model", spec.base_model)) if v}
     if rank() == 0:
         folder.write_spec(spec)
-    fitter = reg.trainer(trainer)()
-    result = fitter.fit(model, train_set, val_set, cfg, out=out, resume=resume)
+    result = trainer_class().fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if rank() == 0:  # the process group's rank once fit has joined it
         evaluator = reg.evaluator("default")()
-        val_result = evaluator.evaluate(model, val_set, batch_size=cfg.eval_batch_size)
+        eval_batch_size = getattr(cfg, "eval_batch_size", 256)
+        val_result = evaluator.evaluate(model, val_set, batch_size=eval_batch_size)
         val_result.options = recorded_options(dataset, dataset_options)
         metrics = {"val": val_result.model_dump()}
         if final_eval and "test" in reg.dataset(dataset).splits:
             test_set = load_dataset(dataset, "test", **dataset_options)
-            test_result = evaluator.evaluate(model, test_set, batch_size=cfg.eval_batch_size)
+            test_result = evaluator.evaluate(model, test_set, batch_size=eval_batch_size)
             test_result.options = val_result.options
             metrics[test_result.key] = test_result.model_dump()
         folder.write_result(result.model_dump(mode="json"))

@@ -99,9 +99,15 @@ class DefaultEvaluator(Evaluator):
         batch_size: int = 256,
         progress: bool = False,
         k: int | None = None,
+        metrics: bool = True,
         **kwargs: Any,
     ) -> EvalResult:
-        """``k``: the importance-sampled bound's samples for a latent-variable model (see :func:`importance_k`)."""
+        """``k``: the importance-sampled bound's samples for a latent-variable model (see :func:`importance_k`).
+
+        ``metrics=False`` measures the NLL alone, without the model's own ``metrics``: validation during
+        training, which needs only the NLL, would spend time on them and, for a latent-variable model,
+        random draws that move the next batch's estimate.
+        """
         used_k = importance_k(model, k)
         bound = {"k": k} if k is not None else {}
         if kwargs:
@@ -113,7 +119,7 @@ class DefaultEvaluator(Evaluator):
         was_training = model.training
         model.eval()
         sums: dict[str, float] = {}
-        has_metrics = callable(getattr(model, "metrics", None))
+        has_metrics = metrics and callable(getattr(model, "metrics", None))
         batches = range(0, len(data), batch_size)
         if progress:
             from tqdm.auto import tqdm

@@ -15,12 +15,15 @@ from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
+from pydantic import BaseModel
 
 from .config import ModelConfig
+from .data import ImageSet
 from .errors import ArgumentError, ImageError
 from .hub import push_to_hub as _push_to_hub
 from .loading import load_model as _load_model
 from .sampling import IncrementalSampler, complete_autoregressive, sample_autoregressive
+from .train_config import TrainConfig, TrainResult
 from .weights import save_pretrained as _save_pretrained
 
 __all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator"]
@@ -274,13 +277,36 @@ class AutoregressiveModel(Model):
 
 
 class Trainer(abc.ABC):
-    """Fits a model to data. The default is :class:`zoo.training.DefaultTrainer`."""
+    """Fits a model to data. The default is :class:`zoo.training.DefaultTrainer`.
+
+    ``config_class`` holds the trainer's settings, as a model's ``config_class`` holds the model's: a
+    pydantic model whose fields ``zoo train --set key=value`` and ``zoo.train(settings=)`` fill (a key
+    goes to the model's config when it has that field, else here; anything else is refused). The front
+    door validates the settings with it, records them in train_config.json (a resumed run may change
+    only ``zoo.folders.RESUMABLE_CHANGES`` against its defaults, ``config_class()``, so give every field
+    a default) and passes them to :meth:`fit` as ``config``. It is :class:`~zoo.train_config.TrainConfig`,
+    the default trainer's, unless a trainer declares settings of its own; the front door reads ``seed``
+    (the model's initialisation) and ``eval_batch_size`` (the final evaluation) from them when they have
+    those fields.
+    """
 
     name: ClassVar[str] = ""
+    config_class: ClassVar[type[BaseModel]] = TrainConfig
 
     @abc.abstractmethod
-    def fit(self, model: Model, train: Any, val: Any = None, config: Any = None, **kwargs: Any) -> Any:
-        """Train ``model`` in place on ``train`` (validating on ``val``); return a summary."""
+    def fit(
+        self,
+        model: Model,
+        train: ImageSet,
+        val: ImageSet | None = None,
+        config: BaseModel | None = None,
+        out: str | Path | None = None,
+        resume: bool = False,
+    ) -> TrainResult:
+        """Train ``model`` in place on ``train`` (validating on ``val``) with ``config``, a ``config_class``
+        (None: its defaults); with ``out``, checkpoint into that run folder, and with ``resume`` continue
+        from its last checkpoint. The model is saved as ``fit`` leaves it; the summary goes to
+        train_result.json."""
 
 
 class Evaluator(abc.ABC):
