@@ -62,6 +62,18 @@ def test_from_pretrained_loads_its_own_class_and_refuses_another(tmp_path):
     assert zoo.Model.from_pretrained(tmp_path / "ind").architecture == "independent"
 
 
+def test_the_model_methods_reach_the_io_that_zoo_loading_supplies(fake_hub, tmp_path):
+    """The contract imports no I/O module: its methods run what zoo.loading handed to zoo.interfaces."""
+    from zoo import interfaces, loading
+
+    assert interfaces._model_io().load is loading.load_model
+    model = make_model(3)
+    url = model.push_to_hub("alice/from-the-method")
+    assert url.sha256 == zoo.weights.file_sha256(model.save_pretrained(tmp_path / "m") / "model.safetensors")
+    x = batch()
+    assert torch.equal(zoo.Model.from_pretrained("alice/from-the-method").log_prob(x), model.log_prob(x))
+
+
 def test_hub_options_reach_huggingface_hub(fake_hub, tmp_path, monkeypatch):
     model = make_model(3)
     zoo.push_to_hub(model, "alice/opts", private=True)

@@ -1,8 +1,10 @@
 """From a name to a ready model: the lookup behind :func:`zoo.load` and :meth:`zoo.Model.from_pretrained`.
 
 Both doors take the arguments Hugging Face users reach for (``revision``, ``dtype``, ``device``,
-``cache_dir``, ``local_files_only``, ``force_download``, ``token``), so the lookup lives here, below
-:mod:`zoo.interfaces`, where the model class can call it without importing the front door.
+``cache_dir``, ``local_files_only``, ``force_download``, ``token``), so the lookup lives here, once.
+The model contract sits below this module and imports no I/O: this module supplies the operations its
+``from_pretrained``, ``save_pretrained`` and ``push_to_hub`` delegate to (:class:`zoo.interfaces.ModelIO`)
+when it is imported, which ``import zoo`` always does (through :mod:`zoo.api`).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ import torch
 
 from .arguments import device as check_device
 from .errors import ArgumentError, WeightsError, unknown_name
-from .hub import download_repo, resolve_entry
+from .hub import download_repo, push_to_hub, resolve_entry
+from .interfaces import ModelIO, provide_io
 from .registry import get_registry
-from .weights import load_folder, torch_dtype
+from .weights import load_folder, save_pretrained, torch_dtype
 
 __all__ = ["load_model", "model_folder", "is_hub_repo"]
 
@@ -114,3 +117,7 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except OSError:
         return False
+
+
+# what Model.from_pretrained, Model.save_pretrained and Model.push_to_hub run (see zoo.interfaces.ModelIO)
+provide_io(ModelIO(load=load_model, save=save_pretrained, push=push_to_hub))
