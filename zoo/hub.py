@@ -7,23 +7,17 @@ comes from huggingface_hub's standard places (``HF_TOKEN``, the ``hf auth login`
 never printed or logged. ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE`` are honoured when a call is made,
 not only when huggingface_hub was imported.
 
-Every download has bounded waits (see :func:`download_limits`): a deadline (``ZOO_HUB_TIMEOUT``
-seconds, extended by the time the bytes received need at the minimum rate) and a minimum transfer
-rate (``ZOO_HUB_MIN_RATE`` bytes/s over ``ZOO_HUB_RATE_WINDOW`` seconds). Both are enforced inside
-huggingface_hub's own HTTP calls, through event hooks on its client, so the error ends the call
-where it stands: its retries stop, and the cache lock it holds is released on the way out.
+Every download and push is bounded (a deadline, a minimum rate, a size cap per file, hex-only cache
+names) by :mod:`zoo.transfer`, inside huggingface_hub's own HTTP calls; this module only says which
+file it asks for and turns a limit into a one-line :class:`~zoo.errors.HubError`.
 """
 
 from __future__ import annotations
 
 import errno
-import math
 import os
 import shutil
 import tempfile
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +28,7 @@ from ._version import __version__
 from .errors import HubError, WeightsError
 from .folders import ModelFolder
 from .specs import PretrainedEntry
+from .transfer import OFFLINE_HINT, DownloadLimits, LimitExceeded, bounded, download_limits, endpoint, limit_in_chain
 from .weights import (
     CARD_FILE,
     CONFIG_FILE,
@@ -57,13 +52,6 @@ __all__ = [
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
 UPLOADED_FILES = list(ModelFolder.PUBLISHED)
-OFFLINE_HINT = "use a bundled offline model instead (see `zoo list --pretrained`)"
-
-
-def _endpoint() -> str:
-    from huggingface_hub import constants
-
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
 
 def _offline() -> bool:
@@ -141,17 +129,16 @@ def _download(
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
     _check_repo_id(repo_id, what)
     offline = local_files_only or _offline()
-    limits = download_limits()
-    _active.budget = None if offline else _Budget(limits)
+    limits = download_limits()  # a bad setting is refused even when the cache would serve
     try:
-        if not offline:
-            _install_hooks()
-            _fail_fast_if_unreachable(repo_id, revision, what, hub.get("cache_dir"))
-        folder = _fetch_files(repo_id, revision, what, offline, hub)
-    except _LimitExceeded as exc:
+        if offline:  # the cache alone: no request is made, so nothing to bound
+            folder = _fetch_files(repo_id, revision, what, offline, hub, budget=None)
+        else:
+            with bounded(limits) as budget:
+                _fail_fast_if_unreachable(repo_id, revision, what, hub.get("cache_dir"))
+                folder = _fetch_files(repo_id, revision, what, offline, hub, budget)
+    except LimitExceeded as exc:
         raise HubError(f"{what}: {exc}") from None
-    finally:
-        _active.budget = None
     for filename, expected in pins.items():
         if expected is None:
             continue
@@ -164,334 +151,34 @@ def _download(
     return folder
 
 
-def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any]) -> Path:
+def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any], budget) -> Path:
     from huggingface_hub import hf_hub_download
 
     folder = None
     for filename in REQUIRED_FILES + OPTIONAL_FILES:
-        budget = getattr(_active, "budget", None)
         if budget is not None:
-            budget.file = filename
+            budget.file = filename  # what the body of the next answer is capped as
         try:
             # After the first file, pin the commit it resolved to, so all files come from one snapshot.
             path = hf_hub_download(
                 repo_id,
                 filename,
                 revision=folder.name if folder is not None else revision,
-                endpoint=_endpoint(),
+                endpoint=endpoint(),
                 local_files_only=offline,
                 **hub,
             )
-        except _LimitExceeded:
+        except LimitExceeded:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure becomes one clear HubError below
             if filename in OPTIONAL_FILES and _is_missing_entry(exc):
                 continue
-            limit = _limit_in_chain(exc)
+            limit = limit_in_chain(exc)
             if limit is not None:
                 raise limit from None
             raise _download_error(exc, what, repo_id, revision, filename, offline) from None
         folder = Path(path).parent
     return folder
-
-
-# -- bounded waits ---------------------------------------------------------------
-@dataclass(frozen=True)
-class DownloadLimits:
-    """How long a Hub download may wait; see :func:`download_limits`."""
-
-    timeout: float = 20.0  # seconds for a download, beyond the time its bytes need at min_rate
-    min_rate: float = 10_000.0  # bytes per second, measured over each rate_window while a file streams
-    rate_window: float = 10.0  # seconds
-
-
-_LIMIT_SETTINGS = (
-    ("timeout", "ZOO_HUB_TIMEOUT", "seconds"),
-    ("min_rate", "ZOO_HUB_MIN_RATE", "bytes per second"),
-    ("rate_window", "ZOO_HUB_RATE_WINDOW", "seconds"),
-)
-
-
-def download_limits() -> DownloadLimits:
-    """The limits in effect: ``ZOO_HUB_TIMEOUT``, ``ZOO_HUB_MIN_RATE``, ``ZOO_HUB_RATE_WINDOW`` or the defaults.
-
-    A server that never answers costs ``timeout`` seconds (20 by default), one that trickles
-    about ``rate_window`` seconds (10); a healthy transfer is never cut: the deadline grows by
-    the time each byte received needs at ``min_rate``.
-    """
-    values = {}
-    for field, env, unit in _LIMIT_SETTINGS:
-        raw = os.environ.get(env, "").strip()
-        if not raw:
-            continue
-        try:
-            value = float(raw)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and value > 0):
-            raise HubError(f"{env}={raw[:40]!r}: must be a positive number of {unit}")
-        values[field] = value
-    return DownloadLimits(**values)
-
-
-class _LimitExceeded(Exception):
-    """Ends a download from inside huggingface_hub's HTTP calls.
-
-    It is not an httpx error, so huggingface_hub neither retries it nor mistakes it for an
-    offline network: it leaves every ``with`` block (and so every cache lock) on its way out.
-    """
-
-
-class _UnsafeAnswer(_LimitExceeded):
-    """A server answered a name that huggingface_hub would turn into a path outside its cache."""
-
-
-# huggingface_hub names cache files after these headers: blobs/<etag>, snapshots/<commit>/ and
-# refs/.no_exist/<commit>/. The Hub's are hex (a git sha1 for a commit or a plain file, a sha256 for an LFS
-# file), so anything else (a separator, "..", an absolute path) is refused before huggingface_hub reads it.
-_PATH_HEADERS = {"X-Repo-Commit": (40,), "ETag": (40, 64), "X-Linked-Etag": (40, 64)}
-_HEX = frozenset("0123456789abcdefABCDEF")
-
-
-def _check_path_headers(response) -> None:
-    """Refuse an answer whose commit or ETag is not the hex name the Hub would send."""
-    for header, lengths in _PATH_HEADERS.items():
-        raw = response.headers.get(header)
-        if raw is None:
-            continue
-        value = raw[2:] if raw.startswith("W/") else raw  # as huggingface_hub normalises an ETag
-        value = value.strip('"')
-        if len(value) not in lengths or not set(value) <= _HEX:
-            shown = raw if len(raw) <= 80 else raw[:77] + "..."
-            raise _UnsafeAnswer(
-                f"the server at {_endpoint()} answered {header}: {shown!r}, which is not a hex "
-                f"{' or '.join(f'{n}-digit' for n in lengths)} id as the Hub sends; refused before anything "
-                "was written (huggingface_hub would use it as a file name in its cache)"
-            )
-
-
-# The most each kind of file may hold, enforced while it streams (and at once when a Content-Length
-# announces more): far above what zoo writes, far below what would hurt. The weights are bounded
-# by what their own safetensors header implies, exactly, once its first bytes have arrived.
-FILE_CAPS = {CONFIG_FILE: 1 << 20, CARD_FILE: 1 << 20}
-FIGURE_CAP = 8 << 20  # samples.png and the other figures: a few hundred KB each
-API_CAP = 16 << 20  # the Hub's JSON answers (revision info, tree listings)
-WEIGHTS_CAP = 64 << 30  # before the header says: 64 GiB, 300x the largest model zoo ships
-
-
-def _cap_of(filename: str) -> int:
-    if filename in FILE_CAPS:
-        return FILE_CAPS[filename]
-    if filename == WEIGHTS_FILE:
-        return WEIGHTS_CAP
-    return FIGURE_CAP if filename.endswith(".png") else API_CAP
-
-
-class _SizeCap:
-    """Counts one response body against the cap of its file kind; for weights, against their header too."""
-
-    def __init__(self, filename: str, whole: bool):
-        self.filename, self.cap, self.seen = filename, _cap_of(filename), 0
-        self.head = bytearray() if filename == WEIGHTS_FILE and whole else None  # a resumed body has no header
-
-    def check_announced(self, length: str | None) -> None:
-        if length and length.strip().isdigit() and int(length) > self.cap:
-            raise _LimitExceeded(self._over(f"announces {int(length):,} bytes"))
-
-    def add(self, chunk: bytes) -> None:
-        self.seen += len(chunk)
-        if self.head is not None:
-            self._read_header(chunk)
-        if self.seen > self.cap:
-            raise _LimitExceeded(self._over(f"sent more than {self.cap:,} bytes"))
-
-    def _over(self, what: str) -> str:
-        return (
-            f"the server at {_endpoint()} {what} for {self.filename}, more than the {self.cap:,} a zoo "
-            f"{self.filename} may hold; refused while streaming (nothing was loaded)"
-        )
-
-    def _read_header(self, chunk: bytes) -> None:
-        """Once the safetensors header is in, the file's size is known exactly: 8 + header + data."""
-        import json
-
-        from .weights import MAX_HEADER_BYTES
-
-        self.head += chunk[: 8 + MAX_HEADER_BYTES + 1]
-        if len(self.head) < 8:
-            return
-        size = int.from_bytes(self.head[:8], "little")
-        if size > MAX_HEADER_BYTES:
-            raise _LimitExceeded(
-                f"{WEIGHTS_FILE} from {_endpoint()} declares a safetensors header of {size:,} bytes, more than "
-                f"{MAX_HEADER_BYTES:,}; not a zoo weights file"
-            )
-        if len(self.head) < 8 + size:
-            return
-        try:
-            header = json.loads(bytes(self.head[8 : 8 + size]))
-            end = max([0] + [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"])
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            raise _LimitExceeded(
-                f"{WEIGHTS_FILE} from {_endpoint()} does not start with a safetensors header; not a zoo weights file"
-            ) from None
-        self.cap, self.head = min(self.cap, 8 + size + end), None
-
-
-class _Budget:
-    """The time and rate accounts of one download (all its files), checked at every request and chunk."""
-
-    def __init__(self, limits: DownloadLimits, upload_bytes: int = 0):
-        self.limits = limits
-        self.upload_bytes = upload_bytes  # a push: the deadline grows by the time these need at min_rate
-        self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
-        self.start = time.monotonic()
-        self.received = 0  # body bytes of every response so far
-        self.window_start: float | None = None  # set while a body streams: start of the rate window
-        self.window_bytes = 0
-        self.current = ""  # the file whose body streams
-
-    def remaining(self) -> float:
-        allowed = self.limits.timeout + (self.received + self.upload_bytes) / self.limits.min_rate
-        return self.start + allowed - time.monotonic()
-
-    def check(self) -> None:
-        now = time.monotonic()
-        if self.window_start is not None and now - self.window_start >= self.limits.rate_window:
-            span = now - self.window_start
-            rate = self.window_bytes / span
-            if rate < self.limits.min_rate:
-                raise _LimitExceeded(
-                    f"{self.current} arrived at {rate:.1f} bytes/s over {span:.1f} s, below the minimum of "
-                    f"{self.limits.min_rate:g} bytes/s (ZOO_HUB_MIN_RATE); stopped (what arrived stays in the "
-                    f"cache for the next try): retry later, or lower ZOO_HUB_MIN_RATE on a slow connection"
-                )
-            self.window_start, self.window_bytes = now, 0
-        if self.remaining() <= 0:
-            raise _LimitExceeded(self.deadline_passed(now))
-
-    def deadline_passed(self, now: float) -> str:
-        what, hint = ("push", "retry later") if self.upload_bytes else ("download", f"retry later, or {OFFLINE_HINT}")
-        return (
-            f"no complete answer from {_endpoint()} within the {what} deadline "
-            f"({now - self.start:.1f} s; ZOO_HUB_TIMEOUT={self.limits.timeout:g}); the Hub may be down "
-            f"or unreachable: {hint}"
-        )
-
-    def on_request(self, request) -> None:
-        """Refuse a request past the limits, else cap its timeouts to what remains."""
-        self.check()
-        remaining = max(self.remaining(), 0.001)
-        timeout = dict(request.extensions.get("timeout") or {})
-        for key in ("connect", "read", "write", "pool"):
-            old = timeout.get(key)
-            timeout[key] = remaining if old is None else min(old, remaining)
-        if not self.upload_bytes:  # a download's silent stream is seen within a window; a commit may think longer
-            timeout["read"] = min(timeout["read"], self.limits.rate_window)
-        request.extensions["timeout"] = timeout
-
-    def on_response(self, response) -> None:
-        """Meter the body; and ask for plain HTTP instead of Xet, whose transfers these hooks cannot see."""
-        from huggingface_hub import constants
-
-        if response.request.method == "HEAD":
-            for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
-                if header in response.headers:
-                    del response.headers[header]
-        path = response.request.url.path
-        kind = "" if path.startswith("/api/") or not self.file else self.file  # a redirect keeps the file
-        cap = _SizeCap(kind or "an API answer", whole=response.status_code != 206)
-        if response.request.method != "HEAD":
-            cap.check_announced(response.headers.get("Content-Length"))
-        response.stream = _MeteredStream(response.stream, self, path.rsplit("/", 1)[-1], cap)
-
-
-class _MeteredStream(httpx2.SyncByteStream):
-    """A response body that counts its bytes into the budget and checks the budget at every chunk."""
-
-    def __init__(self, stream, budget: _Budget, name: str, cap: _SizeCap):
-        self.stream, self.budget, self.name, self.cap = stream, budget, name, cap
-
-    def __iter__(self):
-        budget = self.budget
-        budget.window_start, budget.window_bytes, budget.current = time.monotonic(), 0, self.name
-        for chunk in self.stream:
-            budget.received += len(chunk)
-            budget.window_bytes += len(chunk)
-            self.cap.add(chunk)
-            budget.check()
-            yield chunk
-        budget.window_start = None  # complete: a later request starts its own window
-
-    def close(self) -> None:
-        self.stream.close()
-
-
-_active = threading.local()  # .budget: the _Budget of the download running in this thread, or None
-# Pushes in progress: huggingface_hub commits from worker threads of its own, which have no budget
-# of theirs; a request in a thread without one is bounded by the push with the most time left.
-_pushes: list[_Budget] = []
-_pushes_lock = threading.Lock()
-
-
-def _budget_here() -> _Budget | None:
-    budget = getattr(_active, "budget", None)
-    if budget is None and _pushes:
-        with _pushes_lock:
-            budget = max(_pushes, key=_Budget.remaining, default=None)
-    return budget
-
-
-def _request_hook(request) -> None:
-    budget = _budget_here()
-    if budget is not None:
-        budget.on_request(request)
-
-
-def _response_hook(response) -> None:
-    budget = _budget_here()
-    if budget is not None:
-        _check_path_headers(response)
-        budget.on_response(response)
-
-
-def _add_hooks(client) -> None:
-    if _request_hook not in client.event_hooks["request"]:
-        client.event_hooks["request"].append(_request_hook)
-    if _response_hook not in client.event_hooks["response"]:
-        client.event_hooks["response"].append(_response_hook)
-
-
-def _install_hooks() -> None:
-    """Put zoo's hooks on huggingface_hub's shared client, and on every client it makes later.
-
-    huggingface_hub replaces its client after a connection error, so the factory is wrapped too
-    (it has no public getter: without one, only the current client gets the hooks). The hooks do
-    nothing outside a zoo download in the same thread.
-    """
-    from huggingface_hub import get_session, set_client_factory
-    from huggingface_hub.utils import _http
-
-    factory = getattr(_http, "_GLOBAL_CLIENT_FACTORY", None)
-    if callable(factory) and not getattr(factory, "zoo_hooks", False):
-
-        def factory_with_hooks():
-            client = factory()
-            _add_hooks(client)
-            return client
-
-        factory_with_hooks.zoo_hooks = True
-        set_client_factory(factory_with_hooks)
-    _add_hooks(get_session())
-
-
-def _limit_in_chain(exc: BaseException) -> _LimitExceeded | None:
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(exc, _LimitExceeded):
-            return exc
-        exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return None
 
 
 def _check_repo_id(repo_id: str, what: str) -> None:
@@ -517,12 +204,12 @@ def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str, cache_dir=
 
     if isinstance(try_to_load_from_cache(repo_id, CONFIG_FILE, revision=revision, cache_dir=cache_dir), str):
         return
-    url = hf_hub_url(repo_id, CONFIG_FILE, revision=revision, endpoint=_endpoint())
+    url = hf_hub_url(repo_id, CONFIG_FILE, revision=revision, endpoint=endpoint())
     try:
         get_session().head(url, timeout=constants.HF_HUB_ETAG_TIMEOUT, follow_redirects=False)
     except (httpx2.ConnectError, httpx2.ConnectTimeout):
         raise HubError(
-            f"{what}: cannot reach the Hub at {_endpoint()} and there is no cached copy; "
+            f"{what}: cannot reach the Hub at {endpoint()} and there is no cached copy; "
             f"{OFFLINE_HINT}, or retry with network access"
         ) from None
     except httpx2.HTTPError:
@@ -556,7 +243,7 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
         return HubError(f"{what}: not a valid Hub repo id or revision ({exc})")
     if isinstance(exc, RepositoryNotFoundError):
         return HubError(
-            f"{what}: repository not found on {_endpoint()} (check the name; a private repo needs "
+            f"{what}: repository not found on {endpoint()} (check the name; a private repo needs "
             f"HF_TOKEN or `hf auth login`)"
         )
     if isinstance(exc, RevisionNotFoundError):
@@ -574,14 +261,14 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
             )
         cause = exc.__cause__
         if cause is None or isinstance(cause, (httpx2.TransportError, OSError)):
-            reason = "cannot reach the Hub at " + _endpoint()
+            reason = "cannot reach the Hub at " + endpoint()
         else:
             reason = f"the Hub answered with an error ({_first_line(cause)})"
         return HubError(f"{what}: {reason} and there is no cached copy; {OFFLINE_HINT}, or retry with network access")
     if isinstance(exc, HfHubHTTPError):
         return HubError(f"{what}: the Hub answered with an error ({_first_line(exc)})")
     if isinstance(exc, (httpx2.TransportError, OSError)):
-        return HubError(f"{what}: cannot reach the Hub at {_endpoint()} ({_first_line(exc)}); {OFFLINE_HINT}")
+        return HubError(f"{what}: cannot reach the Hub at {endpoint()} ({_first_line(exc)}); {OFFLINE_HINT}")
     return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {_first_line(exc)})")
 
 
@@ -698,22 +385,14 @@ def _upload(folder: Path, repo_id, private, revision, token, commit_message, cre
     from huggingface_hub import HfApi
 
     meta = read_config(folder)
-    api = HfApi(endpoint=_endpoint(), token=token, library_name="zoo", library_version=__version__)
+    api = HfApi(endpoint=endpoint(), token=token, library_name="zoo", library_version=__version__)
     message = commit_message or f"Upload {meta['architecture']} model with zoo"
     staged = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-    _install_hooks()
-    budget = _active.budget = _Budget(download_limits(), upload_bytes=staged)
-    with _pushes_lock:
-        _pushes.append(budget)
-    try:
-        return _commit_folder(api, folder, repo_id, private, revision, message, create_pr)
-    finally:
-        _active.budget = None
-        with _pushes_lock:
-            _pushes.remove(budget)
+    with bounded(download_limits(), upload_bytes=staged) as budget:
+        return _commit_folder(api, folder, repo_id, private, revision, message, budget, create_pr)
 
 
-def _commit_folder(api, folder: Path, repo_id, private, revision, message, create_pr: bool = False) -> str:
+def _commit_folder(api, folder: Path, repo_id, private, revision, message, budget, create_pr: bool = False) -> str:
     try:
         api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
         if private:  # the repo may have existed, public: create_repo leaves it so, and would say nothing
@@ -733,10 +412,9 @@ def _commit_folder(api, folder: Path, repo_id, private, revision, message, creat
     except HubError:
         raise
     except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
-        limit = _limit_in_chain(exc)
-        budget = _budget_here()
-        if limit is None and isinstance(exc, httpx2.TimeoutException) and budget is not None:
-            limit = budget.deadline_passed(time.monotonic())  # the last wait, capped to the deadline, ran out
+        limit = limit_in_chain(exc)
+        if limit is None and isinstance(exc, httpx2.TimeoutException):
+            limit = budget.deadline_passed(budget.clock())  # the last wait, capped to the deadline, ran out
         if limit is not None:
             raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
         raise _push_error(exc, repo_id) from None
@@ -751,7 +429,7 @@ def _make_private(api, repo_id: str) -> None:
         api.update_repo_settings(repo_id, private=True, repo_type="model")
     except HfHubHTTPError as exc:
         raise HubError(
-            f"push to Hub repo {repo_id!r} at {_endpoint()}: --private was asked, but the repo exists and could not "
+            f"push to Hub repo {repo_id!r} at {endpoint()}: --private was asked, but the repo exists and could not "
             f"be made private ({_first_line(exc)}); nothing was uploaded: change its visibility on the Hub, or "
             "push without --private"
         ) from None
@@ -764,7 +442,7 @@ def _push_error(exc, repo_id) -> HubError:
         LocalTokenNotFoundError,
     )
 
-    where = f"push to Hub repo {repo_id!r} at {_endpoint()}"
+    where = f"push to Hub repo {repo_id!r} at {endpoint()}"
     if isinstance(exc, HFValidationError):
         return HubError(f"{where}: invalid repo id or revision ({_first_line(exc)})")
     if isinstance(exc, LocalTokenNotFoundError):
