@@ -170,18 +170,18 @@ def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monk
 
 def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, capsys, monkeypatch):
     """The folder changes while the upload runs (a training run still writing): the entry pins the upload."""
-    import zoo.hub
+    import zoo.publish
     from zoo.cli import main
     from zoo.weights import file_sha256
 
     folder = zoo.save_pretrained(make_model(41), tmp_path / "m", dataset="digits")
-    real_upload = zoo.hub._upload
+    real_upload = zoo.publish._upload
 
     def upload_while_the_folder_changes(*args, **kwargs):
         zoo.save_pretrained(make_model(42), folder, dataset="digits")
         return real_upload(*args, **kwargs)
 
-    monkeypatch.setattr(zoo.hub, "_upload", upload_while_the_folder_changes)
+    monkeypatch.setattr(zoo.publish, "_upload", upload_while_the_folder_changes)
     assert main(["push", str(folder), "--repo", "alice/staged"]) == 0
     out = capsys.readouterr().out
     entry = eval(out[out.index("zoo.PretrainedEntry(") :], {"zoo": zoo})

@@ -31,10 +31,10 @@ from .errors import (
 )
 from .evaluation import EvalResult
 from .folders import ModelFolder, RunFolder, RunSpec
-from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
 from .loading import is_hub_repo, load_model
 from .options import LIMIT
+from .publish import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .recipes import recipe_settings, train_command
 from .registry import get_registry
 from .specs import PretrainedEntry

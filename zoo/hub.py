@@ -1,13 +1,12 @@
-"""Download pretrained models from the Hugging Face Hub and publish them, through huggingface_hub.
+"""Download zoo models from the Hugging Face Hub, through huggingface_hub.
 
 Downloads use huggingface_hub's cache, revision pinning and offline mode (``HF_HUB_OFFLINE=1``),
-and check ``model.safetensors`` against the sha256 the pretrained index records before anything
-is loaded. Publishing is one commit: create the repo if needed, then ``upload_folder``. The token
-comes from huggingface_hub's standard places (``HF_TOKEN``, the ``hf auth login`` cache) and is
-never printed or logged. ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE`` are honoured when a call is made,
-not only when huggingface_hub was imported.
+take every file of one commit, and check ``model.safetensors`` (and ``config.json``) against the
+sha256 the pretrained index records before anything is loaded. ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``
+are honoured when a call is made, not only when huggingface_hub was imported. Publishing is
+:mod:`zoo.publish`; :func:`push_to_hub` and :class:`CommitURL` are re-exported here, where they were.
 
-Every download and push is bounded (a deadline, a minimum rate, a size cap per file, hex-only cache
+Every download is bounded (a deadline, a minimum rate, a size cap per file, hex-only cache
 names) by :mod:`zoo.transfer`, inside huggingface_hub's own HTTP calls; this module only says which
 file it asks for and turns a limit into a one-line :class:`~zoo.errors.HubError`.
 """
@@ -16,26 +15,30 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
-import torch
 
-from ._version import __version__
 from .errors import HubError, WeightsError
-from .folders import ModelFolder
+from .publish import UPLOADED_FILES, CommitURL, push_to_hub
 from .specs import PretrainedEntry
-from .transfer import OFFLINE_HINT, DownloadLimits, LimitExceeded, bounded, download_limits, endpoint, limit_in_chain
+from .transfer import (
+    OFFLINE_HINT,
+    DownloadLimits,
+    LimitExceeded,
+    bounded,
+    check_repo_id,
+    download_limits,
+    endpoint,
+    first_line,
+    limit_in_chain,
+)
 from .weights import (
     CARD_FILE,
     CONFIG_FILE,
     WEIGHTS_FILE,
     file_sha256,
-    read_config,
-    save_pretrained,
 )
 
 __all__ = [
@@ -51,7 +54,6 @@ __all__ = [
 
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
-UPLOADED_FILES = list(ModelFolder.PUBLISHED)
 
 
 def _offline() -> bool:
@@ -127,7 +129,7 @@ def _download(
     what = f"Hub repo {repo_id!r} (revision {revision!r})"
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
-    _check_repo_id(repo_id, what)
+    check_repo_id(repo_id, what)
     offline = local_files_only or _offline()
     limits = download_limits()  # a bad setting is refused even when the cache would serve
     try:
@@ -179,16 +181,6 @@ def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dic
             raise _download_error(exc, what, repo_id, revision, filename, offline) from None
         folder = Path(path).parent
     return folder
-
-
-def _check_repo_id(repo_id: str, what: str) -> None:
-    from huggingface_hub.errors import HFValidationError
-    from huggingface_hub.utils import validate_repo_id
-
-    try:
-        validate_repo_id(repo_id)
-    except HFValidationError as exc:
-        raise HubError(f"{what}: not a valid Hub repo id ({_first_line(exc)})") from None
 
 
 def _fail_fast_if_unreachable(repo_id: str, revision: str, what: str, cache_dir=None) -> None:
@@ -263,13 +255,13 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
         if cause is None or isinstance(cause, (httpx2.TransportError, OSError)):
             reason = "cannot reach the Hub at " + endpoint()
         else:
-            reason = f"the Hub answered with an error ({_first_line(cause)})"
+            reason = f"the Hub answered with an error ({first_line(cause)})"
         return HubError(f"{what}: {reason} and there is no cached copy; {OFFLINE_HINT}, or retry with network access")
     if isinstance(exc, HfHubHTTPError):
-        return HubError(f"{what}: the Hub answered with an error ({_first_line(exc)})")
+        return HubError(f"{what}: the Hub answered with an error ({first_line(exc)})")
     if isinstance(exc, (httpx2.TransportError, OSError)):
-        return HubError(f"{what}: cannot reach the Hub at {endpoint()} ({_first_line(exc)}); {OFFLINE_HINT}")
-    return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {_first_line(exc)})")
+        return HubError(f"{what}: cannot reach the Hub at {endpoint()} ({first_line(exc)}); {OFFLINE_HINT}")
+    return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {first_line(exc)})")
 
 
 _LOCAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
@@ -284,177 +276,3 @@ def _local_write_error(exc: BaseException) -> OSError | None:
             return exc
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-# -- publish -------------------------------------------------------------------
-def push_to_hub(
-    model_or_folder,
-    repo_id: str,
-    private: bool | None = None,
-    revision: str | None = None,
-    token: str | None = None,
-    commit_message: str | None = None,
-    create_pr: bool = False,
-    license: str | None = None,
-) -> str:
-    """Publish a model (or a saved model folder) to ``repo_id`` in one commit; returns the commit URL
-    (the pull request's URL with ``create_pr=True``).
-
-    What is uploaded is staged in a temporary folder first (a model is saved there; a folder's files
-    are copied there), so a folder without a model card gets one (see
-    :func:`zoo.cards.write_model_card`) in the upload only: the source folder is never written to,
-    whether the upload succeeds or fails. A card the folder has is pointed at ``repo_id`` in the
-    upload (its usage loads the repo). ``revision`` names a branch, created if missing. ``private=None``
-    keeps an existing repo's visibility and creates a new one as the Hub's default (public) does.
-    The files zoo manages (:data:`UPLOADED_FILES`) that the folder no longer has are deleted from the
-    repo in the same commit, so a re-push never leaves an old figure beside new weights.
-    """
-
-    _check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
-    if create_pr and revision not in (None, "main"):
-        raise HubError(f"push to Hub repo {repo_id!r}: a pull request is opened against main; drop the revision")
-    with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
-        folder = Path(tmp) / repo_id.split("/")[-1]
-        if isinstance(model_or_folder, torch.nn.Module):  # a zoo.Model (whose methods call this module)
-            save_pretrained(model_or_folder, folder)
-        else:
-            source = Path(model_or_folder)
-            read_config(source)
-            if not (source / WEIGHTS_FILE).is_file():
-                raise WeightsError(f"{source / WEIGHTS_FILE}: file not found; nothing to push")
-            folder.mkdir()
-            for pattern in UPLOADED_FILES:
-                for path in source.glob(pattern):
-                    if path.is_file():
-                        shutil.copy2(path, folder / path.name)
-        from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
-
-        if not (folder / CARD_FILE).is_file():
-            write_model_card(folder, name=repo_id, license=license)
-        else:
-            retarget_card(folder, repo_id, license=license)
-        _check_card_describes(folder)
-        # hashed now, from the staged copy: the source folder may change while the upload runs
-        staged = read_config(folder)
-        sha256, config_sha256 = file_sha256(folder / WEIGHTS_FILE), file_sha256(folder / CONFIG_FILE)
-        url = _upload(folder, repo_id, private, revision, token, commit_message, create_pr)
-        return CommitURL(url, staged, sha256, config_sha256)
-
-
-class CommitURL(str):
-    """The commit URL ``push_to_hub`` returns, carrying what was uploaded: the staged ``config`` (the
-    parsed config.json) and the sha256 of the uploaded ``model.safetensors`` and ``config.json``, from
-    which a :class:`~zoo.PretrainedEntry` for the commit is written (``zoo push`` prints one)."""
-
-    config: dict
-    sha256: str
-    config_sha256: str
-
-    def __new__(cls, url: str, config: dict, sha256: str, config_sha256: str):
-        self = super().__new__(cls, url)
-        self.config, self.sha256, self.config_sha256 = config, sha256, config_sha256
-        return self
-
-    @property
-    def commit(self) -> str:
-        return self.rstrip("/").split("/")[-1]
-
-
-def _check_card_describes(folder: Path) -> None:
-    """Refuse a card written for other weights (it would publish the old card's numbers beside new weights)."""
-    from .cards import (
-        read_card,  # huggingface_hub's card module: loaded only when pushing
-    )
-
-    recorded = read_card(folder).data.to_dict().get("weights_sha256")
-    if recorded and recorded != file_sha256(folder / WEIGHTS_FILE):
-        raise HubError(
-            f"{folder / CARD_FILE} describes other weights (its weights_sha256 is {recorded[:12]}..., "
-            f"{WEIGHTS_FILE} is {file_sha256(folder / WEIGHTS_FILE)[:12]}...); write it again with `zoo card`"
-        )
-
-
-def _upload(folder: Path, repo_id, private, revision, token, commit_message, create_pr=False) -> str:
-    """One commit of the staged folder, within a deadline: ``ZOO_HUB_TIMEOUT`` seconds plus the time the
-    staged bytes need at ``ZOO_HUB_MIN_RATE`` (the same hooks as downloads cap every request's waits)."""
-    from huggingface_hub import HfApi
-
-    meta = read_config(folder)
-    api = HfApi(endpoint=endpoint(), token=token, library_name="zoo", library_version=__version__)
-    message = commit_message or f"Upload {meta['architecture']} model with zoo"
-    staged = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
-    with bounded(download_limits(), upload_bytes=staged) as budget:
-        return _commit_folder(api, folder, repo_id, private, revision, message, budget, create_pr)
-
-
-def _commit_folder(api, folder: Path, repo_id, private, revision, message, budget, create_pr: bool = False) -> str:
-    try:
-        api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
-        if private:  # the repo may have existed, public: create_repo leaves it so, and would say nothing
-            _make_private(api, repo_id)
-        if revision is not None:
-            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            revision=revision,
-            commit_message=message,
-            allow_patterns=UPLOADED_FILES,
-            delete_patterns=UPLOADED_FILES,  # only what zoo manages; a file the owner added stays
-            create_pr=create_pr,
-            repo_type="model",
-        )
-    except HubError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - one clear HubError, never the token
-        limit = limit_in_chain(exc)
-        if limit is None and isinstance(exc, httpx2.TimeoutException):
-            limit = budget.deadline_passed(budget.clock())  # the last wait, capped to the deadline, ran out
-        if limit is not None:
-            raise HubError(f"push to Hub repo {repo_id!r}: {limit}") from None
-        raise _push_error(exc, repo_id) from None
-    return info.pr_url if create_pr and info.pr_url else info.commit_url
-
-
-def _make_private(api, repo_id: str) -> None:
-    """Set an existing repo private before anything is uploaded, or refuse the push in one line."""
-    from huggingface_hub.errors import HfHubHTTPError
-
-    try:
-        api.update_repo_settings(repo_id, private=True, repo_type="model")
-    except HfHubHTTPError as exc:
-        raise HubError(
-            f"push to Hub repo {repo_id!r} at {endpoint()}: --private was asked, but the repo exists and could not "
-            f"be made private ({_first_line(exc)}); nothing was uploaded: change its visibility on the Hub, or "
-            "push without --private"
-        ) from None
-
-
-def _push_error(exc, repo_id) -> HubError:
-    from huggingface_hub.errors import (
-        HfHubHTTPError,
-        HFValidationError,
-        LocalTokenNotFoundError,
-    )
-
-    where = f"push to Hub repo {repo_id!r} at {endpoint()}"
-    if isinstance(exc, HFValidationError):
-        return HubError(f"{where}: invalid repo id or revision ({_first_line(exc)})")
-    if isinstance(exc, LocalTokenNotFoundError):
-        return HubError(f"{where}: no Hugging Face token found; set HF_TOKEN or run `hf auth login`")
-    if isinstance(exc, HfHubHTTPError):
-        status = exc.response.status_code if exc.response is not None else None
-        if status in (401, 403):
-            return HubError(
-                f"{where}: not authorised (HTTP {status}); set HF_TOKEN or run `hf auth login` "
-                f"with a token that can write to it"
-            )
-        return HubError(f"{where}: the Hub answered with an error ({_first_line(exc)})")
-    if isinstance(exc, (httpx2.TransportError, OSError)):
-        return HubError(f"{where}: cannot reach the Hub ({_first_line(exc)})")
-    return HubError(f"{where}: failed ({type(exc).__name__}: {_first_line(exc)})")

@@ -17,8 +17,9 @@ import torch
 
 from .arguments import device as check_device
 from .errors import ArgumentError, WeightsError, unknown_name
-from .hub import download_repo, push_to_hub, resolve_entry
+from .hub import download_repo, resolve_entry
 from .interfaces import ModelIO, provide_io
+from .publish import push_to_hub
 from .registry import get_registry
 from .weights import load_folder, save_pretrained, torch_dtype
 

@@ -44,6 +44,8 @@ __all__ = [
     "Budget",
     "install_hooks",
     "endpoint",
+    "check_repo_id",
+    "first_line",
     "OFFLINE_HINT",
 ]
 
@@ -55,6 +57,23 @@ def endpoint() -> str:
     from huggingface_hub import constants
 
     return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def check_repo_id(repo_id: str, what: str) -> None:
+    """Refuse a repo id huggingface_hub would refuse, in one line, before any request is made."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise HubError(f"{what}: not a valid Hub repo id ({first_line(exc)})") from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an error, for the one-line messages of a failed transfer."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
