@@ -16,7 +16,8 @@ import pytest
 import torch
 
 import zoo
-from zoo.hub import file_sha256, resolve_entry
+from zoo.sources import resolve_entry
+from zoo.weights import file_sha256
 
 from .hub_server import TOKEN, silent_server
 

@@ -20,9 +20,8 @@ from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
-from .errors import HubError, WeightsError
+from .errors import HubError
 from .publish import UPLOADED_FILES, CommitURL, push_to_hub
-from .specs import PretrainedEntry
 from .transfer import (
     OFFLINE_HINT,
     DownloadLimits,
@@ -42,7 +41,7 @@ from .weights import (
 )
 
 __all__ = [
-    "resolve_entry",
+    "download",
     "download_repo",
     "push_to_hub",
     "CommitURL",
@@ -63,58 +62,18 @@ def _offline() -> bool:
     return flag or constants.is_offline_mode()
 
 
-# -- download ------------------------------------------------------------------
-def resolve_entry(
-    entry: PretrainedEntry, revision: str | None = None, local_files_only: bool = False, **hub: Any
-) -> Path:
-    """The local folder of a pretrained entry: its bundled folder, or a verified Hub download.
-
-    ``local_files_only=True`` serves a Hub entry from the cache only, as ``HF_HUB_OFFLINE=1`` does,
-    without touching the environment (zoo.testing.check_pretrained checks cached entries this way).
-    ``hub`` holds huggingface_hub's own download options, passed on as they are: ``cache_dir``,
-    ``force_download``, ``token`` (see :data:`HUB_OPTIONS`).
-    """
-    if entry.bundled and (revision is None or not entry.repo_id):
-        if revision is not None:
-            raise HubError(f"pretrained model {entry.name!r} is bundled with zoo; revision= applies only to Hub models")
-        try:
-            folder = entry.folder
-        except (ValueError, ModuleNotFoundError) as exc:
-            raise WeightsError(f"bundled model {entry.name!r}: {exc}") from None
-        if not (folder / CONFIG_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
-            raise WeightsError(
-                f"bundled model {entry.name!r}: {folder} has no {CONFIG_FILE} and {WEIGHTS_FILE} "
-                f"(reinstall the package {entry.package!r} that ships it)"
-            )
-        if entry.sha256 and file_sha256(folder / WEIGHTS_FILE) != entry.sha256:
-            raise WeightsError(
-                f"bundled model {entry.name!r}: {folder / WEIGHTS_FILE} does not match the sha256 in the "
-                f"pretrained index (reinstall the package {entry.package!r} that ships it)"
-            )
-        return folder
-    if not entry.published:
-        how = f"; to train them: {entry.recipe}" if entry.recipe else ""
-        raise HubError(f"weights for {entry.name} are not published yet (Hub repo {entry.repo_id}){how}")
-    # The index's hashes describe the index's revision; another pinned revision has other files.
-    same = revision is None or revision == entry.revision
-    pins = {WEIGHTS_FILE: entry.sha256, CONFIG_FILE: entry.config_sha256} if same else {}
-    return _download(
-        entry.repo_id, revision or entry.revision, pins, name=entry.name, local_files_only=local_files_only, **hub
-    )
-
-
 def download_repo(
     repo_id: str, revision: str | None = None, sha256: str | None = None, local_files_only: bool = False, **hub: Any
 ) -> Path:
     """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder."""
-    return _download(repo_id, revision or "main", {WEIGHTS_FILE: sha256}, local_files_only=local_files_only, **hub)
+    return download(repo_id, revision or "main", {WEIGHTS_FILE: sha256}, local_files_only=local_files_only, **hub)
 
 
 # huggingface_hub's download options that zoo.load passes through unchanged, as from_pretrained does.
 HUB_OPTIONS = ("cache_dir", "force_download", "token")
 
 
-def _download(
+def download(
     repo_id: str,
     revision: str,
     pins: dict[str, str | None],
@@ -122,7 +81,12 @@ def _download(
     local_files_only: bool = False,
     **hub: Any,
 ) -> Path:
-    """Fetch the model files of one commit, within the download limits; check the pinned hashes."""
+    """Fetch the model files of one commit into the Hub cache, within the download limits; check the pinned
+    hashes (``pins``: file name -> sha256, None for no pin); ``name`` is the pretrained name it is fetched for.
+
+    The first file's commit pins the others, so every file comes from one snapshot. ``local_files_only``
+    serves the cache alone; ``hub`` holds huggingface_hub's own options (:data:`HUB_OPTIONS`).
+    """
     unknown = sorted(set(hub) - set(HUB_OPTIONS))
     if unknown:
         raise TypeError(f"unknown Hub download option(s) {', '.join(unknown)}; known: {', '.join(HUB_OPTIONS)}")
