@@ -37,8 +37,8 @@ class ModelIO:
 
     They need the registry (to name a folder's architecture and plugin), and the registry needs this
     module (to check model classes), so this module cannot import them: :mod:`zoo.loading` hands them
-    in with :func:`provide_io` when it is imported. Each takes the model (or the class, for ``load``)
-    first and the method's own arguments after it.
+    in with :func:`provide_io` when it is imported. ``save`` and ``push`` take the model first, ``load``
+    the name (and ``expect=`` the class); then each takes the method's own arguments.
     """
 
     load: Callable[..., Any]  # (name_or_path, *, expect=cls, **options) -> a loaded model
@@ -56,8 +56,8 @@ def provide_io(io: ModelIO) -> None:
 
 
 def _model_io() -> ModelIO:
-    if _io is None:  # only when zoo.interfaces is used without the package: `import zoo` supplies it
-        raise ZooError("zoo's model I/O is not loaded: import zoo (zoo.loading supplies it) before loading or saving")
+    if _io is None:  # only while `import zoo` is still running: zoo.loading supplies it on the way
+        raise ZooError("zoo's model I/O is not loaded yet: load or save models after `import zoo` has finished")
     return _io
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from .arguments import device as check_device
-from .errors import ArgumentError, WeightsError
+from .errors import WeightsError
 from .interfaces import ModelIO, provide_io
 from .publish import push_to_hub
 from .sources import fetch, is_hub_repo, model_folder, resolve
@@ -47,8 +47,6 @@ def load_model(
     """
     torch_dtype(dtype)  # a bad dtype is refused before anything is downloaded
     device = check_device(device if device is not None else "cpu", "device")  # so is cuda on a CPU-only torch
-    if local_files_only and force_download:
-        raise ArgumentError("local_files_only=True and force_download=True contradict each other; give one")
     source = resolve(name_or_path, revision)
     hub = {"cache_dir": cache_dir, "force_download": force_download, "token": token}
     folder = fetch(source, local_files_only=local_files_only, **hub)

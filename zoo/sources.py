@@ -102,6 +102,8 @@ def fetch(source: Source, local_files_only: bool = False, **hub: Any) -> Path:
     without touching the environment. ``hub`` holds huggingface_hub's own download options, passed on
     as they are (``cache_dir``, ``force_download``, ``token``: :data:`zoo.hub.HUB_OPTIONS`).
     """
+    if local_files_only and hub.get("force_download"):
+        raise ArgumentError("local_files_only=True and force_download=True contradict each other; give one")
     if source.kind == "folder":
         return source.folder
     if source.kind == "bundled":
@@ -158,8 +160,6 @@ def model_folder(
 
     This is all ``zoo download NAME`` does for a model, so that a later load works offline.
     """
-    if local_files_only and force_download:
-        raise ArgumentError("local_files_only=True and force_download=True contradict each other; give one")
     return fetch(
         resolve(name_or_path, revision),
         local_files_only=local_files_only,
