@@ -9,9 +9,9 @@ import unittest
 import pytest
 
 import zoo
-from zoo.hub import file_sha256
 from zoo.registry import get_registry
 from zoo.testing import NotCached, check_pretrained
+from zoo.weights import file_sha256
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_a_cached_hub_entry_with_a_wrong_metric_fails(fake_hub, publish):  # noq
 
 def test_a_cached_file_that_fails_its_pin_fails(fake_hub, publish):  # noqa: F811
     entry = publish("independent-digits-altered")
-    weights = zoo.hub.resolve_entry(entry) / "model.safetensors"
+    weights = zoo.sources.resolve_entry(entry) / "model.safetensors"
     blob = weights.resolve()
     data = blob.read_bytes()
     blob.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))

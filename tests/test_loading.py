@@ -4,6 +4,8 @@ local_files_only, force_download, token), weights saved in half precision load b
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 import torch
 
@@ -60,6 +62,20 @@ def test_from_pretrained_loads_its_own_class_and_refuses_another(tmp_path):
     with pytest.raises(zoo.WeightsError, match=r"holds a independent model \(Independent\), not a PixelCNN"):
         PixelCNN.from_pretrained(tmp_path / "ind")
     assert zoo.Model.from_pretrained(tmp_path / "ind").architecture == "independent"
+
+
+def test_the_model_methods_reach_the_io_that_zoo_loading_supplies(fake_hub, tmp_path):
+    """The contract imports no I/O module: its methods run what zoo.loading handed to zoo.interfaces."""
+    from zoo import interfaces, loading
+
+    assert interfaces._model_io().load is loading.load_model
+    model = make_model(3)
+    url = model.push_to_hub("alice/from-the-method")
+    assert url.sha256 == hashlib.sha256(fake_hub.files("alice/from-the-method")["model.safetensors"]).hexdigest()
+    folder = model.save_pretrained(tmp_path / "m")
+    x = batch()
+    for loaded in (zoo.Model.from_pretrained("alice/from-the-method"), zoo.Model.from_pretrained(folder)):
+        assert torch.equal(loaded.log_prob(x), model.log_prob(x))
 
 
 def test_hub_options_reach_huggingface_hub(fake_hub, tmp_path, monkeypatch):

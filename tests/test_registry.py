@@ -79,3 +79,42 @@ def test_runtime_plugin_registration_and_removal(tmp_path):
 def test_model_rejects_wrong_config_type():
     with pytest.raises(TypeError, match="needs a ToyConfig"):
         Toy(zoo.ModelConfig())
+
+
+class LooksLikeAModel(torch.nn.Module):
+    """Every method of a model and a ModelConfig, but no zoo.Model base: the registry checks the class itself."""
+
+    architecture = "looks-like-a-model"
+    config_class = ToyConfig
+
+    def loss(self, x, labels=None):
+        return x.float().mean()
+
+    def log_prob(self, x, labels=None):
+        return -x.float().flatten(1).sum(1)
+
+    def sample(self, n, generator=None, temperature=1.0, labels=None):
+        return torch.zeros(n, 1, 1, 1, dtype=torch.long)
+
+
+@pytest.mark.parametrize(
+    "thing, why",
+    [
+        (LooksLikeAModel, "LooksLikeAModel, which does not derive from zoo.Model"),
+        (Toy(ToyConfig()), "which is not a class"),
+    ],
+)
+def test_only_a_zoo_model_subclass_registers_as_an_architecture(thing, why):
+    class Plugin:
+        @zoo.hookimpl
+        def zoo_register_models(self, register):
+            register(thing)
+
+    name = zoo.register_plugin(Plugin(), "not-a-model")
+    try:
+        (record,) = [p for p in zoo.plugins() if p["name"] == name]
+        (error,) = record["errors"]
+        assert "register() needs a zoo.Model subclass" in error and why in error and "\n" not in error, error
+        assert "looks-like-a-model" not in zoo.list_models()
+    finally:
+        zoo.unregister_plugin(name)

@@ -9,7 +9,8 @@ from PIL import Image
 
 import zoo
 from zoo.errors import ImageError
-from zoo.sampling import NaiveSampler, draw, image_grid, occlusion_mask, save_grid
+from zoo.figures import image_grid, save_grid
+from zoo.sampling import NaiveSampler, draw, occlusion_mask
 
 
 class Chain(zoo.AutoregressiveModel):

@@ -31,12 +31,13 @@ from .errors import (
 )
 from .evaluation import EvalResult
 from .folders import ModelFolder, RunFolder, RunSpec
-from .hub import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .interfaces import Model
-from .loading import is_hub_repo, load_model
+from .loading import load_model
 from .options import LIMIT
+from .publish import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .recipes import recipe_settings, train_command
 from .registry import get_registry
+from .sources import names_a_model
 from .specs import PretrainedEntry
 from .train_config import split_settings, validated
 from .weights import read_config, save_pretrained
@@ -223,10 +224,10 @@ def load(
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
-    ``name_or_path`` is looked up in this order: an existing local model folder, a pretrained
-    name, a Hub repo ``org/name``. A local folder that shadows a pretrained name or the Hub repo
-    of one wins, with a warning. A path whose parent folder exists locally (``runs/nothere``) is taken
-    for a missing folder, not for a Hub repo.
+    ``name_or_path`` is looked up in this order (:mod:`zoo.sources`): ``hf://org/name``, always the Hub
+    repo; an existing local model folder; a pretrained name; a Hub repo ``org/name``. A local folder that
+    shadows a pretrained name or the Hub repo of one wins, with a warning. A path whose parent folder
+    exists locally (``runs/nothere``) is taken for a missing folder, not for a Hub repo.
 
     The rest follows ``from_pretrained`` elsewhere: ``dtype`` casts the floating-point weights
     (``torch.bfloat16``, ``"float16"``, ``"auto"`` for the stored dtype; float32 by default, whatever
@@ -394,7 +395,7 @@ def _train(
     if (
         isinstance(arch_or_model, (str, Path))
         and str(arch_or_model) not in reg.models
-        and (str(arch_or_model) in reg.pretrained or Path(arch_or_model).is_dir() or is_hub_repo(str(arch_or_model)))
+        and names_a_model(str(arch_or_model))
     ):
         arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name, a saved model folder or a Hub repo
     base_model = None

@@ -27,7 +27,7 @@ from .arguments import count
 from .arguments import seed as check_seed
 from .data import check_compatible
 from .folders import COMPLETIONS_FILE, CURVES_FILE, HISTORY_FILE
-from .sampling import occlusion_mask, write_image
+from .sampling import occlusion_mask
 from .weights import atomic_write_bytes
 
 __all__ = [
@@ -40,6 +40,9 @@ __all__ = [
     "sample_figure",
     "completion_figure",
     "default_scale",
+    "image_grid",
+    "save_grid",
+    "write_image",
 ]
 
 SERIES = (("train_bits_per_dim", "train", (31, 119, 180)), ("val_bits_per_dim", "val", (214, 39, 40)))
@@ -180,6 +183,49 @@ def draw_curves(
             draw.line([left, y + 7, left + 24, y + 7], fill=colour, width=3)
             draw.text((left + 32, y), labels[label], fill=(0, 0, 0), font=small)
     return _png(image)
+
+
+# -- image files: plain grids and the PNG writer every figure goes through ---------------
+def image_grid(images: torch.Tensor, levels: int, nrow: int | None = None, pad: int = 1, scale: int = 1):
+    """Tile integer images ``(N, C, H, W)`` into a uint8 array ``(rows*H, cols*W[, 3])``."""
+    images = images.detach().cpu().long()
+    N, C, H, W = images.shape
+    nrow = nrow or max(1, int(np.ceil(np.sqrt(N))))
+    ncol = nrow
+    rows = int(np.ceil(N / ncol))
+    pix = (images.float() * (255.0 / (levels - 1))).round().clamp(0, 255).to(torch.uint8).numpy()
+    grid = np.full((rows * (H + pad) + pad, ncol * (W + pad) + pad, C), 128, dtype=np.uint8)
+    for k in range(N):
+        r, c = divmod(k, ncol)
+        y, x = pad + r * (H + pad), pad + c * (W + pad)
+        grid[y : y + H, x : x + W] = pix[k].transpose(1, 2, 0)
+    if scale > 1:
+        grid = grid.repeat(scale, 0).repeat(scale, 1)
+    return grid[..., 0] if C == 1 else grid
+
+
+def save_grid(images: torch.Tensor, levels: int, path, nrow: int | None = None, scale: int | None = None) -> Path:
+    """Write an image grid as PNG; small images are scaled up so they can be seen."""
+
+    H = images.shape[-2]
+    scale = scale or max(1, 64 // max(H, 1))
+    return write_image(image_grid(images, levels, nrow=nrow, scale=scale), path)
+
+
+def write_image(pixels: np.ndarray, path) -> Path:
+    """Write a uint8 array as an image file, atomically, in the format its extension names.
+
+    Through :func:`zoo.weights.atomic_write_bytes`: a failed write (full disk, name too long) is one
+    :class:`~zoo.errors.WriteError` line and leaves any earlier file as it was.
+    """
+
+    from PIL import Image
+
+    path = Path(path)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
 
 
 def default_scale(height: int) -> int:

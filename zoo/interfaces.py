@@ -4,29 +4,66 @@ Images are integer tensors of shape ``(B, C, H, W)`` with values in ``0..levels-
 (levels = 2 for binarized data, 17 for scikit-learn digits, 256 for 8-bit images).
 Likelihoods are in **nats per image**; bits per dimension come from
 :func:`zoo.evaluation.bits_per_dim`, one function for every model.
+
+The contracts import no file, Hub or registry module: they sit below the registry, which checks
+every registered model class with ``issubclass(cls, Model)``. The I/O methods of :class:`Model`
+(:meth:`~Model.from_pretrained`, :meth:`~Model.save_pretrained`, :meth:`~Model.push_to_hub`) call a
+:class:`ModelIO` that the layer above supplies (:mod:`zoo.loading`, which ``import zoo`` always imports),
+so the dependency is passed in from above instead of imported from below.
 """
 
 from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from pydantic import BaseModel
 
 from .config import ModelConfig
-from .data import ImageSet
-from .errors import ArgumentError, ImageError
-from .hub import push_to_hub as _push_to_hub
-from .loading import load_model as _load_model
+from .errors import ArgumentError, ImageError, ZooError
 from .sampling import IncrementalSampler, complete_autoregressive, sample_autoregressive
 from .train_config import TrainConfig, TrainResult
-from .weights import save_pretrained as _save_pretrained
 
-__all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator"]
+if TYPE_CHECKING:  # annotations only: the data layer sits above the contract (it needs the registry)
+    from .data import ImageSet
+
+__all__ = ["ModelConfig", "Model", "AutoregressiveModel", "Trainer", "Evaluator", "ModelIO", "provide_io"]
+
+
+@dataclass(frozen=True)
+class ModelIO:
+    """The file and Hub operations behind :class:`Model`'s I/O methods, supplied from the layer above.
+
+    They need the registry (to name a folder's architecture and plugin), and the registry needs this
+    module (to check model classes), so this module cannot import them: :mod:`zoo.loading` hands them
+    in with :func:`provide_io` when it is imported. ``save`` and ``push`` take the model first, ``load``
+    the name (and ``expect=`` the class); then each takes the method's own arguments.
+    """
+
+    load: Callable[..., Any]  # (name_or_path, *, expect=cls, **options) -> a loaded model
+    save: Callable[..., Path]  # (model, folder, **kwargs) -> folder; zoo.weights.save_pretrained
+    push: Callable[..., str]  # (model, repo_id, **kwargs) -> commit URL; zoo.publish.push_to_hub
+
+
+_io: ModelIO | None = None
+
+
+def provide_io(io: ModelIO) -> None:
+    """Supply the operations :class:`Model`'s I/O methods delegate to (called once, by :mod:`zoo.loading`)."""
+    global _io
+    _io = io
+
+
+def _model_io() -> ModelIO:
+    if _io is None:  # only while `import zoo` is still running: zoo.loading supplies it on the way
+        raise ZooError("zoo's model I/O is not loaded yet: load or save models after `import zoo` has finished")
+    return _io
 
 
 class Model(torch.nn.Module, abc.ABC):
@@ -122,7 +159,7 @@ class Model(torch.nn.Module, abc.ABC):
         The arguments are :func:`zoo.load`'s. Called on :class:`Model` itself it loads any model; on an
         architecture's class, a folder holding another architecture is refused in one line.
         """
-        return _load_model(
+        return _model_io().load(
             name_or_path,
             revision=revision,
             dtype=dtype,
@@ -137,12 +174,12 @@ class Model(torch.nn.Module, abc.ABC):
     def save_pretrained(self, folder, **kwargs) -> Path:
         """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`)."""
 
-        return _save_pretrained(self, folder, **kwargs)
+        return _model_io().save(self, folder, **kwargs)
 
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         """Publish this model to the Hub in one commit (see :func:`zoo.push_to_hub`); returns the commit URL."""
 
-        return _push_to_hub(self, repo_id, **kwargs)
+        return _model_io().push(self, repo_id, **kwargs)
 
     @property
     def num_classes(self) -> int | None:

@@ -10,10 +10,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
 from .config import ModelConfig
 from .errors import PluginError, unknown_name
+from .interfaces import Model
 from .options import check_declared, options_of_loader
 from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
 from .specs import (
@@ -98,18 +97,16 @@ def _package_of(plugin: Any) -> str | None:
     return name
 
 
-MODEL_METHODS = ("loss", "log_prob", "sample")
-
-
-def _is_model_class(cls: Any) -> bool:
-    """What the registry checks of a model class, by its contract rather than by importing
-    :class:`zoo.Model`: the model classes (with their Hub and sampling methods) sit above the
-    registry, which must not import them back. A ``zoo.Model`` subclass always passes."""
-    return (
-        isinstance(cls, type)
-        and issubclass(cls, torch.nn.Module)
-        and all(callable(getattr(cls, m, None)) for m in MODEL_METHODS)
-    )
+def _not_a_model(cls: Any) -> str | None:
+    """Why ``cls`` cannot be registered as an architecture, in one line; None when it is a ``zoo.Model`` subclass."""
+    if not isinstance(cls, type):
+        return f"register() needs a zoo.Model subclass, got {cls!r}, which is not a class"
+    if not issubclass(cls, Model):
+        return (
+            f"register() needs a zoo.Model subclass, got the class {cls.__module__}.{cls.__qualname__}, "
+            "which does not derive from zoo.Model (subclass zoo.Model or zoo.AutoregressiveModel)"
+        )
+    return None
 
 
 def _collect(pm, records) -> Registry:
@@ -142,8 +139,9 @@ def _collect(pm, records) -> Registry:
 
     def models(plugin):
         def register(cls, description: str = ""):
-            if not _is_model_class(cls):
-                raise TypeError(f"register() needs a zoo.Model subclass, got {cls!r}")
+            problem = _not_a_model(cls)
+            if problem:
+                raise TypeError(problem)
             config_class = getattr(cls, "config_class", None)
             if not (isinstance(config_class, type) and issubclass(config_class, ModelConfig)):
                 raise TypeError(f"{cls.__name__}.config_class must be a zoo.ModelConfig subclass, got {config_class!r}")

@@ -1,4 +1,7 @@
-"""Autoregressive sampling and completion for every pixel model, and PNG image grids.
+"""Autoregressive sampling and completion for every pixel model: model-side logic, no I/O.
+
+The model contract (:class:`zoo.AutoregressiveModel`) runs these loops, so this module sits below
+:mod:`zoo.interfaces` and imports no file or Hub module; writing images is :mod:`zoo.figures`' job.
 
 Order: rows top to bottom, pixels left to right, channels R, G, B inside a pixel.
 
@@ -30,18 +33,14 @@ on CUDA one pixel can be captured as a CUDA graph and replayed (see ``_run_by_po
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import os
 import warnings
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import numpy as np
 import torch
 
 from .errors import ArgumentError, ImageError
-from .weights import atomic_write_bytes
 
 __all__ = [
     "IncrementalSampler",
@@ -54,8 +53,6 @@ __all__ = [
     "check_count",
     "check_temperature",
     "occlusion_mask",
-    "image_grid",
-    "save_grid",
 ]
 
 METHODS = ("auto", "naive", "fast")
@@ -344,45 +341,3 @@ def occlusion_mask(shape: tuple[int, int, int], occlude: str) -> torch.Tensor:
     elif occlude != "none":
         raise ArgumentError(f"occlude must be bottom-half, right-half or none, got {occlude!r}")
     return known
-
-
-def image_grid(images: torch.Tensor, levels: int, nrow: int | None = None, pad: int = 1, scale: int = 1):
-    """Tile integer images ``(N, C, H, W)`` into a uint8 array ``(rows*H, cols*W[, 3])``."""
-    images = images.detach().cpu().long()
-    N, C, H, W = images.shape
-    nrow = nrow or max(1, int(np.ceil(np.sqrt(N))))
-    ncol = nrow
-    rows = int(np.ceil(N / ncol))
-    pix = (images.float() * (255.0 / (levels - 1))).round().clamp(0, 255).to(torch.uint8).numpy()
-    grid = np.full((rows * (H + pad) + pad, ncol * (W + pad) + pad, C), 128, dtype=np.uint8)
-    for k in range(N):
-        r, c = divmod(k, ncol)
-        y, x = pad + r * (H + pad), pad + c * (W + pad)
-        grid[y : y + H, x : x + W] = pix[k].transpose(1, 2, 0)
-    if scale > 1:
-        grid = grid.repeat(scale, 0).repeat(scale, 1)
-    return grid[..., 0] if C == 1 else grid
-
-
-def save_grid(images: torch.Tensor, levels: int, path, nrow: int | None = None, scale: int | None = None) -> Path:
-    """Write an image grid as PNG; small images are scaled up so they can be seen."""
-
-    H = images.shape[-2]
-    scale = scale or max(1, 64 // max(H, 1))
-    return write_image(image_grid(images, levels, nrow=nrow, scale=scale), path)
-
-
-def write_image(pixels: np.ndarray, path) -> Path:
-    """Write a uint8 array as an image file, atomically, in the format its extension names.
-
-    Through :func:`zoo.weights.atomic_write_bytes`: a failed write (full disk, name too long) is one
-    :class:`~zoo.errors.WriteError` line and leaves any earlier file as it was.
-    """
-
-    from PIL import Image
-
-    path = Path(path)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
-    atomic_write_bytes(path, buffer.getvalue())
-    return path

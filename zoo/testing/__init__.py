@@ -27,11 +27,11 @@ from ..data import load_dataset
 from ..errors import HubError, ImageError
 from ..evaluation import bits_per_dim
 from ..folders import ModelFolder
-from ..hub import resolve_entry
 from ..interfaces import Model
 from ..recipes import recipe_settings
 from ..registry import get_registry
 from ..sampling import occlusion_mask
+from ..sources import resolve_entry
 from ..training import TrainConfig, split_settings
 from ..weights import CONFIG_FILE, WEIGHTS_FILE
 from .hostile import check_hostile_folder, huge_config
