@@ -118,3 +118,36 @@ def test_only_a_zoo_model_subclass_registers_as_an_architecture(thing, why):
         assert "looks-like-a-model" not in zoo.list_models()
     finally:
         zoo.unregister_plugin(name)
+
+
+class LooksLikeATrainer:
+    """Has fit() and evaluate(), derives from neither contract."""
+
+    def fit(self, *args, **kwargs):
+        return None
+
+    def evaluate(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.parametrize(
+    "hook, kind, base",
+    [("zoo_register_trainers", "trainer", "Trainer"), ("zoo_register_evaluators", "evaluator", "Evaluator")],
+)
+def test_only_a_contract_subclass_registers_as_a_trainer_or_evaluator(hook, kind, base):
+    class Plugin:
+        pass
+
+    def register_it(self, register):
+        register("look-alike", LooksLikeATrainer)
+
+    setattr(Plugin, hook, zoo.hookimpl(register_it))
+    name = zoo.register_plugin(Plugin(), f"not-a-{kind}")
+    try:
+        (record,) = [p for p in zoo.plugins() if p["name"] == name]
+        (error,) = record["errors"]
+        assert f"{kind} 'look-alike': register() needs a zoo.{base} subclass" in error and "\n" not in error, error
+        table = zoo.registry.get_registry().trainers if kind == "trainer" else zoo.registry.get_registry().evaluators
+        assert "look-alike" not in table
+    finally:
+        zoo.unregister_plugin(name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from .config import ModelConfig
 from .errors import PluginError, unknown_name
-from .interfaces import Model
+from .interfaces import Evaluator, Model, Trainer
 from .options import check_declared, options_of_loader
 from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
 from .specs import (
@@ -221,11 +221,11 @@ def _collect(pm, records) -> Registry:
 
         return register
 
-    def classes(table, kind, base, method):
+    def classes(table, kind, base):
         def outer(plugin):
             def register(name, cls):
-                if not (isinstance(cls, type) and callable(getattr(cls, method, None))):
-                    raise TypeError(f"register() needs a zoo.{base} subclass (a class with {method}()), got {cls!r}")
+                if not (isinstance(cls, type) and issubclass(cls, base)):
+                    raise TypeError(f"{kind} {name!r}: register() needs a zoo.{base.__name__} subclass, got {cls!r}")
                 claim(table, kind, name, ClassSpec(name, cls, plugin), plugin)
 
             return register
@@ -235,8 +235,8 @@ def _collect(pm, records) -> Registry:
     call_each(pm, "zoo_register_models", models, records)
     call_each(pm, "zoo_register_pretrained", pretrained, records)
     call_each(pm, "zoo_register_datasets", datasets, records)
-    call_each(pm, "zoo_register_trainers", classes(reg.trainers, "trainer", "Trainer", "fit"), records)
-    call_each(pm, "zoo_register_evaluators", classes(reg.evaluators, "evaluator", "Evaluator", "evaluate"), records)
+    call_each(pm, "zoo_register_trainers", classes(reg.trainers, "trainer", Trainer), records)
+    call_each(pm, "zoo_register_evaluators", classes(reg.evaluators, "evaluator", Evaluator), records)
     return reg
 
 
