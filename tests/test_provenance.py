@@ -12,7 +12,7 @@ from huggingface_hub import ModelCard
 import zoo
 from zoo.cards import card_data, write_model_card
 from zoo.cli import main
-from zoo.recipes import recipe_settings
+from zoo.recipes import Recipe
 
 
 def tiny_card(folder, **kwargs):
@@ -38,7 +38,7 @@ def test_an_api_run_records_the_equivalent_command_and_a_resume_keeps_it(tmp_pat
     run = json.loads((out / "train_config.json").read_text())
     assert run["command"].startswith("zoo train independent --dataset digits --set lr=0.05 ")
     assert run["command"].endswith(f"--epochs 1 --out {out}")
-    assert recipe_settings(run["command"]) == settings  # the recorded command gives back the same settings
+    assert Recipe.parse(run["command"]).settings == settings  # the recorded command gives back the settings
     zoo.train("independent", "digits", out, epochs=2, resume=True)
     resumed = json.loads((out / "train_config.json").read_text())
     assert resumed["command"] == run["command"]
@@ -90,10 +90,11 @@ def test_cards_link_the_papers_the_architecture_declares(tmp_path):
 
 @pytest.mark.parametrize("value", ["64", "true", "[400, 400]", "adam", "0.001"])
 def test_recorded_settings_round_trip_with_their_types(value):
-    from zoo.recipes import parse_settings, train_command
+    from zoo.recipes import parse_settings
 
     typed = parse_settings([f"k={value}"])["k"]
-    assert recipe_settings(train_command("a", "d", "o", {"k": typed}, {})) == {"k": typed}
+    recipe = Recipe(architecture="a", dataset="d", settings={"k": typed}, dataset_options={"o": typed}, out="o")
+    assert Recipe.parse(recipe.command()) == recipe
 
 
 def test_cli_train_under_the_examples_seed_is_unchanged(tmp_path):

@@ -35,7 +35,7 @@ from .interfaces import Model
 from .loading import load_model
 from .options import LIMIT
 from .publish import push_to_hub  # push_to_hub takes objects: re-exported as is
-from .recipes import recipe_settings, train_command
+from .recipes import Recipe
 from .registry import get_registry
 from .sources import names_a_model
 from .specs import PretrainedEntry
@@ -170,7 +170,7 @@ def _recipe_config(entry: PretrainedEntry) -> dict[str, Any] | None:
     reg = get_registry()
     if not entry.recipe or entry.architecture not in reg.models or entry.dataset not in reg.datasets:
         return None
-    settings = recipe_settings(entry.recipe)
+    settings = Recipe.parse(entry.recipe).settings
     config_class = reg.model(entry.architecture).cls.config_class
     data = reg.dataset(entry.dataset)
     fields = {k: v for k, v in settings.items() if k in config_class.model_fields}
@@ -363,11 +363,16 @@ def _train(
     arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None, final_eval=False
 ) -> Path:
     """The body of :func:`train`, run while ``out`` is claimed."""
-    if command is None and isinstance(arch_or_model, (str, Path)):
-        command = train_command(
-            str(arch_or_model), dataset, str(out), dict(settings or {}), dict(dataset_options or {}), epochs
-        )
-        command += " --resume" if resume else ""
+    if command is None and isinstance(arch_or_model, (str, Path)):  # what `zoo train` would have been typed
+        command = Recipe(
+            architecture=str(arch_or_model),
+            dataset=dataset,
+            settings=dict(settings or {}),
+            dataset_options={k: str(v) if isinstance(v, Path) else v for k, v in (dataset_options or {}).items()},
+            epochs=epochs,
+            out=str(out),
+            resume=resume,  # final_eval is left out: it changes what is measured, not the weights
+        ).command()
     out = Path(out)
     settings = dict(settings or {})
     given_options = dict(dataset_options or {})

@@ -28,14 +28,14 @@ from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
 from .hub import download_repo
 from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
-from .recipes import parse_settings, recipe_settings
+from .recipes import parse_settings
 from .registry import get_registry
 from .sampling import MAX_SAMPLES
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import read_config
 
-__all__ = ["main", "parse_settings", "recipe_settings"]
+__all__ = ["main", "parse_settings"]
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:

@@ -1,6 +1,11 @@
-"""The ``--set KEY=VALUE`` settings of the command line and of the recipes that pretrained entries record.
+"""Recipes as data: the ``zoo train`` command that makes a model, and the ``--set KEY=VALUE`` settings in it.
 
-A leaf module: the registry's listings, the testing kit and the command line read recipes the same way.
+A :class:`Recipe` is one ``zoo train`` command with its parts named (what it trains, on which data and
+options, with which settings). ``Recipe.parse`` reads a recorded command (a pretrained entry's recipe, a
+run's ``command``) and ``Recipe.command`` writes one, so the registry's listings, the testing kit, the
+run records and the command line read and write recipes one way instead of splitting shell strings
+where each needs a part. A leaf module: it knows no registry, so it does not tell model fields from
+training fields (``zoo.training.split_settings`` does, given the architecture's config class).
 """
 
 from __future__ import annotations
@@ -9,9 +14,14 @@ import json
 import shlex
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from .errors import ConfigError
 
-__all__ = ["parse_settings", "recipe_settings", "train_command"]
+__all__ = ["CHAIN", "Recipe", "parse_settings"]
+
+#: what joins the commands of a recipe (``zoo train ... && zoo eval ... --save``)
+CHAIN = " && "
 
 
 def parse_settings(pairs: list[str] | None, option: str = "--set", typed: bool = True) -> dict[str, Any]:
@@ -35,12 +45,6 @@ def parse_settings(pairs: list[str] | None, option: str = "--set", typed: bool =
     return settings
 
 
-def recipe_settings(recipe: str, option: str = "--set") -> dict[str, Any]:
-    """The ``option KEY=VALUE`` pairs of a recipe's first command (``zoo train ... && zoo eval ...``), typed."""
-    words = shlex.split(recipe.split("&&")[0])
-    return parse_settings([words[k + 1] for k, w in enumerate(words[:-1]) if w == option], option)
-
-
 def _word(value: Any) -> str:
     """A setting's value as ``parse_settings`` reads it back: plain text for a string it would not retype."""
     if isinstance(value, str):
@@ -51,24 +55,88 @@ def _word(value: Any) -> str:
     return json.dumps(value)
 
 
-def train_command(
-    source: str,
-    dataset: str,
-    out: str,
-    settings: dict[str, Any],
-    dataset_options: dict[str, Any],
-    epochs: int | None = None,
-) -> str:
-    """The ``zoo train`` command line equivalent to a :func:`zoo.train` call, recorded as the run's provenance.
+class Recipe(BaseModel):
+    """One ``zoo train`` command as data: ``Recipe.parse(text).command()`` is the same command.
 
-    Each ``--set`` and ``--data-option`` value is written so that :func:`parse_settings` gives it back
-    with its type, so the command reproduces the call (``zoo train --help`` has the same fields).
+    ``architecture`` is what the command trains: an architecture, or the pretrained name, Hub repo or
+    model folder a fine-tune starts from. ``settings`` are the ``--set`` pairs, typed as the command line
+    types them (model-config fields and training fields together, as they are typed). ``then`` keeps the
+    commands chained after the first with ``&&`` (``zoo eval OUT --save``, a second training stage) as
+    they were written: a recipe records how weights were made, and only its first command is read.
     """
-    words = ["zoo", "train", source, "--dataset", dataset]
-    for key, value in settings.items():
-        words += ["--set", f"{key}={_word(value)}"]
-    for key, value in dataset_options.items():
-        words += ["--data-option", f"{key}={_word(value)}"]
-    if epochs is not None:
-        words += ["--epochs", str(epochs)]
-    return shlex.join([*words, "--out", out])
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    architecture: str
+    dataset: str
+    dataset_options: dict[str, Any] = Field(default_factory=dict)
+    settings: dict[str, Any] = Field(default_factory=dict)
+    epochs: int | None = None
+    out: str | None = None
+    resume: bool = False
+    overwrite: bool = False
+    final_eval: bool = True
+    then: str | None = None
+
+    def words(self) -> list[str]:
+        """The first command's words, each ``--set``/``--data-option`` value written to be read back typed."""
+        words = ["zoo", "train", self.architecture, "--dataset", self.dataset]
+        for key, value in self.settings.items():
+            words += ["--set", f"{key}={_word(value)}"]
+        for key, value in self.dataset_options.items():
+            words += ["--data-option", f"{key}={_word(value)}"]
+        if self.epochs is not None:
+            words += ["--epochs", str(self.epochs)]
+        if self.out is not None:
+            words += ["--out", self.out]
+        words += ["--resume"] * self.resume + ["--overwrite"] * self.overwrite
+        return words + ["--no-final-eval"] * (not self.final_eval)
+
+    def command(self) -> str:
+        """The command line, quoted for a POSIX shell, with the chained commands after it."""
+        return shlex.join(self.words()) + (CHAIN + self.then if self.then else "")
+
+    @classmethod
+    def parse(cls, text: str) -> Recipe:
+        """Read a recorded command whose first part is ``zoo train`` (what ``zoo train --help`` takes).
+
+        The chain is split at the first ``&&`` between words, so a quoted value of the first command must
+        not hold `` && ``. Anything that is not a ``zoo train`` option is refused with the word it stopped
+        at: a recipe that cannot be read back cannot be checked or re-run.
+        """
+        first, _, then = text.partition(CHAIN.strip())
+        try:
+            words = shlex.split(first)
+        except ValueError as exc:
+            raise ConfigError(f"recipe {text[:60]!r}: {exc}") from None
+        if words[:2] != ["zoo", "train"] or len(words) < 3 or words[2].startswith("-"):
+            raise ConfigError(f"recipe {text[:60]!r}: not a `zoo train ARCH ...` command")
+        fields: dict[str, Any] = {"architecture": words[2], "then": then.strip() or None}
+        pairs: dict[str, list[str]] = {"--set": [], "--data-option": []}
+        flags = {"--resume": ("resume", True), "--overwrite": ("overwrite", True)}
+        flags.update({"--final-eval": ("final_eval", True), "--no-final-eval": ("final_eval", False)})
+        values = {"--dataset": "dataset", "--out": "out", "--epochs": "epochs"}
+        rest = iter(words[3:])
+        for word in rest:
+            option, eq, inline = word.partition("=") if word.startswith("--") else (word, "", "")
+            if option in flags and not eq:
+                key, value = flags[option]
+                fields[key] = value
+                continue
+            if option not in pairs and option not in values:
+                raise ConfigError(f"recipe {text[:60]!r}: {word!r} is not a `zoo train` option")
+            value = inline if eq else next(rest, None)
+            if value is None:
+                raise ConfigError(f"recipe {text[:60]!r}: {option} needs a value")
+            if option in pairs:
+                pairs[option].append(value)
+            else:
+                fields[values[option]] = value
+        if "dataset" not in fields:
+            raise ConfigError(f"recipe {text[:60]!r}: no --dataset")
+        fields["settings"] = parse_settings(pairs["--set"])
+        fields["dataset_options"] = parse_settings(pairs["--data-option"], "--data-option")
+        try:
+            return cls(**fields)
+        except ValueError as exc:  # --epochs that is no number
+            raise ConfigError(f"recipe {text[:60]!r}: {exc}") from None

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import shlex
 import tempfile
 import unittest
 from pathlib import Path
@@ -28,7 +27,7 @@ from ..errors import HubError, ImageError
 from ..evaluation import bits_per_dim
 from ..folders import ModelFolder
 from ..interfaces import Model
-from ..recipes import recipe_settings
+from ..recipes import CHAIN, Recipe
 from ..registry import get_registry
 from ..sampling import occlusion_mask
 from ..sources import resolve_entry
@@ -312,10 +311,10 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     entry = get_registry().entry(name)
     folder = _pretrained_folder(entry)
     assert entry.recipe, f"{name}: the entry has no recipe"
-    words = shlex.split(entry.recipe.split("&&")[0])
-    assert words[:3] == ["zoo", "train", entry.architecture], f"{name}: recipe does not train {entry.architecture}"
-    assert words[words.index("--dataset") + 1] == entry.dataset, f"{name}: recipe trains on another dataset"
-    options = recipe_settings(entry.recipe, "--data-option")
+    recipe = Recipe.parse(entry.recipe)
+    assert recipe.architecture == entry.architecture, f"{name}: recipe does not train {entry.architecture}"
+    assert recipe.dataset == entry.dataset, f"{name}: recipe trains on another dataset"
+    options = recipe.dataset_options
     assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
     model = zoo.load_folder(folder)
@@ -326,7 +325,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     test = load_dataset(entry.dataset, "test", **entry.dataset_options)
     assert (model.config.shape, model.config.levels) == (test.shape, test.levels), f"{name}: built for other data"
 
-    model_part, train_part = split_settings(type(model.config), recipe_settings(entry.recipe))
+    model_part, train_part = split_settings(type(model.config), recipe.settings)
     TrainConfig(**train_part)
     rebuilt = type(model.config)(
         **{
@@ -359,7 +358,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     assert card.is_file(), f"{name}: the model card README.md is missing"
     # zoo.load fetches config, weights and card from the Hub; the samples figure only ships bundled.
     assert not entry.bundled or ModelFolder(folder).samples.is_file(), f"{name}: samples.png missing"
-    assert entry.recipe.split("&&")[0].strip() in card.read_text(), f"{name}: the card lacks the recipe"
+    assert entry.recipe.partition(CHAIN)[0] in card.read_text(), f"{name}: the card lacks the recipe"
     images = model.sample(2, generator=torch.Generator().manual_seed(0))
     assert tuple(images.shape) == (2, *test.shape), f"{name}: samples of shape {tuple(images.shape)}"
     return model

@@ -137,9 +137,7 @@ def test_quickly_trained_model_beats_the_independent_baseline(tmp_path):
 
 
 def test_pretrained_entries_and_recipes():
-    import shlex
-
-    from zoo.cli import parse_settings
+    from zoo.recipes import Recipe
     from zoo.registry import get_registry
     from zoo.training import TrainConfig, split_settings
     from zoo_pixelcnn import PixelCNNConfig
@@ -155,10 +153,9 @@ def test_pretrained_entries_and_recipes():
     }
     for name in names:
         entry = reg.entry(name)
-        words = shlex.split(entry.recipe)
-        assert words[:3] == ["zoo", "train", "pixelcnn"] and words[words.index("--dataset") + 1] == entry.dataset
-        pairs = [words[k + 1] for k, w in enumerate(words) if w == "--set"]
-        model_part, train_part = split_settings(PixelCNNConfig, parse_settings(pairs))
+        recipe = Recipe.parse(entry.recipe)
+        assert recipe.architecture == "pixelcnn" and recipe.dataset == entry.dataset
+        model_part, train_part = split_settings(PixelCNNConfig, recipe.settings)
         TrainConfig(**train_part)
         data = reg.dataset(entry.dataset)
         shape = dict(zip(("channels", "height", "width"), data.shape), levels=data.levels)
