@@ -1,12 +1,18 @@
-"""Recipes as data (issue 23.3): a `zoo train` command read into a Recipe and written back."""
+"""Recipes as data (issue 23.3): a `zoo train` command read into a Recipe and written back, and a bundled
+entry derived from the folder it names."""
 
 from __future__ import annotations
+
+import json
+import shutil
 
 import pytest
 
 from zoo.errors import ConfigError
+from zoo.folders import ModelFolder, bundled_entry
 from zoo.recipes import Recipe
 from zoo.registry import get_registry
+from zoo.weights import file_sha256, read_config
 
 
 def test_a_recipe_reads_its_parts_and_writes_them_back():
@@ -51,3 +57,35 @@ def test_every_registered_recipe_parses_and_round_trips():
     for name, spec in get_registry().pretrained.items():
         recipe = Recipe.parse(spec.entry.recipe)
         assert recipe.architecture and Recipe.parse(recipe.command()) == recipe, name
+
+
+def test_a_bundled_entry_is_read_from_its_folder(tmp_path):
+    source = get_registry().entry("independent-digits").folder
+    folder = shutil.copytree(source, tmp_path / "pretrained" / "mine")
+    entry = bundled_entry(folder, sha256=file_sha256(folder / "model.safetensors"), description="mine")
+    assert (entry.name, entry.bundled, entry.architecture, entry.dataset) == ("mine", "mine", "independent", "digits")
+    assert entry.recipe == get_registry().entry("independent-digits").recipe  # the card's recorded command
+    assert entry.recipe.startswith("zoo train independent --dataset digits")
+
+    meta = read_config(folder)
+    meta["command"] = "zoo train independent --dataset digits --out x"  # what zoo records today wins
+    (folder / "config.json").write_text(json.dumps(meta))
+    assert ModelFolder(folder).recipe() == meta["command"]
+    assert bundled_entry(folder, sha256="0" * 64, description="", recipe="zoo train y").recipe == "zoo train y"
+
+
+def test_a_bundled_entry_must_live_where_the_registry_looks(tmp_path):
+    folder = shutil.copytree(get_registry().entry("independent-digits").folder, tmp_path / "elsewhere" / "mine")
+    with pytest.raises(ValueError, match="<package>/pretrained/<name>/"):
+        bundled_entry(folder, sha256="0" * 64, description="")
+
+
+def test_every_bundled_entry_is_what_its_folder_says():
+    for name, spec in get_registry().pretrained.items():
+        entry = spec.entry
+        if entry.bundled:
+            meta = read_config(entry.folder)
+            assert (entry.architecture, entry.dataset) == (meta["architecture"], meta["dataset"]), name
+            assert entry.dataset_options == (meta.get("dataset_options") or {}), name
+            assert entry.recipe == ModelFolder(entry.folder).recipe(), name
+            assert entry.sha256 == file_sha256(entry.folder / "model.safetensors"), name  # every bundle pinned

@@ -32,6 +32,7 @@ from .errors import (
     WeightsError,
     ZooError,
 )
+from .folders import bundled_entry
 from .hookspecs import hookimpl
 from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
 from .options import DatasetOption
@@ -48,6 +49,7 @@ __all__ = [
     "Trainer",
     "Evaluator",
     "PretrainedEntry",
+    "bundled_entry",
     "DatasetOption",
     "get_registry",
     "load_folder",

@@ -19,7 +19,7 @@ from .bounds import format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
 from .figures import completion_figure, sample_figure, write_history
-from .folders import COMPLETIONS_FILE, CURVES_FILE, SAMPLES_FILE, RunFolder
+from .folders import COMPLETIONS_FILE, CURVES_FILE, RECIPE_INTRO, SAMPLES_FILE, RunFolder
 from .registry import get_registry
 from .weights import (
     CARD_FILE,
@@ -143,7 +143,8 @@ def write_model_card(
     folder holds one; training time and ``hardware`` come from there too unless given.
     ``notes`` is a markdown paragraph placed under the results (targets met or missed, caveats).
     Without a ``recipe``, the command that zoo recorded at train time is shown (config.json's or
-    train_config.json's ``command``). ``license`` overrides the training data's licence.
+    train_config.json's ``command``), else the one the card already shows (``zoo card`` re-renders it).
+    ``license`` overrides the training data's licence.
     """
 
     run = RunFolder(folder)
@@ -151,7 +152,7 @@ def write_model_card(
     meta = read_config(folder)
     name = name or folder.resolve().name
     run_config = run.read_json(run.spec_file)
-    recipe = recipe or meta.get("recipe") or meta.get("command") or run_config.get("command")
+    recipe = recipe or run.recipe(meta)  # what zoo recorded, else what the card already shows
     meta.setdefault("base_model", run_config.get("base_model"))
     meta["license"] = card_license(meta, license)
     model = load_folder(folder)
@@ -333,7 +334,7 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     if meta.get("base_model"):
         lines += [f"Fine-tuned from `{meta['base_model']}`.", ""]
     if recipe:
-        lines += ["The exact command that produced these weights:", "", "```bash", recipe, "```", ""]
+        lines += [RECIPE_INTRO, "", "```bash", recipe, "```", ""]
     else:
         lines += ["The training command was not recorded.", ""]
     if run.get("seconds") is not None:

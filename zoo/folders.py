@@ -25,7 +25,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError, WeightsError, ZooError
-from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, atomic_write_json, parse_json, short_path, write_error
+from .specs import BUNDLED_DIR, PretrainedEntry
+from .weights import (
+    CARD_FILE,
+    CONFIG_FILE,
+    WEIGHTS_FILE,
+    atomic_write_json,
+    parse_json,
+    read_config,
+    short_path,
+    write_error,
+)
 
 try:
     import fcntl
@@ -48,6 +58,8 @@ __all__ = [
     "BEST",
     "EVENTS_DIR",
     "LOCK_FILE",
+    "RECIPE_INTRO",
+    "bundled_entry",
     "checkpoint_name",
     "remove_stale_temp",
 ]
@@ -68,6 +80,9 @@ EVENTS_DIR = "tensorboard"  # `tensorboard --logdir OUT/tensorboard`
 EVENT_PATTERN = "events.out.tfevents.*"  # in EVENTS_DIR: what torch's SummaryWriter writes
 LOCK_FILE = ".zoo.lock"
 TEMP_PATTERN = ".*.tmp"  # an atomic write killed half-way (zoo.weights.atomic_write_bytes)
+#: the card's line above the ```bash block that holds the recipe (zoo.cards writes it, ModelFolder.recipe reads it)
+RECIPE_INTRO = "The exact command that produced these weights:"
+MAX_CARD_BYTES = 1 << 20  # a card is a page of markdown: a larger README.md is not read for its recipe
 
 
 def checkpoint_name(saves: int) -> str:
@@ -103,6 +118,74 @@ class ModelFolder:
 
     def holds_model(self) -> bool:
         return self.config.is_file() and self.weights.is_file()
+
+    def read_json(self, path: Path) -> dict[str, Any]:
+        """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``:
+        for what only adds to a card, so a missing or damaged file leaves that part out."""
+        try:
+            value = parse_json(path.read_bytes(), path) if path.is_file() else {}
+        except (OSError, WeightsError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def recorded_command(self, meta: dict[str, Any] | None = None) -> str | None:
+        """The command zoo recorded when it made the weights: config.json's ``recipe`` or ``command``, else
+        train_config.json's ``command`` (the first of a resumed run). None when nothing was recorded.
+        ``meta`` is config.json when the caller has read it already."""
+        meta = self.read_json(self.config) if meta is None else meta
+        run = self.read_json(self.path / RUN_SPEC_FILE)
+        found = meta.get("recipe") or meta.get("command") or run.get("command")
+        return found if isinstance(found, str) else None
+
+    def recipe(self, meta: dict[str, Any] | None = None) -> str | None:
+        """The exact command that produced the weights: the one zoo recorded, else the one the card shows.
+
+        The card is the record for folders made before zoo recorded commands, or by more than one
+        command (a fine-tune in two stages, a cast between them): ``zoo card --recipe`` wrote it there.
+        """
+        recorded = self.recorded_command(meta)
+        if recorded or not self.card.is_file():
+            return recorded
+        with open(self.card, encoding="utf-8", errors="replace") as f:
+            lines = f.read(MAX_CARD_BYTES).splitlines()
+        if RECIPE_INTRO not in lines:
+            return None
+        block = lines[lines.index(RECIPE_INTRO) + 1 :]
+        start = next((k for k, line in enumerate(block) if line.startswith("```")), None)
+        if start is None:
+            return None
+        end = next((k for k in range(start + 1, len(block)) if block[k].startswith("```")), len(block))
+        return "\n".join(block[start + 1 : end]).strip() or None
+
+
+def bundled_entry(
+    folder: str | Path, *, sha256: str, description: str, name: str | None = None, **fields: Any
+) -> PretrainedEntry:
+    """The :class:`~zoo.specs.PretrainedEntry` of a model folder a plugin ships, read from the folder once.
+
+    The architecture, dataset and dataset options come from its config.json and the recipe from the folder
+    (:meth:`ModelFolder.recipe`: the recorded command, else the card's), so an entry cannot disagree with
+    the weights it names. The ``sha256`` pin of model.safetensors stays in the plugin's code: it is the
+    integrity check of the package data, so it must not be read from beside the file it checks. ``name``
+    defaults to the folder's name; ``fields`` are the entry's other fields (``repo_id``, ``published``,
+    an explicit ``recipe``). The folder must be ``<package>/pretrained/<name>/`` of the registering plugin,
+    where the registry looks for it.
+    """
+    folder = ModelFolder(folder)
+    if folder.path.parent.name != BUNDLED_DIR:
+        raise ValueError(f"{folder.path}: a bundled model folder lives in <package>/{BUNDLED_DIR}/<name>/")
+    meta = read_config(folder.path)
+    fields.setdefault("recipe", folder.recipe(meta))
+    return PretrainedEntry(
+        name=name or folder.path.name,
+        architecture=meta["architecture"],
+        dataset=meta.get("dataset"),
+        dataset_options=meta.get("dataset_options") or {},
+        description=description,
+        bundled=folder.path.name,
+        sha256=sha256,
+        **fields,
+    )
 
 
 class RunFolder(ModelFolder):
@@ -145,15 +228,6 @@ class RunFolder(ModelFolder):
 
     def write_result(self, result: dict[str, Any]) -> None:
         atomic_write_json(self.result_file, result)
-
-    def read_json(self, path: Path) -> dict[str, Any]:
-        """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``:
-        for what only adds to a card, so a missing or damaged file leaves that part out."""
-        try:
-            value = parse_json(path.read_bytes(), path) if path.is_file() else {}
-        except (OSError, WeightsError):
-            return {}
-        return value if isinstance(value, dict) else {}
 
     # -- claiming -----------------------------------------------------------------------------------
     @contextlib.contextmanager

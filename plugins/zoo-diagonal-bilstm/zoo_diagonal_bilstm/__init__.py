@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
 
 from .model import DiagonalBiLSTM, DiagonalBiLSTMConfig
@@ -10,29 +12,7 @@ from .sampler import DiagonalBiLSTMSampler
 __all__ = ["DiagonalBiLSTM", "DiagonalBiLSTMConfig", "DiagonalBiLSTMSampler"]
 
 _HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
-
-
-MNIST_ENTRIES = [
-    zoo.PretrainedEntry(
-        name="diagonal-bilstm-binarized-mnist",
-        architecture="diagonal-bilstm",
-        dataset="binarized-mnist",
-        dataset_options={"dynamic": True},
-        description="Diagonal BiLSTM (1 layer, h=16) on dynamically binarized MNIST; "
-        "trained 3 epochs on a 2-core CPU; bundled",
-        bundled="diagonal-bilstm-binarized-mnist",
-        sha256="d696dd6753e394598c3544e2345924df98698ee26c736b8c51ddf73f55bb78d6",
-        repo_id="zoo-models/diagonal-bilstm-binarized-mnist",
-        published=False,
-        recipe=(
-            "zoo train diagonal-bilstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set "
-            "layers=1 --set out_hidden=32 "
-            "--set batch_size=64 --set epochs=3 --set schedule=cosine --set eval_batch_size=500 "
-            "--set checkpoint_every=100 --out diagonal-bilstm-binarized-mnist && zoo eval "
-            "diagonal-bilstm-binarized-mnist --save"
-        ),
-    ),
-]
+PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -43,36 +23,29 @@ def zoo_register_models(register):
 @zoo.hookimpl
 def zoo_register_pretrained(register):
     register(
-        zoo.PretrainedEntry(
-            name="diagonal-bilstm-digits",
-            architecture="diagonal-bilstm",
-            dataset="digits",
+        zoo.bundled_entry(
+            PRETRAINED / "diagonal-bilstm-digits",
+            sha256="093cf68cffa52aced434fc7712fb28040c41041c3999968af8a92ca43c1bdb54",
             description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
-            bundled="diagonal-bilstm-digits",
-            recipe=(
-                "zoo train diagonal-bilstm --dataset digits --epochs 30 --set hidden=64 --set layers=1 --set "
-                "out_hidden=64 --set patience=5 "
-                "--out diagonal-bilstm-digits && zoo eval diagonal-bilstm-digits --dataset digits --save"
-            ),
         )
     )
     register(
-        zoo.PretrainedEntry(
-            name="diagonal-bilstm-digits-binarized",
-            architecture="diagonal-bilstm",
-            dataset="digits-binarized",
+        zoo.bundled_entry(
+            PRETRAINED / "diagonal-bilstm-digits-binarized",
+            sha256="f628a3aab88f294e8b4c28df2cb497071ffc06f24f5e3b72d4035ef5d096ff4d",
             description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
-            bundled="diagonal-bilstm-digits-binarized",
-            recipe=(
-                "zoo train diagonal-bilstm --dataset digits-binarized --epochs 30 --set hidden=64 --set layers=1 "
-                "--set out_hidden=64 --set patience=5 "
-                "--out diagonal-bilstm-digits-binarized && zoo eval diagonal-bilstm-digits-binarized --dataset "
-                "digits-binarized --save"
-            ),
         )
     )
-    for entry in MNIST_ENTRIES:
-        register(entry)
+    register(
+        zoo.bundled_entry(
+            PRETRAINED / "diagonal-bilstm-binarized-mnist",
+            sha256="d696dd6753e394598c3544e2345924df98698ee26c736b8c51ddf73f55bb78d6",
+            description="Diagonal BiLSTM (1 layer, h=16) on dynamically binarized MNIST; trained 3 epochs on a "
+            "2-core CPU; bundled",
+            repo_id="zoo-models/diagonal-bilstm-binarized-mnist",
+            published=False,
+        )
+    )
     register(
         zoo.PretrainedEntry(
             name="diagonal-bilstm-cifar10",

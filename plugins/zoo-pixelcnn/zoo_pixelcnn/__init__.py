@@ -2,67 +2,42 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
 
 from .pixelcnn import PixelCNN, PixelCNNConfig
 
 __all__ = ["PixelCNN", "PixelCNNConfig"]
 
-DIGITS_RECIPE = (
-    "zoo train pixelcnn --dataset {dataset} --set hidden=64 --set layers=5 --set epochs=30 "
-    "--set patience=4 --set lr=0.003 --set batch_size=32 --out pixelcnn-{dataset}"
-)
+PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
-
-MNIST_ENTRIES = [
-    zoo.PretrainedEntry(
-        name="pixelcnn-binarized-mnist",
-        architecture="pixelcnn",
-        dataset="binarized-mnist",
-        dataset_options={"dynamic": True},
-        description="PixelCNN (15 blocks, h=64) on dynamically binarized MNIST 28x28: 30 epochs on one H200, then "
+#: the bundled folders, their sha256 pins (model.safetensors) and descriptions, in the order they register
+BUNDLED = {
+    "pixelcnn-digits": (
+        "08b5f7e145c0fa79d542ed4eb27dfb83114d41c054bf8d70d77fafc4979e8764",
+        "5-block h=64 PixelCNN trained on digits (8x8), bundled",
+    ),
+    "pixelcnn-digits-binarized": (
+        "aa38f8d2c527815bc8ff0c19dfdb92c140354aef65d86a47ba7dd777779941dc",
+        "5-block h=64 PixelCNN trained on digits-binarized (8x8), bundled",
+    ),
+    "pixelcnn-binarized-mnist": (
+        "443aed23e02df699c22ccdbbf7e32a0b0a10babc9fcf7a497cd2de86f7c3ce20",
+        "PixelCNN (15 blocks, h=64) on dynamically binarized MNIST 28x28: 30 epochs on one H200, then "
         "4 cosine epochs in bf16 on a 2-core CPU; bundled",
-        bundled="pixelcnn-binarized-mnist",
-        sha256="443aed23e02df699c22ccdbbf7e32a0b0a10babc9fcf7a497cd2de86f7c3ce20",
-        repo_id="zoo-models/pixelcnn-binarized-mnist",
-        published=False,
-        recipe="zoo train pixelcnn --dataset binarized-mnist --data-option dynamic=true --set hidden=64 "
-        "--set layers=15 --set batch_size=128 --set epochs=30 --set eval_batch_size=1000 --set device=cuda "
-        "--out pixelcnn-h200 && zoo train pixelcnn-h200 --dataset binarized-mnist --data-option dynamic=true "
-        "--set lr=0.0003 --set schedule=cosine --set epochs=4 --set precision=bf16 --set batch_size=64 "
-        "--set eval_batch_size=500 --set checkpoint_every=200 --out pixelcnn-binarized-mnist "
-        "&& zoo eval pixelcnn-binarized-mnist --save",
     ),
-    zoo.PretrainedEntry(
-        name="gated-pixelcnn-binarized-mnist",
-        architecture="pixelcnn",
-        dataset="binarized-mnist",
-        dataset_options={"dynamic": True},
-        description="Gated PixelCNN (5 gated layers, h=16) on dynamically binarized MNIST; 7 epochs on a 2-core CPU; "
-        "bundled",
-        bundled="gated-pixelcnn-binarized-mnist",
-        sha256="8a90ece3478b0903e7aee0d261f510ef1d63e988186bb90a823330ac205c73f9",
-        repo_id="zoo-models/gated-pixelcnn-binarized-mnist",
-        published=False,
-        recipe="zoo train pixelcnn --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=5 "
-        "--set gated=true --set batch_size=64 --set epochs=7 --set schedule=cosine --set eval_batch_size=500 "
-        "--set checkpoint_every=100 --out gated-pixelcnn-binarized-mnist "
-        "&& zoo eval gated-pixelcnn-binarized-mnist --save",
+    "gated-pixelcnn-binarized-mnist": (
+        "8a90ece3478b0903e7aee0d261f510ef1d63e988186bb90a823330ac205c73f9",
+        "Gated PixelCNN (5 gated layers, h=16) on dynamically binarized MNIST; 7 epochs on a 2-core CPU; bundled",
     ),
-    zoo.PretrainedEntry(
-        name="pixelcnn-mnist",
-        architecture="pixelcnn",
-        dataset="mnist",
-        description="PixelCNN (5 blocks, h=32) on MNIST with all 256 grey levels; 10 epochs on a 2-core CPU; bundled",
-        bundled="pixelcnn-mnist",
-        sha256="a8060dd19dc20352a60bdb0f9a1974fe660be1f19ba2af16d60f9d1e23b5e00e",
-        repo_id="zoo-models/pixelcnn-mnist",
-        published=False,
-        recipe="zoo train pixelcnn --dataset mnist --set hidden=32 --set layers=5 --set batch_size=64 --set epochs=10 "
-        "--set schedule=cosine --set eval_batch_size=500 --set checkpoint_every=100 --out pixelcnn-mnist "
-        "&& zoo eval pixelcnn-mnist --save",
+    "pixelcnn-mnist": (
+        "a8060dd19dc20352a60bdb0f9a1974fe660be1f19ba2af16d60f9d1e23b5e00e",
+        "PixelCNN (5 blocks, h=32) on MNIST with all 256 grey levels; 10 epochs on a 2-core CPU; bundled",
     ),
-]
+}
+#: the bundled models also named on the Hub (nothing published there yet)
+ON_HUB = ("pixelcnn-binarized-mnist", "gated-pixelcnn-binarized-mnist", "pixelcnn-mnist")
 
 
 @zoo.hookimpl
@@ -72,19 +47,9 @@ def zoo_register_models(register):
 
 @zoo.hookimpl
 def zoo_register_pretrained(register):
-    for dataset in ("digits", "digits-binarized"):
-        register(
-            zoo.PretrainedEntry(
-                name=f"pixelcnn-{dataset}",
-                architecture="pixelcnn",
-                dataset=dataset,
-                description=f"5-block h=64 PixelCNN trained on {dataset} (8x8), bundled",
-                bundled=f"pixelcnn-{dataset}",
-                recipe=DIGITS_RECIPE.format(dataset=dataset),
-            )
-        )
-    for entry in MNIST_ENTRIES:
-        register(entry)
+    for name, (sha256, description) in BUNDLED.items():
+        hub = {"repo_id": f"zoo-models/{name}", "published": False} if name in ON_HUB else {}
+        register(zoo.bundled_entry(PRETRAINED / name, sha256=sha256, description=description, **hub))
     register(
         zoo.PretrainedEntry(
             name="pixelcnn-cifar10",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
 
 from .model import RowLSTM, RowLSTMConfig
@@ -10,28 +12,7 @@ from .sampler import RowLSTMSampler
 __all__ = ["RowLSTM", "RowLSTMConfig", "RowLSTMSampler"]
 
 _HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
-
-
-MNIST_ENTRIES = [
-    zoo.PretrainedEntry(
-        name="row-lstm-binarized-mnist",
-        architecture="row-lstm",
-        dataset="binarized-mnist",
-        dataset_options={"dynamic": True},
-        description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; "
-        "trained 3 epochs on a 2-core CPU; bundled",
-        bundled="row-lstm-binarized-mnist",
-        sha256="25a3edb4fd6aa3cba5165f6d24cc168ae79d92eb50c40575caf3182a808f0525",
-        repo_id="zoo-models/row-lstm-binarized-mnist",
-        published=False,
-        recipe=(
-            "zoo train row-lstm --dataset binarized-mnist --data-option dynamic=true --set hidden=16 --set layers=7 "
-            "--set out_hidden=32 "
-            "--set batch_size=64 --set epochs=3 --set schedule=cosine --set eval_batch_size=500 "
-            "--set checkpoint_every=100 --out row-lstm-binarized-mnist && zoo eval row-lstm-binarized-mnist --save"
-        ),
-    ),
-]
+PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -42,36 +23,29 @@ def zoo_register_models(register):
 @zoo.hookimpl
 def zoo_register_pretrained(register):
     register(
-        zoo.PretrainedEntry(
-            name="row-lstm-digits",
-            architecture="row-lstm",
-            dataset="digits",
+        zoo.bundled_entry(
+            PRETRAINED / "row-lstm-digits",
+            sha256="c43cb03bb37e365030cb66dce03bc76087637dd0c5091c99e549179a198d31c1",
             description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
-            bundled="row-lstm-digits",
-            recipe=(
-                "zoo train row-lstm --dataset digits --epochs 40 --set hidden=64 --set layers=2 --set out_hidden=64 "
-                "--set patience=5 "
-                "--out row-lstm-digits && zoo eval row-lstm-digits --dataset digits --save"
-            ),
         )
     )
     register(
-        zoo.PretrainedEntry(
-            name="row-lstm-digits-binarized",
-            architecture="row-lstm",
-            dataset="digits-binarized",
+        zoo.bundled_entry(
+            PRETRAINED / "row-lstm-digits-binarized",
+            sha256="4f8e168e96f1d5f76df123ff6f99e326d9b6ddcfb6a56faa4d47aaf375d95e10",
             description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
-            bundled="row-lstm-digits-binarized",
-            recipe=(
-                "zoo train row-lstm --dataset digits-binarized --epochs 40 --set hidden=64 --set layers=2 --set "
-                "out_hidden=64 --set patience=5 "
-                "--out row-lstm-digits-binarized && zoo eval row-lstm-digits-binarized --dataset digits-binarized "
-                "--save"
-            ),
         )
     )
-    for entry in MNIST_ENTRIES:
-        register(entry)
+    register(
+        zoo.bundled_entry(
+            PRETRAINED / "row-lstm-binarized-mnist",
+            sha256="25a3edb4fd6aa3cba5165f6d24cc168ae79d92eb50c40575caf3182a808f0525",
+            description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; trained 3 epochs on a 2-core CPU; "
+            "bundled",
+            repo_id="zoo-models/row-lstm-binarized-mnist",
+            published=False,
+        )
+    )
     register(
         zoo.PretrainedEntry(
             name="row-lstm-cifar10",
