@@ -89,3 +89,13 @@ def test_every_bundled_entry_is_what_its_folder_says():
             assert entry.dataset_options == (meta.get("dataset_options") or {}), name
             assert entry.recipe == ModelFolder(entry.folder).recipe(), name
             assert entry.sha256 == file_sha256(entry.folder / "model.safetensors"), name  # every bundle pinned
+
+
+def test_re_rendering_a_card_keeps_the_recipe_it_shows(tmp_path):
+    from zoo.cards import write_model_card
+
+    entry = get_registry().entry("independent-digits")
+    folder = shutil.copytree(entry.folder, tmp_path / "copy")
+    assert not ModelFolder(folder).recorded_command()  # bundled before zoo recorded commands: the card has it
+    write_model_card(folder, samples=False, completions=False)
+    assert ModelFolder(folder).recipe() == entry.recipe
