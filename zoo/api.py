@@ -148,6 +148,32 @@ def folder_info(folder: str | Path) -> dict[str, Any]:
     }
 
 
+def best_bundled(max_dims: int | None = None) -> str | None:
+    """The bundled pretrained model ``zoo demo`` samples from, chosen by a rule rather than by name, so the
+    core names no plugin: of the autoregressive models (an exact test NLL, comparable between them) whose
+    images have at most ``max_dims`` values (:data:`CARD_FIGURE_DIMS`: naive sampling takes a moment),
+    the one on the most intensity levels, then with the lowest recorded test NLL. None when none is installed.
+    """
+    max_dims = CARD_FIGURE_DIMS if max_dims is None else max_dims
+    reg = get_registry()
+    ranked = []
+    for name, spec in reg.pretrained.items():
+        entry = spec.entry
+        arch = reg.models.get(entry.architecture)
+        meta = _bundled_config(entry)
+        if arch is None or meta is None or not arch.cls.autoregressive:
+            continue
+        config = meta.get("config") or {}
+        shape = [config.get(k) for k in ("channels", "height", "width", "levels")]
+        test = (meta.get("metrics") or {}).get("test")
+        nll = test.get("nll_nats") if isinstance(test, dict) else None
+        if not all(isinstance(v, int) for v in shape) or not isinstance(nll, (int, float)):
+            continue  # a folder that records no shape or no test NLL cannot be ranked
+        if shape[0] * shape[1] * shape[2] <= max_dims:
+            ranked.append((-shape[3], nll, name))
+    return min(ranked)[2] if ranked else None
+
+
 def _where(entry: PretrainedEntry) -> str:
     """bundled / hub / not published, as ``zoo list --pretrained`` shows it."""
     if entry.bundled:

@@ -17,7 +17,7 @@ import zoo
 from zoo import evaluate, train
 
 from . import arguments
-from .api import dataset_info, folder_info, literal_choices
+from .api import best_bundled, dataset_info, folder_info, literal_choices
 from .bounds import format_nll, stored_estimator
 from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
@@ -30,7 +30,8 @@ from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings
 from .registry import get_registry
-from .sampling import MAX_SAMPLES
+from .sampling import MAX_SAMPLES, sample_in_batches, step_work
+from .specs import PretrainedEntry
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import read_config
@@ -221,7 +222,7 @@ def cmd_train(args) -> None:
 
 def cmd_eval(args) -> None:
 
-    model = _on_device(zoo.load(args.model), args.device)
+    model = zoo.load(args.model, device=args.device)  # checked (--device) before the verb runs
     dataset, options = _data_of(model, args)
     use_threads(args.threads, work=1 << 40)  # evaluation batches are large: every free core
     if args.limit is not None:  # --limit replaces a limit the run recorded
@@ -268,16 +269,6 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
     return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
 
 
-def _on_device(model, device: str):
-    """Move a loaded model to ``--device``: cpu, cuda, cuda:N, or auto (CUDA when there is one).
-
-    Sampling draws its random numbers on the CPU either way, so a seed gives the same images
-    on every device (up to the device's softmax rounding); evaluation is fp32 everywhere.
-    """
-
-    return model.to(arguments.device(device, "--device"))
-
-
 def _generator(seed: int | None):
 
     return torch.Generator().manual_seed(seed) if seed is not None else None
@@ -287,7 +278,7 @@ def cmd_sample(args) -> None:
 
     _image_path(args.out)
     scale = _scale(args.scale)
-    model = _on_device(zoo.load(args.model), args.device)
+    model = zoo.load(args.model, device=args.device)  # checked (--device) before the verb runs
     start = time.perf_counter()
     kwargs = {"method": args.method} if model.autoregressive else {}
     if args.method != "auto" and not model.autoregressive:
@@ -297,8 +288,9 @@ def cmd_sample(args) -> None:
         kwargs["labels"] = torch.full((args.n,), args.label) if args.label is not None else torch.arange(args.n) % k
     elif args.label is not None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
-    use_threads(args.threads, _step_work(model, min(args.batch_size or args.n, args.n)))
-    images = _sample_in_batches(model, args.n, args.batch_size, _generator(args.seed), args.temperature, kwargs)
+    use_threads(args.threads, step_work(model, min(args.batch_size or args.n, args.n)))
+    generator = _generator(args.seed)
+    images = sample_in_batches(model, args.n, args.batch_size, generator, args.temperature, progress=True, **kwargs)
     seconds = time.perf_counter() - start
     path = sample_figure(
         images,
@@ -311,29 +303,6 @@ def cmd_sample(args) -> None:
         scale=scale,
     )
     print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
-
-
-def _step_work(model, batch: int) -> int:
-    """The size of one sampling step (image values x hidden maps), which sets the thread count."""
-    hidden = getattr(model.config, "hidden", 64)
-    return batch * model.config.dims * (hidden if isinstance(hidden, int) else 64)
-
-
-def _sample_in_batches(model, n: int, batch_size: int | None, generator, temperature: float, kwargs: dict):
-    """``n`` samples drawn ``batch_size`` at a time (bounded memory), with a progress bar for several batches."""
-    from tqdm.auto import tqdm
-
-    if batch_size is not None and batch_size < 1:
-        raise ArgumentError(f"--batch-size must be a positive number of images, got {batch_size}")
-    size = min(batch_size or n, n)
-    kwargs = dict(kwargs)
-    labels = kwargs.pop("labels", None)
-    parts = []
-    starts = range(0, n, size)
-    for start in tqdm(starts, desc="sampling", disable=len(starts) < 2, leave=False):
-        part = {} if labels is None else {"labels": labels[start : start + size]}
-        parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **kwargs, **part))
-    return torch.cat(parts)
 
 
 def _image_path(path: Path) -> Path:
@@ -350,11 +319,11 @@ def cmd_complete(args) -> None:
 
     _image_path(args.out)
     scale = _scale(args.scale)
-    model = _on_device(zoo.load(args.model), args.device)
+    model = zoo.load(args.model, device=args.device)  # checked (--device) before the verb runs
     if not model.autoregressive:
         raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
     dataset, options = _data_of(model, args)
-    use_threads(args.threads, _step_work(model, args.n))
+    use_threads(args.threads, step_work(model, args.n))
     data = load_dataset(dataset, split=args.split, **options)
     path = completion_figure(
         model,
@@ -409,17 +378,19 @@ def cmd_push(args) -> None:
         print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
         return
     print(f"pushed {args.folder} to {args.repo}: {url}")
-    meta = url.config  # what was uploaded (staged), not the folder as it is now
-    options = meta.get("dataset_options") or {}
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
-    print(
-        f"zoo.PretrainedEntry(\n    name={args.repo.split('/')[-1]!r},\n    architecture={meta['architecture']!r},"
-        f"\n    dataset={meta.get('dataset') or 'DATASET (not recorded in config.json)'!r},"
-        + (f"\n    dataset_options={options!r}," if options else "")
-        + f"\n    repo_id={args.repo!r},\n    revision={url.rstrip('/').split('/')[-1]!r},"
-        f"\n    sha256={url.sha256!r},"
-        f"\n    config_sha256={url.config_sha256!r},\n)"
+    meta = url.config  # what was uploaded (staged), not the folder as it is now
+    entry = PretrainedEntry(
+        name=args.repo.split("/")[-1],
+        architecture=meta["architecture"],
+        dataset=meta.get("dataset") or "DATASET (not recorded in config.json)",
+        **({"dataset_options": meta["dataset_options"]} if meta.get("dataset_options") else {}),
+        repo_id=args.repo,
+        revision=url.commit,
+        sha256=url.sha256,
+        config_sha256=url.config_sha256,
     )
+    print(entry.python())
 
 
 def cmd_download(args) -> None:
@@ -442,9 +413,7 @@ def cmd_download(args) -> None:
 
 def cmd_demo(args) -> None:
 
-    bundled = [n for n in zoo.list_models(pretrained=True) if "bundled" in zoo.model_info(n)["location"]]
-    preferred = [n for n in ("pixelcnn-digits", "diagonal-bilstm-digits", "row-lstm-digits") if n in bundled]
-    name = (preferred or bundled or [None])[0]
+    name = best_bundled()
     if name is None:
         raise ArgumentError("no bundled pretrained model is installed (see `zoo list --pretrained`)")
     model = zoo.load(name)
@@ -476,46 +445,66 @@ def _train_fields() -> str:
     return "\n".join(lines)
 
 
+def _shared_options() -> dict[str, argparse.ArgumentParser]:
+    """The options several verbs take, each declared once, as argparse parent parsers (``parents=[...]``)."""
+    shared = {name: argparse.ArgumentParser(add_help=False) for name in ("json", "data", "recorded", "device", "view")}
+    shared["json"].add_argument("--json", action="store_true", help="print JSON")
+    shared["data"].add_argument(
+        "--data-option",
+        action="append",
+        metavar="KEY=VALUE",
+        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
+    )
+    shared["recorded"].add_argument(
+        "--dataset", help="dataset name (default: the one the model records, with its options)"
+    )
+    shared["recorded"].add_argument("--split", default="test", choices=SPLITS, help="dataset split")
+    shared["device"].add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
+    shared["device"].add_argument(
+        "--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)"
+    )
+    shared["view"].add_argument(
+        "--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)"
+    )
+    shared["view"].add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
+    return shared
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for generative image models.")
     p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = _shared_options()
 
-    s = sub.add_parser(
-        "list", formatter_class=FORMATTER, help="list architectures (or pretrained models with --pretrained)"
-    )
+    def verb(name: str, help: str, *parents: str, **kwargs) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name, formatter_class=FORMATTER, help=help, parents=[shared[k] for k in parents], **kwargs
+        )
+
+    s = verb("list", "list architectures (or pretrained models with --pretrained)", "json")
     s.add_argument("pattern", nargs="?", default="*", help="shell wildcard, e.g. 'pixel*'")
     s.add_argument("--pretrained", action="store_true", help="list pretrained models and where they live")
     s.add_argument("--datasets", action="store_true", help="list datasets, their levels, shapes and options")
-    s.add_argument("--json", action="store_true", help="print JSON (what `zoo info` gives for each name)")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser(
-        "info",
-        formatter_class=FORMATTER,
-        help="show an architecture, a pretrained model, a dataset, a model folder or a Hub repo",
-    )
+    s = verb("info", "show an architecture, a pretrained model, a dataset, a model folder or a Hub repo", "json")
     s.add_argument(
         "name", help="architecture, pretrained model, dataset, model folder, or Hub repo ORG/NAME (downloaded)"
     )
-    s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_info)
 
-    s = sub.add_parser("plugins", formatter_class=FORMATTER, help="list plugins, their versions and load errors")
+    s = verb("plugins", "list plugins, their versions and load errors")
     s.set_defaults(func=cmd_plugins)
 
-    s = sub.add_parser("create", formatter_class=FORMATTER, help="save a freshly initialised model to a folder")
+    s = verb("create", "save a freshly initialised model to a folder")
     s.add_argument("arch", help="architecture (see `zoo list`)")
     s.add_argument("--out", required=True, type=Path, help="model folder to write")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
     s.add_argument("--overwrite", action="store_true", help="replace the model already in OUT (else refused)")
     s.set_defaults(func=cmd_create)
 
-    s = sub.add_parser(
-        "train",
-        formatter_class=FORMATTER,
-        epilog=_train_fields(),
-        help="train an architecture on a dataset (resumable; runs under torchrun)",
+    s = verb(
+        "train", "train an architecture on a dataset (resumable; runs under torchrun)", "data", epilog=_train_fields()
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
     s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
@@ -530,12 +519,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, history, the best model")
     s.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints")
-    s.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
-    )
     s.add_argument("--overwrite", action="store_true", help="replace the model or run already in OUT (else refused)")
     s.add_argument(
         "--final-eval",
@@ -545,71 +528,45 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_train)
 
-    s = sub.add_parser(
-        "eval", formatter_class=FORMATTER, help="NLL (nats/image) and bits/dim of a model on a dataset split"
+    s = verb(
+        "eval", "NLL (nats/image) and bits/dim of a model on a dataset split", "recorded", "data", "json", "device"
     )
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
-    s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
-    s.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
-    )
-    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--limit", type=int, help="evaluate only the first N images of the split")
-    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.add_argument("--save", action="store_true", help="record the metrics in the folder's config.json")
     s.add_argument("--seed", type=int, default=0, help="seed of Monte Carlo estimates (VAE bounds)")
     s.add_argument(
         "--k", type=int, help="samples of a latent-variable model's importance-weighted bound (default: its own)"
     )
-    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
-    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_eval)
 
-    s = sub.add_parser("sample", formatter_class=FORMATTER, help="write a PNG grid of samples")
+    s = verb("sample", "write a PNG grid of samples", "view", "device")
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--batch-size", type=int, help="draw at most this many at a time (default: all at once)")
     s.add_argument("--out", type=Path, default=Path(SAMPLES_FILE), help="image file (.png, .jpg, ...)")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler's random draws")
-    s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
     s.add_argument("--method", choices=["auto", "naive", "fast"], default="auto", help="autoregressive sampler")
     s.add_argument("--label", type=int, help="class of every sample (class-conditional models; default: a row a class)")
-    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
-    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
-    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_sample)
 
-    s = sub.add_parser(
+    s = verb(
         "complete",
-        formatter_class=FORMATTER,
-        help="complete occluded test images: rows occluded, completions, original",
+        "complete occluded test images: rows occluded, completions, original",
+        "recorded",
+        "data",
+        "view",
+        "device",
     )
     s.add_argument("model", help="pretrained name, Hub repo or model folder (autoregressive)")
-    s.add_argument("--dataset", help="dataset name (default: the one the model records, with its options)")
-    s.add_argument(
-        "--data-option",
-        action="append",
-        metavar="KEY=VALUE",
-        help="dataset option, e.g. dynamic=true for binarized-mnist (repeatable)",
-    )
-    s.add_argument("--split", default="test", choices=SPLITS, help="dataset split")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
     s.add_argument("--n", type=int, default=8, help="images (columns)")
     s.add_argument("--samples", type=int, default=3, help="completions per image (rows)")
     s.add_argument("--out", type=Path, default=Path(COMPLETIONS_FILE), help="image file (.png, .jpg, ...)")
-    s.add_argument("--scale", type=int, help="screen pixels per image pixel (default: about 96 pixels an image)")
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
-    s.add_argument("--temperature", type=float, default=1.0, help="below 1 sharper, above 1 more random")
-    s.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (CUDA when available)")
-    s.add_argument("--threads", default="auto", help="CPU threads: N, or auto (1 for small work, else the free cores)")
     s.set_defaults(func=cmd_complete)
 
-    s = sub.add_parser(
-        "card", formatter_class=FORMATTER, help="write the model card README.md (and its figures) of a model folder"
-    )
+    s = verb("card", "write the model card README.md (and its figures) of a model folder")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
     s.add_argument("--description", help="one sentence on what the model is (default: the class docstring)")
@@ -619,9 +576,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--license", help="Hub licence id of the weights (default: the training data's, e.g. cc-by-sa-3.0)")
     s.set_defaults(func=cmd_card)
 
-    s = sub.add_parser(
-        "push", formatter_class=FORMATTER, help="publish a model folder to the Hugging Face Hub in one commit"
-    )
+    s = verb("push", "publish a model folder to the Hugging Face Hub in one commit")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
     s.add_argument(
@@ -634,10 +589,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--license", help="Hub licence id written into a card zoo makes (default: the training data's)")
     s.set_defaults(func=cmd_push)
 
-    s = sub.add_parser(
+    s = verb(
         "download",
-        formatter_class=FORMATTER,
-        help="fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
+        "fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
     )
     s.add_argument("name", help="dataset (mnist, binarized-mnist, cifar10), pretrained model name or Hub repo ORG/NAME")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
@@ -645,7 +599,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 
-    s = sub.add_parser("demo", formatter_class=FORMATTER, help="sample a grid from the best bundled pretrained model")
+    s = verb("demo", "sample a grid from the best bundled pretrained model (zoo.api.best_bundled)")
     s.add_argument("--out", type=Path, default=Path("outputs/demo.png"), help="image file")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler")

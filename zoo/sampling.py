@@ -40,6 +40,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
+from .arguments import count
 from .errors import ArgumentError, ImageError
 
 __all__ = [
@@ -52,6 +53,8 @@ __all__ = [
     "draw_uniforms",
     "check_count",
     "check_temperature",
+    "sample_in_batches",
+    "step_work",
     "occlusion_mask",
 ]
 
@@ -328,6 +331,42 @@ def complete_autoregressive(
             f"known mask of shape {tuple(known.shape)} does not broadcast to images {tuple(x.shape)}"
         ) from None
     return _run(model, x, known, generator, temperature, method, labels)
+
+
+def sample_in_batches(
+    model,
+    n: int,
+    batch_size: int | None = None,
+    generator=None,
+    temperature: float = 1.0,
+    labels=None,
+    progress: bool = False,
+    **kwargs,
+) -> torch.Tensor:
+    """``n`` samples of any model drawn ``batch_size`` at a time, so memory is bounded by the batch and not by
+    ``n``. ``labels`` (one per image) are split with the batches; ``kwargs`` go to every ``model.sample``
+    call (``method=`` for an autoregressive model). One generator runs through the batches in order, so a
+    seed gives the same images run to run (another batch size draws them in another order). ``progress``
+    shows a bar when there are several batches (``zoo sample`` does)."""
+    from tqdm.auto import tqdm  # only a progress bar: imported when sampling starts
+
+    if batch_size is not None:
+        count(batch_size, "batch_size")
+    size = min(batch_size or n, n)
+    parts = []
+    starts = range(0, n, size)
+    for start in tqdm(starts, desc="sampling", disable=not progress or len(starts) < 2, leave=False):
+        part = {} if labels is None else {"labels": labels[start : start + size]}
+        parts.append(model.sample(min(size, n - start), generator=generator, temperature=temperature, **kwargs, **part))
+    return torch.cat(parts)
+
+
+def step_work(model, batch: int) -> int:
+    """The size of one sampling step of ``batch`` images (image values x hidden maps), which sets how many
+    threads are worth starting (:func:`zoo.threads.use_threads`); a model without an integer ``hidden``
+    counts as 64 maps."""
+    hidden = getattr(model.config, "hidden", 64)
+    return batch * model.config.dims * (hidden if isinstance(hidden, int) else 64)
 
 
 def occlusion_mask(shape: tuple[int, int, int], occlude: str) -> torch.Tensor:

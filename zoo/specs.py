@@ -99,6 +99,12 @@ class PretrainedEntry(BaseModel):
             raise ValueError(f"pretrained entry {self.name!r} needs bundled= or repo_id= (or both)")
         return self
 
+    def python(self) -> str:
+        """The entry as Python to paste into a plugin's ``zoo_register_pretrained`` hook: the fields it was
+        given, one a line, each value as ``repr`` writes it (what ``zoo push`` prints)."""
+        fields = "".join(f"\n    {key}={value!r}," for key, value in self.model_dump(exclude_unset=True).items())
+        return f"zoo.PretrainedEntry({fields}\n)"
+
     @property
     def available(self) -> bool:
         """Whether weights can be had: a bundled copy, or a published Hub repo."""
