@@ -218,12 +218,12 @@ def bench_sampling(device: torch.device, args) -> list[list[str]]:
             )
             print(" | ".join(rows[-1]), flush=True)
             if device.type == "cuda":  # the same without the CUDA graphs of the position steps
-                import zoo.sampling
+                from zoo.sampling import sample_autoregressive
 
-                zoo.sampling.POSITION_STEPS, loop = "never", []
+                loop = []
                 with _timer(loop, device):
-                    model.sample(n, generator=torch.Generator().manual_seed(0), method="fast")
-                zoo.sampling.POSITION_STEPS = "cuda"
+                    g = torch.Generator().manual_seed(0)
+                    sample_autoregressive(model, n, g, method="fast", position_steps="never")
                 rows.append(
                     [
                         arch + " (no graph)",

@@ -50,7 +50,6 @@ from zoo.data import ImageSet
 from zoo.testing import check_fast_sampler
 from zoo.training import DefaultTrainer, TrainConfig
 
-CUDA = torch.device("cuda")  # --dry-run points this at the CPU, to try the script's own code on a CPU machine
 MODELS = {  # tiny models of every pixel architecture, as in the CPU suite
     "pixelcnn": dict(hidden=6, layers=2),
     "pixelcnn gated": dict(hidden=6, layers=2, gated=True),
@@ -64,10 +63,10 @@ def tiny(name: str, channels: int = 1, side: int = 5, levels: int = 4):
     return zoo.create(name.split()[0], channels=channels, height=side, width=side, levels=levels, **MODELS[name])
 
 
-def check_samplers() -> None:
+def check_samplers(device: torch.device) -> None:
     for name in MODELS:
         for channels in (1, 3):
-            model = tiny(name, channels).to(CUDA)
+            model = tiny(name, channels).to(device)
             check_fast_sampler(model)
             cpu = tiny(name, channels).eval()
             a = cpu.sample(8, generator=torch.Generator().manual_seed(3))
@@ -75,17 +74,17 @@ def check_samplers() -> None:
             differ = (a != b).float().mean().item()
             assert differ < 0.01, f"{name}: CUDA samples differ from the CPU's in {differ:.1%} of values"
             print(
-                f"{name} C={channels}: check_fast_sampler on {CUDA.type} ok; "
-                f"CPU vs {CUDA.type} samples differ in {differ:.2%}"
+                f"{name} C={channels}: check_fast_sampler on {device.type} ok; "
+                f"CPU vs {device.type} samples differ in {differ:.2%}"
             )
 
 
-def check_no_round_trips() -> None:
+def check_no_round_trips(device: torch.device) -> None:
     for name in MODELS:
         torch.manual_seed(0)
-        model = zoo.create(name.split()[0], channels=1, height=28, width=28, levels=2, **MODELS[name]).to(CUDA)
+        model = zoo.create(name.split()[0], channels=1, height=28, width=28, levels=2, **MODELS[name]).to(device)
         model.sample(2, generator=torch.Generator().manual_seed(0))  # warm up
-        if CUDA.type == "cpu":
+        if device.type == "cpu":
             print(f"{name}: (dry run: no synchronisation count on the CPU)")
             continue
         torch.cuda.synchronize()
@@ -104,11 +103,11 @@ def check_no_round_trips() -> None:
         print(f"{name}: 16 fast samples at 28x28 in {seconds:.2f} s with {syncs} host synchronisation(s)")
 
 
-def check_graph_replay() -> None:
+def check_graph_replay(device: torch.device) -> None:
     """Pixel steps as CUDA graphs (PixelCNN, Row LSTM, Diagonal BiLSTM): the loop's samples, and how much faster."""
-    import zoo.sampling
+    from zoo.sampling import sample_autoregressive
 
-    graph, side = ("cuda", 28) if CUDA.type == "cuda" else ("always", 6)  # dry run: the same steps, eagerly
+    graph, side = ("cuda", 28) if device.type == "cuda" else ("always", 6)  # dry run: the same steps, eagerly
     cases = [
         ("pixelcnn", 1, 2, dict(hidden=12, layers=7)),
         ("pixelcnn", 3, 256, dict(hidden=12, layers=7)),
@@ -119,16 +118,15 @@ def check_graph_replay() -> None:
     ]
     for arch, channels, levels, size in cases:
         torch.manual_seed(0)
-        model = zoo.create(arch, channels=channels, height=side, width=side, levels=levels, **size).to(CUDA)
+        model = zoo.create(arch, channels=channels, height=side, width=side, levels=levels, **size).to(device)
         runs, seconds = {}, {}
         for mode in (graph, "never", graph):  # graph, plain loop, graph again (warm)
-            zoo.sampling.POSITION_STEPS = mode
-            if CUDA.type == "cuda":
+            if device.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
-            runs[mode] = model.sample(16, generator=torch.Generator().manual_seed(5), method="fast").cpu()
+            g = torch.Generator().manual_seed(5)
+            runs[mode] = sample_autoregressive(model, 16, g, method="fast", position_steps=mode).cpu()
             seconds[mode] = time.perf_counter() - t0
-        zoo.sampling.POSITION_STEPS = "cuda"
         assert torch.equal(runs[graph], runs["never"]), f"{arch}: the CUDA graph changed the samples"
         print(
             f"{arch} C={channels} {size} {side}x{side} x16: position steps ({graph}) {seconds[graph]:.2f} s, "
@@ -166,8 +164,8 @@ def crash_at(model, step: int):
     return model
 
 
-def check_training(tmp: Path) -> None:
-    base = dict(epochs=2, batch_size=32, lr=3e-3, seed=2, checkpoint_every=5, progress=False, device=CUDA.type)
+def check_training(tmp: Path, device: torch.device) -> None:
+    base = dict(epochs=2, batch_size=32, lr=3e-3, seed=2, checkpoint_every=5, progress=False, device=device.type)
     paths = [
         dict(precision="fp32"),
         dict(precision="bf16"),
@@ -177,7 +175,7 @@ def check_training(tmp: Path) -> None:
         dict(compile=True),
         dict(compile=True, compile_mode="reduce-overhead"),
     ]
-    if CUDA.type == "cpu":  # dry run: compiling on the CPU takes minutes
+    if device.type == "cpu":  # dry run: compiling on the CPU takes minutes
         paths = [p for p in paths if not p.get("compile")]
     train_set = data()
     for k, settings in enumerate(paths):
@@ -202,7 +200,7 @@ def check_training(tmp: Path) -> None:
         print(f"train {settings}: nll {first:.3f} -> {last:.3f} in {time.perf_counter() - t0:.1f} s; resume exact")
 
 
-def check_cli(tmp: Path) -> None:
+def check_cli(tmp: Path, device: torch.device) -> None:
     folder = tmp / "cli-model"
     model = zoo.create("pixelcnn", channels=1, height=8, width=8, levels=17, hidden=8, layers=2)
     zoo.save_pretrained(model, folder)
@@ -212,10 +210,10 @@ def check_cli(tmp: Path) -> None:
         ["complete", folder, "--dataset", "digits", "--n", "2", "--samples", "1", "--out", tmp / "c.png"],
     ):
         run = subprocess.run(
-            [sys.executable, "-m", "zoo.cli", *map(str, args), "--device", CUDA.type], capture_output=True, text=True
+            [sys.executable, "-m", "zoo.cli", *map(str, args), "--device", device.type], capture_output=True, text=True
         )
         assert run.returncode == 0, run.stderr
-    print(f"zoo sample / eval / complete --device {CUDA.type}: ok")
+    print(f"zoo sample / eval / complete --device {device.type}: ok")
 
 
 def check_mnist(tmp: Path, epochs: int) -> None:
@@ -245,18 +243,17 @@ if __name__ == "__main__":
     ap.add_argument("--mnist", type=int, default=0, help="epochs of the bf16 vs fp32 MNIST check (0: skip)")
     ap.add_argument("--dry-run", action="store_true", help="run on the CPU (no compile, no sync count)")
     args = ap.parse_args()
-    if args.dry_run:
-        CUDA = torch.device("cpu")
-    else:
+    device = torch.device("cpu" if args.dry_run else "cuda")  # a dry run tries the script's own code on a CPU
+    if not args.dry_run:
         assert torch.cuda.is_available(), "no CUDA device"
-    name = torch.cuda.get_device_name() if CUDA.type == "cuda" else "CPU (dry run)"
+    name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU (dry run)"
     print(f"device: {name}, torch {torch.__version__}")
     tmp = Path(tempfile.mkdtemp())
-    check_samplers()
-    check_no_round_trips()
-    check_graph_replay()
-    check_training(tmp)
-    check_cli(tmp)
+    check_samplers(device)
+    check_no_round_trips(device)
+    check_graph_replay(device)
+    check_training(tmp, device)
+    check_cli(tmp, device)
     if args.mnist:
         check_mnist(tmp, args.mnist)
     print("SPEED GPU CHECK OK")

@@ -143,16 +143,16 @@ def per_step_sampler(model, x, known, generator, temperature=1.0):
 
 
 @pytest.mark.parametrize("block", [None, 1])
-def test_uniforms_drawn_up_front_give_the_per_step_samples(monkeypatch, block):
-    import zoo.sampling
+def test_uniforms_drawn_up_front_give_the_per_step_samples(block):
+    from zoo.sampling import UNIFORMS_PER_BLOCK, complete_autoregressive, sample_autoregressive
 
-    if block is not None:  # draw a few rows at a time, as for very many images
-        monkeypatch.setattr(zoo.sampling, "UNIFORMS_PER_BLOCK", block)
+    block = block or UNIFORMS_PER_BLOCK  # 1: draw a row at a time, as for very many images
     torch.manual_seed(0)
     model = zoo.create("pixelcnn", channels=3, height=5, width=4, levels=4, hidden=6, layers=1).eval()
     with torch.no_grad():
         for method in ("fast", "naive"):
-            ours = model.sample(3, generator=torch.Generator().manual_seed(7), method=method, temperature=0.8)
+            g = torch.Generator().manual_seed(7)
+            ours = sample_autoregressive(model, 3, g, temperature=0.8, method=method, uniforms_per_block=block)
             ref = per_step_sampler(
                 model,
                 torch.zeros(3, 3, 5, 4, dtype=torch.long),
@@ -163,7 +163,8 @@ def test_uniforms_drawn_up_front_give_the_per_step_samples(monkeypatch, block):
             assert torch.equal(ours, ref), method
         images = torch.randint(0, 4, (3, 3, 5, 4))
         known = occlusion_mask((3, 5, 4), "bottom-half")
-        ours = model.complete(images, known, generator=torch.Generator().manual_seed(8))
+        g = torch.Generator().manual_seed(8)
+        ours = complete_autoregressive(model, images, known, g, uniforms_per_block=block)
         ref = per_step_sampler(model, images.clone(), known.expand(3, -1, -1, -1), torch.Generator().manual_seed(8))
         assert torch.equal(ours, ref)
     chain = Chain()

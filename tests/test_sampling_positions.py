@@ -7,13 +7,8 @@ import torch
 
 import zoo
 import zoo.sampling
-from zoo.sampling import occlusion_mask
+from zoo.sampling import complete_autoregressive, occlusion_mask, sample_autoregressive
 from zoo.testing import random_images
-
-
-@pytest.fixture
-def position_steps(monkeypatch):
-    monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", "always")
 
 
 def pixelcnn(channels=1, **config):
@@ -55,26 +50,27 @@ def test_position_steps_give_the_full_forward_logits(make, channels):
 
 
 @pytest.mark.parametrize("channels", [1, 3])
-def test_position_steps_give_the_samples_of_the_loop_and_of_naive(monkeypatch, channels):
+def test_position_steps_give_the_samples_of_the_loop_and_of_naive(channels):
     model = pixelcnn(channels)
     x = random_images(model, 3, seed=1)
     known = occlusion_mask(model.config.shape, "bottom-half")
     runs = {}
     for mode in ("always", "never"):
-        monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
+        g, h = torch.Generator().manual_seed(5), torch.Generator().manual_seed(6)
         runs[mode] = (
-            model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="fast"),
-            model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"),
+            sample_autoregressive(model, 3, generator=g, temperature=0.7, method="fast", position_steps=mode),
+            complete_autoregressive(model, x, known, generator=h, method="fast", position_steps=mode),
         )
     assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
     naive = model.sample(3, generator=torch.Generator().manual_seed(5), temperature=0.7, method="naive")
     assert torch.equal(runs["always"][0], naive)
 
 
-def test_conditional_position_steps_equal_naive(position_steps):
+def test_conditional_position_steps_equal_naive():
     model = pixelcnn(3, num_classes=3)
     labels = torch.tensor([0, 2, 1])
-    fast = model.sample(3, generator=torch.Generator().manual_seed(4), method="fast", labels=labels)
+    g = torch.Generator().manual_seed(4)
+    fast = sample_autoregressive(model, 3, generator=g, method="fast", labels=labels, position_steps="always")
     naive = model.sample(3, generator=torch.Generator().manual_seed(4), method="naive", labels=labels)
     assert torch.equal(fast, naive)
 
@@ -83,21 +79,24 @@ def test_position_steps_only_where_offered():
     x = torch.zeros(2, 1, 5, 4, dtype=torch.long)
     plain, gated = pixelcnn().incremental_sampler(2), pixelcnn(gated=True).incremental_sampler(2)
     assert not zoo.sampling._use_position_steps(plain, x)  # the CPU keeps the plain loop by default
+    assert zoo.sampling._use_position_steps(plain, x, "always")
     assert not hasattr(gated, "logits_at_position")
+    with pytest.raises(zoo.ArgumentError, match="position_steps must be one of cuda, always, never"):
+        sample_autoregressive(pixelcnn(), 1, position_steps="sometimes")
 
 
 @pytest.mark.parametrize("make", [row_lstm, diagonal])
 @pytest.mark.parametrize("channels", [1, 3])
-def test_lstm_position_steps_equal_the_loop_and_naive(monkeypatch, make, channels):
+def test_lstm_position_steps_equal_the_loop_and_naive(make, channels):
     model = make(channels)
     x = random_images(model, 3, seed=1)
     known = occlusion_mask(model.config.shape, "bottom-half")
     runs = {}
     for mode in ("always", "never"):
-        monkeypatch.setattr(zoo.sampling, "POSITION_STEPS", mode)
+        g, h = torch.Generator().manual_seed(5), torch.Generator().manual_seed(6)
         runs[mode] = (
-            model.sample(3, generator=torch.Generator().manual_seed(5), method="fast"),
-            model.complete(x, known, generator=torch.Generator().manual_seed(6), method="fast"),
+            sample_autoregressive(model, 3, generator=g, method="fast", position_steps=mode),
+            complete_autoregressive(model, x, known, generator=h, method="fast", position_steps=mode),
         )
     assert torch.equal(runs["always"][0], runs["never"][0]) and torch.equal(runs["always"][1], runs["never"][1])
     assert torch.equal(runs["always"][0], model.sample(3, generator=torch.Generator().manual_seed(5), method="naive"))

@@ -174,7 +174,7 @@ def check_count(n) -> None:
         raise ArgumentError(f"n must be at most {MAX_SAMPLES} per call, got {n}; sample in batches")
 
 
-def _run(model, x, known, generator, temperature, method, labels):
+def _run(model, x, known, generator, temperature, method, labels, position_steps, uniforms_per_block):
     check_temperature(temperature)
     labels = model.check_labels(labels, len(x))
     was_training = model.training
@@ -183,7 +183,7 @@ def _run(model, x, known, generator, temperature, method, labels):
         n, C, H, W = x.shape
         sampler = _sampler(model, n, method, labels)
         with _one_thread_for(sampler, x.device):
-            return _steps(sampler, x, known, generator, temperature)
+            return _steps(sampler, x, known, generator, temperature, position_steps, uniforms_per_block)
     finally:
         model.train(was_training)
 
@@ -204,12 +204,24 @@ def _one_thread_for(sampler, device: torch.device):
             torch.set_num_threads(threads)
 
 
-def _steps(sampler, x, known, generator, temperature):
-    """Every channel of every pixel in raster order: one uniform each, drawn a block of rows at a time."""
+def _steps(
+    sampler,
+    x,
+    known,
+    generator,
+    temperature,
+    position_steps: str,
+    uniforms_per_block: int,
+):
+    """Every channel of every pixel in raster order: one uniform each, drawn a block of rows at a time.
+
+    ``position_steps`` says where the position-indexed steps run (see :func:`_use_position_steps`);
+    ``uniforms_per_block`` bounds the uniforms drawn at once (rows of them, at least one).
+    """
     n, C, H, W = x.shape
     sampler.start(x)
-    block = max(1, UNIFORMS_PER_BLOCK // (W * C * n))  # rows of uniforms per draw
-    if block >= H and _use_position_steps(sampler, x):
+    block = max(1, uniforms_per_block // (W * C * n))  # rows of uniforms per draw
+    if block >= H and _use_position_steps(sampler, x, position_steps):
         _run_by_position(sampler, x, known, draw_uniforms(n, (C, H, W), generator, x.device), temperature)
         return x
     for i in range(H):
@@ -232,17 +244,20 @@ def _steps(sampler, x, known, generator, temperature):
 # needs is computed from that tensor on the device, so the same kernels serve every position.
 # One pixel (all C channels, the draws, the writes into x, ``commit``, ``pos += 1``) is then
 # captured once as a CUDA graph and replayed H*W - 1 times: one launch per pixel instead of
-# about a hundred. On the CPU the same code runs eagerly when POSITION_STEPS is "always"
+# about a hundred. On the CPU the same code runs eagerly with ``position_steps="always"``
 # (the tests' way of checking it); ``ZOO_CUDA_GRAPHS=0`` turns the graph off.
 
-POSITION_STEPS = "cuda"  # "cuda": position steps with a CUDA graph on CUDA only; "always"; "never"
+POSITION_STEP_MODES = ("cuda", "always", "never")  # what sample_autoregressive(position_steps=) takes
 
 
-def _use_position_steps(sampler, x: torch.Tensor) -> bool:
-
-    if not hasattr(sampler, "logits_at_position") or POSITION_STEPS == "never" or not x.is_contiguous():
+def _use_position_steps(sampler, x: torch.Tensor, mode: str = "cuda") -> bool:
+    """Whether to run the position-indexed steps: ``mode`` "cuda" (the default: with a CUDA graph, on CUDA
+    only), "always" (eagerly on the CPU too) or "never" (the plain loop everywhere)."""
+    if mode not in POSITION_STEP_MODES:
+        raise ArgumentError(f"position_steps must be one of {', '.join(POSITION_STEP_MODES)}, got {mode!r:.40}")
+    if not hasattr(sampler, "logits_at_position") or mode == "never" or not x.is_contiguous():
         return False
-    if POSITION_STEPS == "always":
+    if mode == "always":
         return True
     return x.device.type == "cuda" and os.environ.get("ZOO_CUDA_GRAPHS", "1") != "0"
 
@@ -307,18 +322,44 @@ def _run_by_position(sampler, x, known, uniforms, temperature) -> None:
 
 
 @torch.no_grad()
-def sample_autoregressive(model, n: int, generator=None, temperature: float = 1.0, method: str = "auto", labels=None):
-    """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)`` (of classes ``labels``)."""
+def sample_autoregressive(
+    model,
+    n: int,
+    generator=None,
+    temperature: float = 1.0,
+    method: str = "auto",
+    labels=None,
+    *,
+    position_steps: str = "cuda",
+    uniforms_per_block: int = UNIFORMS_PER_BLOCK,
+):
+    """``n`` fresh images from an autoregressive model, int64 ``(n, C, H, W)`` (of classes ``labels``).
+
+    The two keywords choose how the loop runs, for checks and benchmarks of paths that give the same
+    images: ``position_steps`` ("cuda", the default: position-indexed steps replayed as a CUDA graph on
+    CUDA; "always": those steps on the CPU too, eagerly; "never": the plain loop) and
+    ``uniforms_per_block`` (how many uniforms are drawn at once; fewer, for very many images).
+    """
     check_count(n)
     x = torch.zeros((n, *model.config.shape), dtype=torch.long, device=model.device)
-    return _run(model, x, None, generator, temperature, method, labels)
+    return _run(model, x, None, generator, temperature, method, labels, position_steps, uniforms_per_block)
 
 
 @torch.no_grad()
 def complete_autoregressive(
-    model, x, known, generator=None, temperature: float = 1.0, method: str = "auto", labels=None
+    model,
+    x,
+    known,
+    generator=None,
+    temperature: float = 1.0,
+    method: str = "auto",
+    labels=None,
+    *,
+    position_steps: str = "cuda",
+    uniforms_per_block: int = UNIFORMS_PER_BLOCK,
 ):
-    """Copy of ``x`` whose unknown pixels (``known`` False) are sampled given the earlier ones."""
+    """Copy of ``x`` whose unknown pixels (``known`` False) are sampled given the earlier ones
+    (``position_steps`` and ``uniforms_per_block`` as for :func:`sample_autoregressive`)."""
     x = model.check_images(x).clone().to(model.device)
     if not len(x):
         raise ImageError("x holds no images: complete needs at least one")
@@ -330,7 +371,7 @@ def complete_autoregressive(
         raise ImageError(
             f"known mask of shape {tuple(known.shape)} does not broadcast to images {tuple(x.shape)}"
         ) from None
-    return _run(model, x, known, generator, temperature, method, labels)
+    return _run(model, x, known, generator, temperature, method, labels, position_steps, uniforms_per_block)
 
 
 def sample_in_batches(
