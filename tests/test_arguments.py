@@ -11,12 +11,6 @@ from zoo.errors import ArgumentError
 from zoo.figures import completion_figure
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
 @pytest.mark.parametrize(
     "argv, expected",
     [
@@ -34,29 +28,29 @@ def one_line_error(capsys) -> str:
         (["eval", "independent-digits", "--device", "xpu"], "--device must be cpu, cuda, cuda:N or auto"),
     ],
 )
-def test_bad_counts_seeds_and_devices_on_the_command_line_are_one_line(capsys, argv, expected):
+def test_bad_counts_seeds_and_devices_on_the_command_line_are_one_line(argv, expected, one_line_error):
     assert main(argv) == 2
-    assert expected in one_line_error(capsys)
+    assert expected in one_line_error()
 
 
-def test_train_epochs_zero_and_a_huge_training_seed(tmp_path, capsys):
+def test_train_epochs_zero_and_a_huge_training_seed(tmp_path, one_line_error):
     out = tmp_path / "r"
     assert main(["train", "independent", "--dataset", "digits", "--out", str(out), "--epochs", "0"]) == 2
-    assert "--epochs must be at least 1, got 0" in one_line_error(capsys)
+    assert "--epochs must be at least 1, got 0" in one_line_error()
     assert main(["train", "independent", "--dataset", "digits", "--out", str(out), "--set", f"seed={2**64}"]) == 2
-    assert "seed: Input should be less than or equal to 4294967295" in one_line_error(capsys)
+    assert "seed: Input should be less than or equal to 4294967295" in one_line_error()
     assert not out.exists()
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch that sees no CUDA device")
-def test_cuda_on_a_cpu_only_torch_is_one_line(capsys):
+def test_cuda_on_a_cpu_only_torch_is_one_line(one_line_error):
     """Old zoo: a raw AssertionError ("Torch not compiled with CUDA enabled") from zoo.load."""
     with pytest.raises(ArgumentError, match="device cuda: no CUDA device is available here"):
         zoo.load("independent-digits", device="cuda")
     with pytest.raises(ArgumentError, match="device cuda: no CUDA device is available here"):
         zoo.Model.from_pretrained("independent-digits", device="cuda")  # the same lookup, the same check
     assert main(["sample", "independent-digits", "--device", "cuda"]) == 2
-    assert "--device cuda: no CUDA device" in one_line_error(capsys)
+    assert "--device cuda: no CUDA device" in one_line_error()
 
 
 @pytest.mark.parametrize("device", ["meta", "mps", "cuda:x", 3])

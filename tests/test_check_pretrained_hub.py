@@ -15,11 +15,10 @@ from zoo.weights import file_sha256
 
 
 @pytest.fixture
-def publish(fake_hub, tmp_path):  # noqa: F811 - the fixture imported above
+def publish(fake_hub, tmp_path, register_entry):
     """Push a copy of the bundled ``independent-digits`` (``edit`` may change its config.json) to the
     fake Hub, and register it as a Hub-only entry pinned to that commit, as a plugin would."""
     bundled = get_registry().entry("independent-digits")
-    names = []
 
     def publish_as(name: str, edit=None) -> zoo.PretrainedEntry:
         folder = tmp_path / name
@@ -40,21 +39,12 @@ def publish(fake_hub, tmp_path):  # noqa: F811 - the fixture imported above
                 "sha256": file_sha256(folder / "model.safetensors"),
             }
         )
+        return register_entry(entry)
 
-        class Plugin:
-            @zoo.hookimpl
-            def zoo_register_pretrained(self, register):
-                register(entry)
-
-        names.append(zoo.register_plugin(Plugin(), f"test-check-{name}"))
-        return entry
-
-    yield publish_as
-    for name in names:
-        zoo.unregister_plugin(name)
+    return publish_as
 
 
-def test_a_cached_hub_entry_is_checked_without_a_request(fake_hub, publish):  # noqa: F811
+def test_a_cached_hub_entry_is_checked_without_a_request(fake_hub, publish):
     entry = publish("independent-digits-hub")
     before = len(fake_hub.requests)
     with pytest.raises(NotCached) as info:
@@ -75,7 +65,7 @@ def test_a_cached_hub_entry_is_checked_without_a_request(fake_hub, publish):  # 
     assert model.architecture == "independent"
 
 
-def test_a_cached_hub_entry_with_a_wrong_metric_fails(fake_hub, publish):  # noqa: F811
+def test_a_cached_hub_entry_with_a_wrong_metric_fails(fake_hub, publish):
     def worse(meta):
         test = meta["metrics"]["test"]
         test["nll_nats"] += 1.0
@@ -91,7 +81,7 @@ def test_a_cached_hub_entry_with_a_wrong_metric_fails(fake_hub, publish):  # noq
         check_pretrained(entry.name)
 
 
-def test_a_cached_file_that_fails_its_pin_fails(fake_hub, publish):  # noqa: F811
+def test_a_cached_file_that_fails_its_pin_fails(fake_hub, publish):
     entry = publish("independent-digits-altered")
     weights = zoo.sources.resolve_entry(entry) / "model.safetensors"
     blob = weights.resolve()

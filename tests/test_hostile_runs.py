@@ -32,12 +32,6 @@ def run(out, epochs=1, **kwargs):
     return train("independent", "digits", out, epochs=epochs, settings=SETTINGS, dataset_options=SMALL, **kwargs)
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
     return run(tmp_path_factory.mktemp("runs") / "finished", epochs=1)
@@ -80,7 +74,7 @@ def test_disk_full_while_checkpointing_loses_nothing_and_resumes_exactly(tmp_pat
     assert torch.equal(a["logit_table"], b["logit_table"])  # exact resume
 
 
-def test_disk_full_on_the_command_line_is_one_line(tmp_path, monkeypatch, capsys):
+def test_disk_full_on_the_command_line_is_one_line(tmp_path, monkeypatch, one_line_error):
     import zoo.weights
 
     def no_space(fd):
@@ -88,7 +82,7 @@ def test_disk_full_on_the_command_line_is_one_line(tmp_path, monkeypatch, capsys
 
     monkeypatch.setattr(zoo.weights.os, "fsync", no_space)
     assert main(["create", "independent", "--out", str(tmp_path / "m")]) == 2
-    err = one_line_error(capsys)
+    err = one_line_error()
     assert "model.safetensors: cannot write (No space left on device)" in err
     assert not list((tmp_path / "m").glob(".*.tmp"))
 
@@ -151,13 +145,13 @@ def test_checkpoint_link_out_of_the_folder_is_refused(run_copy, tmp_path):
         run(run_copy, epochs=2, resume=True)
 
 
-def test_over_long_names_are_one_line(tmp_path, capsys):
+def test_over_long_names_are_one_line(tmp_path, one_line_error):
     long = tmp_path / ("n" * 300)
     assert main(["create", "independent", "--out", str(long)]) == 2
-    err = one_line_error(capsys)
+    err = one_line_error()
     assert "File name too long" in err and len(err) < 300
     assert main(["train", "independent", "--dataset", "digits", "--out", str(long / "m")]) == 2
-    assert "File name too long" in one_line_error(capsys)
+    assert "File name too long" in one_line_error()
     with pytest.raises(WeightsError, match="File name too long"):
         zoo.weights.load_folder(long)
     with pytest.raises(WriteError, match="File name too long"):
@@ -207,7 +201,7 @@ def test_complete_with_zero_images(model):
 # -- 4. nothing overwritten ------------------------------------------------------------------------
 
 
-def test_create_refuses_a_folder_holding_a_model_unless_overwrite(tmp_path, capsys):
+def test_create_refuses_a_folder_holding_a_model_unless_overwrite(tmp_path, capsys, one_line_error):
     out = tmp_path / "m"
     assert main(["create", "independent", "--out", str(out), "--set", "levels=3"]) == 0
     (out / "README.md").write_text("a card for the first weights")
@@ -215,7 +209,7 @@ def test_create_refuses_a_folder_holding_a_model_unless_overwrite(tmp_path, caps
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
     assert main(["create", "independent", "--out", str(out), "--set", "levels=5"]) == 2
-    err = one_line_error(capsys)
+    err = one_line_error()
     assert f"{out} already holds a model (config.json, model.safetensors); replace it with --overwrite" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
@@ -256,13 +250,13 @@ def test_train_overwrite_replaces_a_run(run_copy):
     assert (out / "notes.txt").read_text() == "mine"  # not zoo's: left alone
 
 
-def test_two_runs_into_one_folder(tmp_path, capsys):
+def test_two_runs_into_one_folder(tmp_path, one_line_error):
     out = tmp_path / "m"
     with RunFolder(out).claim():  # another run holds the folder
         with pytest.raises(zoo.ZooError, match=f"{out} is in use by another zoo run \\(process {os.getpid()}\\)"):
             run(out)
         assert main(["create", "independent", "--out", str(out)]) == 2
-        assert "in use by another zoo run" in one_line_error(capsys)
+        assert "in use by another zoo run" in one_line_error()
     run(out)  # free again
 
 

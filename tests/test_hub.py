@@ -17,44 +17,18 @@ import torch
 
 import zoo
 from zoo.sources import resolve_entry
+from zoo.testing.hub import TOKEN, silent_server
 from zoo.weights import file_sha256
-
-from .hub_server import TOKEN, silent_server
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
 
 
-def make_model(seed: int) -> zoo.Model:
-    torch.manual_seed(seed)
-    model = zoo.create("independent", levels=4, height=3, width=3)
-    with torch.no_grad():
-        model.logit_table.normal_()
-    return model
-
-
-def batch() -> torch.Tensor:
-    return torch.randint(0, 4, (5, 1, 3, 3), generator=torch.Generator().manual_seed(1))
-
-
 @pytest.fixture
-def hub_entry():
-    """Register Hub PretrainedEntries at run time, as a plugin would; unregistered afterwards."""
-    names = []
-
-    def register(**fields) -> str:
-        entry = zoo.PretrainedEntry(architecture="independent", dataset="digits", **fields)
-
-        class Plugin:
-            @zoo.hookimpl
-            def zoo_register_pretrained(self, register):
-                register(entry)
-
-        names.append(zoo.register_plugin(Plugin(), f"test-hub-{entry.name}"))
-        return entry.name
-
-    yield register
-    for name in names:
-        zoo.unregister_plugin(name)
+def hub_entry(register_entry):
+    """``hub_entry(**fields)`` registers an ``independent`` digits entry at run time and returns its name."""
+    return lambda **fields: (
+        register_entry(zoo.PretrainedEntry(architecture="independent", dataset="digits", **fields)).name
+    )
 
 
 def offline(monkeypatch):
@@ -64,9 +38,9 @@ def offline(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
 
 
-def test_push_then_load_round_trip(fake_hub, capsys, caplog):
+def test_push_then_load_round_trip(fake_hub, capsys, caplog, tiny_model, tiny_batch):
     caplog.set_level(logging.DEBUG)
-    model = make_model(0)
+    model = tiny_model(0)
     url = zoo.push_to_hub(model, "alice/ind")
     oid = fake_hub.repos["alice/ind"].branches["main"]
     assert url == f"{fake_hub.url}/alice/ind/commit/{oid}"
@@ -78,15 +52,17 @@ def test_push_then_load_round_trip(fake_hub, capsys, caplog):
     assert b'zoo.load("alice/ind")' in files["README.md"]
 
     loaded = zoo.load("alice/ind")
-    x = batch()
+    x = tiny_batch
     assert torch.equal(loaded.log_prob(x), model.log_prob(x))
     assert loaded.pretrained_info["source"].endswith(oid)  # the cache snapshot of that commit
     out = capsys.readouterr()
     assert TOKEN not in out.out + out.err + caplog.text
 
 
-def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, hub_entry, tmp_path):
-    model = make_model(1)
+def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(
+    fake_hub, hub_entry, tmp_path, tiny_model, tiny_batch
+):
+    model = tiny_model(1)
     folder = zoo.save_pretrained(model, tmp_path / "ind", dataset="digits")
     (folder / "checkpoints").mkdir()
     (folder / "checkpoints" / "last.safetensors").write_bytes(b"training state")
@@ -102,18 +78,18 @@ def test_push_folder_adds_a_card_and_a_registered_name_loads_verified(fake_hub, 
     assert b"# alice/named" in fake_hub.files("alice/named")["README.md"]
     name = hub_entry(name="ind-hub", repo_id="alice/named", sha256=file_sha256(folder / "model.safetensors"))
     assert zoo.model_info(name)["location"] == "hub: alice/named@main"
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
 
 
-def test_revision_pinning_loads_each_commit(fake_hub, hub_entry):
-    first, second = make_model(2), make_model(3)
+def test_revision_pinning_loads_each_commit(fake_hub, hub_entry, tiny_model, tiny_batch):
+    first, second = tiny_model(2), tiny_model(3)
     zoo.push_to_hub(first, "alice/pinned")
     commit_a = fake_hub.repos["alice/pinned"].branches["main"]
     zoo.push_to_hub(second, "alice/pinned")
     commit_b = fake_hub.repos["alice/pinned"].branches["main"]
     assert commit_a != commit_b
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/pinned").log_prob(x), second.log_prob(x))
     assert torch.equal(zoo.load("alice/pinned", revision=commit_a).log_prob(x), first.log_prob(x))
     assert torch.equal(zoo.load("alice/pinned", revision=commit_b).log_prob(x), second.log_prob(x))
@@ -132,32 +108,32 @@ def test_revision_pinning_loads_each_commit(fake_hub, hub_entry):
     assert torch.equal(zoo.load(name, revision=commit_b).log_prob(x), second.log_prob(x))
 
 
-def test_push_to_a_new_branch(fake_hub):
-    main_model, branch_model = make_model(4), make_model(5)
+def test_push_to_a_new_branch(fake_hub, tiny_model, tiny_batch):
+    main_model, branch_model = tiny_model(4), tiny_model(5)
     zoo.push_to_hub(main_model, "alice/branches")
     url = zoo.push_to_hub(branch_model, "alice/branches", revision="experiment")
     repo = fake_hub.repos["alice/branches"]
     assert url.endswith(repo.branches["experiment"])
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/branches", revision="experiment").log_prob(x), branch_model.log_prob(x))
     assert torch.equal(zoo.load("alice/branches").log_prob(x), main_model.log_prob(x))
 
 
-def test_offline_mode_serves_from_cache_without_requests(fake_hub, hub_entry, monkeypatch):
-    model = make_model(6)
+def test_offline_mode_serves_from_cache_without_requests(fake_hub, hub_entry, monkeypatch, tiny_model, tiny_batch):
+    model = tiny_model(6)
     zoo.push_to_hub(model, "alice/cached")
     name = hub_entry(name="ind-cached", repo_id="alice/cached")
     zoo.load(name)  # fills the cache
     offline(monkeypatch)
     before = len(fake_hub.requests)
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
     assert torch.equal(zoo.load("alice/cached").log_prob(x), model.log_prob(x))
     assert len(fake_hub.requests) == before
 
 
-def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypatch):
-    zoo.push_to_hub(make_model(7), "alice/uncached")
+def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypatch, tiny_model):
+    zoo.push_to_hub(tiny_model(7), "alice/uncached")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # set after huggingface_hub was imported: still honoured
     before = len(fake_hub.requests)
     with pytest.raises(zoo.HubError) as info:
@@ -172,8 +148,8 @@ def test_offline_mode_without_cache_says_so_and_how_to_fix_it(fake_hub, monkeypa
     assert len(fake_hub.requests) == before
 
 
-def test_corrupted_download_is_refused(fake_hub, hub_entry):
-    model = make_model(8)
+def test_corrupted_download_is_refused(fake_hub, hub_entry, tiny_model):
+    model = tiny_model(8)
     zoo.push_to_hub(model, "alice/corrupt")
     good = file_sha256_of(fake_hub.files("alice/corrupt")["model.safetensors"])
     name = hub_entry(name="ind-corrupt", repo_id="alice/corrupt", sha256=good)
@@ -192,8 +168,8 @@ def test_corrupted_download_is_refused(fake_hub, hub_entry):
         zoo.load(name)
 
 
-def test_index_hash_mismatch_is_refused(fake_hub, hub_entry):
-    zoo.push_to_hub(make_model(9), "alice/changed")
+def test_index_hash_mismatch_is_refused(fake_hub, hub_entry, tiny_model):
+    zoo.push_to_hub(tiny_model(9), "alice/changed")
     name = hub_entry(name="ind-changed", repo_id="alice/changed", sha256="0" * 64)
     with pytest.raises(zoo.HubError, match=f"expects {'0' * 64}; refusing to load"):
         zoo.load(name)
@@ -218,8 +194,8 @@ def test_missing_file(fake_hub):
     )
 
 
-def test_missing_revision(fake_hub):
-    zoo.push_to_hub(make_model(10), "alice/revs")
+def test_missing_revision(fake_hub, tiny_model):
+    zoo.push_to_hub(tiny_model(10), "alice/revs")
     with pytest.raises(zoo.HubError) as info:
         zoo.load("alice/revs", revision="v9")
     assert str(info.value) == (
@@ -227,12 +203,12 @@ def test_missing_revision(fake_hub):
     )
 
 
-def test_readme_is_optional(fake_hub):
-    model = make_model(11)
+def test_readme_is_optional(fake_hub, tiny_model, tiny_batch):
+    model = tiny_model(11)
     zoo.push_to_hub(model, "alice/no-card")
     files = fake_hub.files("alice/no-card")
     fake_hub.commit("alice/no-card", {}, deleted=["README.md"])
-    x = batch()
+    x = tiny_batch
     loaded = zoo.load("alice/no-card")
     assert torch.equal(loaded.log_prob(x), model.log_prob(x))
     assert "README.md" in files and not (Path(loaded.pretrained_info["source"]) / "README.md").exists()
@@ -298,10 +274,10 @@ def test_cli_without_network_prints_one_line(tmp_path):
     assert "cannot reach the Hub" in proc.stderr
 
 
-def test_push_without_token_is_refused_and_never_shows_one(fake_hub, monkeypatch):
+def test_push_without_token_is_refused_and_never_shows_one(fake_hub, monkeypatch, tiny_model):
     monkeypatch.setenv("HF_TOKEN", "hf_wrong_token_do_not_print")
     with pytest.raises(zoo.HubError) as info:
-        zoo.push_to_hub(make_model(12), "alice/secret")
+        zoo.push_to_hub(tiny_model(12), "alice/secret")
     msg = str(info.value)
     assert msg.startswith(f"push to Hub repo 'alice/secret' at {fake_hub.url}: not authorised (HTTP 401)")
     assert "HF_TOKEN" in msg and "hf_wrong_token" not in msg
@@ -313,7 +289,7 @@ def test_push_rejects_a_folder_that_is_not_a_model(tmp_path):
         zoo.push_to_hub(tmp_path, "alice/empty")
 
 
-def test_bundled_entries_resolve_in_their_package(tmp_path, monkeypatch):
+def test_bundled_entries_resolve_in_their_package(tmp_path, monkeypatch, tiny_model):
     (tmp_path / "shipper").mkdir()
     (tmp_path / "shipper" / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
@@ -325,7 +301,7 @@ def test_bundled_entries_resolve_in_their_package(tmp_path, monkeypatch):
         zoo.WeightsError, match="bundled model 'ind-local': .* has no config.json and model.safetensors"
     ):
         resolve_entry(entry)
-    zoo.save_pretrained(make_model(13), folder)
+    zoo.save_pretrained(tiny_model(13), folder)
     assert resolve_entry(entry) == folder
     with pytest.raises(zoo.WeightsError, match="bundled model 'ind-local': .*No module named 'nowhere'"):
         resolve_entry(entry.model_copy(update={"package": "nowhere"}))
@@ -342,10 +318,10 @@ def file_sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, capsys):
+def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, capsys, tiny_model, tiny_batch):
     from zoo.cli import main
 
-    model = make_model(14)
+    model = tiny_model(14)
     folder = zoo.save_pretrained(model, tmp_path / "cli-model", dataset="digits")
     assert main(["card", str(folder), "--recipe", "zoo train independent --dataset digits --out x"]) == 0
     assert main(["push", str(folder), "--repo", "bob/cli", "--revision", "v1"]) == 0
@@ -354,7 +330,7 @@ def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, 
     assert f"{fake_hub.url}/bob/cli/commit/{oid}" in out.out
     assert TOKEN not in out.out + out.err
     assert b"zoo train independent --dataset digits --out x" in fake_hub.files("bob/cli", "v1")["README.md"]
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("bob/cli", revision="v1").log_prob(x), model.log_prob(x))
 
     assert main(["sample", "bob/missing", "--n", "1", "--out", str(tmp_path / "s.png")]) == 2
@@ -362,8 +338,8 @@ def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, 
     assert err.count("\n") == 1 and "repository not found" in err and "bob/missing" in err
 
 
-def test_only_known_hub_routes_are_used(fake_hub):
-    zoo.push_to_hub(make_model(15), "alice/routes")
+def test_only_known_hub_routes_are_used(fake_hub, tiny_model):
+    zoo.push_to_hub(tiny_model(15), "alice/routes")
     zoo.load("alice/routes")
     unknown = [
         r
@@ -373,22 +349,22 @@ def test_only_known_hub_routes_are_used(fake_hub):
     assert unknown == []
 
 
-def test_private_repo_needs_the_token(fake_hub, monkeypatch):
-    model = make_model(16)
+def test_private_repo_needs_the_token(fake_hub, monkeypatch, tiny_model, tiny_batch):
+    model = tiny_model(16)
     zoo.push_to_hub(model, "alice/private", private=True)
     assert fake_hub.repos["alice/private"].private
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/private").log_prob(x), model.log_prob(x))  # HF_TOKEN is set
     monkeypatch.delenv("HF_TOKEN")  # an uncached revision, so the answer comes from the Hub
     with pytest.raises(zoo.HubError, match="'alice/private' .*repository not found.*private repo needs HF_TOKEN"):
         zoo.load("alice/private", revision=fake_hub.repos["alice/private"].branches["main"][:7])
 
 
-def test_invalid_repo_id_is_a_clear_error(fake_hub):
+def test_invalid_repo_id_is_a_clear_error(fake_hub, tiny_model):
     with pytest.raises(zoo.HubError, match=r"Hub repo 'alice/bad name' \(revision 'main'\): not a valid Hub repo id"):
         zoo.load("alice/bad name")
     with pytest.raises(zoo.HubError, match="push to Hub repo .bad name!.: not a valid Hub repo id"):
-        zoo.push_to_hub(make_model(17), "bad name!")
+        zoo.push_to_hub(tiny_model(17), "bad name!")
 
 
 def test_every_bundled_model_with_a_hub_repo_publishes_there_and_loads_back(fake_hub, tmp_path):
@@ -432,10 +408,12 @@ def lock_files(home: Path) -> list[Path]:
     return sorted((home / "hub" / ".locks").rglob("*.lock"))
 
 
-def test_trickling_server_is_cut_by_the_minimum_rate_and_the_lock_is_released(fake_hub, tmp_path, monkeypatch):
+def test_trickling_server_is_cut_by_the_minimum_rate_and_the_lock_is_released(
+    fake_hub, tmp_path, monkeypatch, tiny_model, tiny_batch
+):
     from filelock import FileLock
 
-    model = make_model(18)
+    model = tiny_model(18)
     zoo.push_to_hub(model, "alice/slow")
     monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
     monkeypatch.setenv("ZOO_HUB_RATE_WINDOW", "0.5")
@@ -455,15 +433,15 @@ def test_trickling_server_is_cut_by_the_minimum_rate_and_the_lock_is_released(fa
         lock.acquire()
         lock.release()
     fake_hub.trickle.clear()
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/slow").log_prob(x), model.log_prob(x))
 
 
-def test_two_downloads_sharing_the_cache_both_end(fake_hub, monkeypatch):
+def test_two_downloads_sharing_the_cache_both_end(fake_hub, monkeypatch, tiny_model):
     """The second waits on the cache lock the first holds; both end within the limits."""
     import threading
 
-    zoo.push_to_hub(make_model(19), "alice/shared")
+    zoo.push_to_hub(tiny_model(19), "alice/shared")
     monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
     monkeypatch.setenv("ZOO_HUB_RATE_WINDOW", "0.5")
     fake_hub.trickle["model.safetensors"] = 0.05
@@ -501,17 +479,19 @@ def test_bad_limit_settings_are_one_line(fake_hub, monkeypatch, name, value, uni
         zoo.load("alice/x")
 
 
-def test_limits_do_not_cut_a_healthy_download_and_leave_other_calls_alone(fake_hub, monkeypatch):
-    model = make_model(20)
+def test_limits_do_not_cut_a_healthy_download_and_leave_other_calls_alone(
+    fake_hub, monkeypatch, tiny_model, tiny_batch
+):
+    model = tiny_model(20)
     zoo.push_to_hub(model, "alice/healthy")
     monkeypatch.setenv("ZOO_HUB_TIMEOUT", "0.5")  # shorter than the whole test, not than one answer
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/healthy").log_prob(x), model.log_prob(x))
-    zoo.push_to_hub(make_model(21), "alice/healthy")  # publishing runs outside any download budget
+    zoo.push_to_hub(tiny_model(21), "alice/healthy")  # publishing runs outside any download budget
 
 
-def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
-    model = make_model(22)
+def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry, tiny_model, tiny_batch):
+    model = tiny_model(22)
     zoo.push_to_hub(model, "alice/pinned-config")
     files = fake_hub.files("alice/pinned-config")
     name = hub_entry(
@@ -520,7 +500,7 @@ def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
         sha256=file_sha256_of(files["model.safetensors"]),
         config_sha256=file_sha256_of(files["config.json"]),
     )
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load(name).log_prob(x), model.log_prob(x))
     edited = json.loads(files["config.json"])
     edited["metrics"] = {"test": {"bits_per_dim": 0.01}}  # a flattering edit that the weights pin cannot see
@@ -535,21 +515,21 @@ def test_edited_config_is_refused_by_its_pin(fake_hub, hub_entry):
     assert f"the pretrained index expects {file_sha256_of(files['config.json'])}; refusing" in msg
 
 
-def test_files_announced_on_xet_come_over_plain_http_within_the_limits(fake_hub):
+def test_files_announced_on_xet_come_over_plain_http_within_the_limits(fake_hub, tiny_model, tiny_batch):
     """hf_xet would move the bytes outside huggingface_hub's HTTP client, where no deadline applies."""
-    model = make_model(23)
+    model = tiny_model(23)
     zoo.push_to_hub(model, "alice/on-xet")
     fake_hub.xet = True
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/on-xet").log_prob(x), model.log_prob(x))
     assert not [p for m, p in fake_hub.requests if "xet-read-token" in p]
 
 
-def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tmp_path, capsys):
+def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tmp_path, capsys, tiny_model, tiny_batch):
     from zoo.cli import main
 
     folder = tmp_path / "m"
-    zoo.save_pretrained(make_model(30), folder, dataset="digits")
+    zoo.save_pretrained(tiny_model(30), folder, dataset="digits")
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     assert main(["push", str(folder), "--repo", "alice/pinned-entry"]) == 0
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no card or samples written here
@@ -560,18 +540,18 @@ def test_push_leaves_the_folder_untouched_and_prints_a_pinned_entry(fake_hub, tm
     assert entry.revision == fake_hub.repos["alice/pinned-entry"].branches["main"]
     assert entry.sha256 == file_sha256(folder / "model.safetensors")
     assert entry.config_sha256 == file_sha256(folder / "config.json")
-    x = batch()
+    x = tiny_batch
     loaded = zoo.load_folder(resolve_entry(entry.model_copy(update={"name": "pinned"})))
-    assert torch.equal(loaded.log_prob(x), make_model(30).log_prob(x))
+    assert torch.equal(loaded.log_prob(x), tiny_model(30).log_prob(x))
 
 
-def test_push_refuses_a_card_written_for_other_weights(fake_hub, tmp_path):
+def test_push_refuses_a_card_written_for_other_weights(fake_hub, tmp_path, tiny_model):
     from zoo.cards import read_card, write_model_card
 
-    folder = zoo.save_pretrained(make_model(31), tmp_path / "m", dataset="digits")
+    folder = zoo.save_pretrained(tiny_model(31), tmp_path / "m", dataset="digits")
     write_model_card(folder, name="alice/card")
     assert read_card(folder).data.to_dict()["weights_sha256"] == file_sha256(folder / "model.safetensors")
-    zoo.save_pretrained(make_model(32), folder)  # new weights, the old card stays
+    zoo.save_pretrained(tiny_model(32), folder)  # new weights, the old card stays
     with pytest.raises(zoo.HubError, match="README.md describes other weights .* write it again with `zoo card`"):
         zoo.push_to_hub(folder, "alice/card")
     assert "alice/card" not in fake_hub.repos

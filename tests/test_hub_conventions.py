@@ -11,8 +11,7 @@ from huggingface_hub import ModelCard
 import zoo
 from zoo.cards import card_data, write_model_card
 from zoo.cli import main
-
-from .hub_server import TOKEN
+from zoo.testing.hub import TOKEN
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
 

@@ -11,8 +11,6 @@ import pytest
 import zoo
 from zoo.testing.hub import FakeHub
 
-from .test_hub import make_model
-
 SITE = Path("lib/python3/site-packages/evil.pth")
 
 
@@ -22,8 +20,8 @@ def _files_under(root: Path) -> set[Path]:
 
 @pytest.mark.parametrize("header", ["ETag", "X-Linked-Etag", "X-Repo-Commit"])
 @pytest.mark.parametrize("shape", ["relative", "absolute", "pth"])
-def test_a_path_in_a_header_is_refused_and_nothing_lands_outside(fake_hub, tmp_path, header, shape):
-    zoo.push_to_hub(make_model(31), "alice/target")
+def test_a_path_in_a_header_is_refused_and_nothing_lands_outside(fake_hub, tmp_path, header, shape, tiny_model):
+    zoo.push_to_hub(tiny_model(31), "alice/target")
     outside = tmp_path / "outside"
     outside.mkdir()
     target = {
@@ -65,29 +63,29 @@ def test_the_fake_hub_refuses_blob_names_that_leave_its_root(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["config.json", "README.md"])
-def test_an_oversized_config_or_card_is_refused_before_its_body(fake_hub, name):
+def test_an_oversized_config_or_card_is_refused_before_its_body(fake_hub, name, tiny_model):
     """A 3 MiB config.json or README.md: refused on its Content-Length, no body byte read."""
-    zoo.push_to_hub(make_model(32), "alice/big")
+    zoo.push_to_hub(tiny_model(32), "alice/big")
     fake_hub.commit("alice/big", {name: b" " * (3 << 20)})
     with pytest.raises(zoo.HubError, match=rf"announces 3,145,728 bytes for {name}, more than the 1,048,576"):
         zoo.load("alice/big")
 
 
-def test_the_weights_are_bounded_by_their_own_header(fake_hub):
+def test_the_weights_are_bounded_by_their_own_header(fake_hub, tiny_model):
     """Weights with 2 MiB appended past what their safetensors header says: stopped while streaming."""
-    zoo.push_to_hub(make_model(33), "alice/big")
+    zoo.push_to_hub(tiny_model(33), "alice/big")
     weights = fake_hub.files("alice/big")["model.safetensors"]
     fake_hub.commit("alice/big", {"model.safetensors": weights + bytes(2 << 20)})
     with pytest.raises(zoo.HubError, match=rf"sent more than {len(weights):,} bytes for model.safetensors"):
         zoo.load("alice/big")
 
 
-def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch):
+def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch, tiny_model):
     import errno
 
     from huggingface_hub import file_download
 
-    zoo.push_to_hub(make_model(34), "alice/full")
+    zoo.push_to_hub(tiny_model(34), "alice/full")
     real_get = file_download.http_get
 
     class FullDisk:
@@ -113,12 +111,12 @@ def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch):
 # -- bounded waits for push -------------------------------------------------------------------------
 
 
-def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_hub, monkeypatch, tmp_path):
+def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_hub, monkeypatch, tmp_path, tiny_model):
     import subprocess
     import sys
     import time
 
-    folder = zoo.save_pretrained(make_model(35), tmp_path / "m")
+    folder = zoo.save_pretrained(tiny_model(35), tmp_path / "m")
     fake_hub.stall.add("commit")
     monkeypatch.setenv("ZOO_HUB_TIMEOUT", "1")
     start = time.monotonic()
@@ -140,22 +138,22 @@ def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_
 # -- publishing truths --------------------------------------------------------------------------------
 
 
-def test_private_on_an_existing_public_repo_makes_it_private(fake_hub):
-    zoo.push_to_hub(make_model(36), "alice/vis")
+def test_private_on_an_existing_public_repo_makes_it_private(fake_hub, tiny_model):
+    zoo.push_to_hub(tiny_model(36), "alice/vis")
     assert not fake_hub.repos["alice/vis"].private
-    zoo.push_to_hub(make_model(37), "alice/vis", private=True)
+    zoo.push_to_hub(tiny_model(37), "alice/vis", private=True)
     assert fake_hub.repos["alice/vis"].private
     assert ("PUT", "/api/models/alice/vis/settings") in fake_hub.requests
-    zoo.push_to_hub(make_model(38), "alice/vis")  # without --private an existing repo keeps its visibility
+    zoo.push_to_hub(tiny_model(38), "alice/vis")  # without --private an existing repo keeps its visibility
     assert fake_hub.repos["alice/vis"].private
 
 
-def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monkeypatch):
+def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monkeypatch, tiny_model):
     import httpx2
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    zoo.push_to_hub(make_model(39), "alice/stays-public")
+    zoo.push_to_hub(tiny_model(39), "alice/stays-public")
     commits = dict(fake_hub.repos["alice/stays-public"].commits)
 
     def refuse(self, repo_id, **kwargs):
@@ -164,21 +162,21 @@ def test_private_that_the_hub_refuses_says_so_and_uploads_nothing(fake_hub, monk
 
     monkeypatch.setattr(HfApi, "update_repo_settings", refuse)
     with pytest.raises(zoo.HubError, match=r"--private was asked, but the repo exists and could not be made private"):
-        zoo.push_to_hub(make_model(40), "alice/stays-public", private=True)
+        zoo.push_to_hub(tiny_model(40), "alice/stays-public", private=True)
     assert fake_hub.repos["alice/stays-public"].commits == commits and not fake_hub.repos["alice/stays-public"].private
 
 
-def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, capsys, monkeypatch):
+def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, capsys, monkeypatch, tiny_model):
     """The folder changes while the upload runs (a training run still writing): the entry pins the upload."""
     import zoo.publish
     from zoo.cli import main
     from zoo.weights import file_sha256
 
-    folder = zoo.save_pretrained(make_model(41), tmp_path / "m", dataset="digits")
+    folder = zoo.save_pretrained(tiny_model(41), tmp_path / "m", dataset="digits")
     real_upload = zoo.publish._upload
 
     def upload_while_the_folder_changes(*args, **kwargs):
-        zoo.save_pretrained(make_model(42), folder, dataset="digits")
+        zoo.save_pretrained(tiny_model(42), folder, dataset="digits")
         return real_upload(*args, **kwargs)
 
     monkeypatch.setattr(zoo.publish, "_upload", upload_while_the_folder_changes)

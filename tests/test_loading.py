@@ -11,22 +11,9 @@ import torch
 
 import zoo
 from zoo.cli import main
-
-from .hub_server import TOKEN
+from zoo.testing.hub import TOKEN
 
 pytestmark = pytest.mark.usefixtures("fake_hub")
-
-
-def make_model(seed: int) -> zoo.Model:
-    torch.manual_seed(seed)
-    model = zoo.create("independent", levels=4, height=3, width=3)
-    with torch.no_grad():
-        model.logit_table.normal_()
-    return model
-
-
-def batch() -> torch.Tensor:
-    return torch.randint(0, 4, (5, 1, 3, 3), generator=torch.Generator().manual_seed(1))
 
 
 def hub_gets(hub) -> list[str]:
@@ -34,8 +21,8 @@ def hub_gets(hub) -> list[str]:
 
 
 @pytest.mark.parametrize("stored", [torch.bfloat16, torch.float16])
-def test_half_precision_weights_load_back_cast_to_the_requested_dtype(tmp_path, stored):
-    model = make_model(0)
+def test_half_precision_weights_load_back_cast_to_the_requested_dtype(tmp_path, stored, tiny_model):
+    model = tiny_model(0)
     model.to(stored).save_pretrained(tmp_path / "half")
     halves = model.to(stored).state_dict()["logit_table"]
 
@@ -47,42 +34,42 @@ def test_half_precision_weights_load_back_cast_to_the_requested_dtype(tmp_path, 
     assert zoo.Model.from_pretrained(tmp_path / "half", dtype=torch.float64).dtype == torch.float64
 
 
-def test_a_bad_dtype_is_one_line_naming_the_choices(tmp_path):
-    zoo.save_pretrained(make_model(1), tmp_path / "m")
+def test_a_bad_dtype_is_one_line_naming_the_choices(tmp_path, tiny_model):
+    zoo.save_pretrained(tiny_model(1), tmp_path / "m")
     with pytest.raises(zoo.ArgumentError, match=r"dtype='int8' is not a floating-point dtype; use one of float32"):
         zoo.load(tmp_path / "m", dtype="int8")
 
 
-def test_from_pretrained_loads_its_own_class_and_refuses_another(tmp_path):
+def test_from_pretrained_loads_its_own_class_and_refuses_another(tmp_path, tiny_model):
     from zoo_pixelcnn import PixelCNN
 
     model = PixelCNN.from_pretrained("pixelcnn-digits", dtype=torch.bfloat16)
     assert isinstance(model, PixelCNN) and model.dtype == torch.bfloat16 and not model.training
-    zoo.save_pretrained(make_model(2), tmp_path / "ind")
+    zoo.save_pretrained(tiny_model(2), tmp_path / "ind")
     with pytest.raises(zoo.WeightsError, match=r"holds a independent model \(Independent\), not a PixelCNN"):
         PixelCNN.from_pretrained(tmp_path / "ind")
     assert zoo.Model.from_pretrained(tmp_path / "ind").architecture == "independent"
 
 
-def test_the_model_methods_reach_the_io_that_zoo_loading_supplies(fake_hub, tmp_path):
+def test_the_model_methods_reach_the_io_that_zoo_loading_supplies(fake_hub, tmp_path, tiny_model, tiny_batch):
     """The contract imports no I/O module: its methods run what zoo.loading handed to zoo.interfaces."""
     from zoo import interfaces, loading
 
     assert interfaces._model_io().load is loading.load_model
-    model = make_model(3)
+    model = tiny_model(3)
     url = model.push_to_hub("alice/from-the-method")
     assert url.sha256 == hashlib.sha256(fake_hub.files("alice/from-the-method")["model.safetensors"]).hexdigest()
     folder = model.save_pretrained(tmp_path / "m")
-    x = batch()
+    x = tiny_batch
     for loaded in (zoo.Model.from_pretrained("alice/from-the-method"), zoo.Model.from_pretrained(folder)):
         assert torch.equal(loaded.log_prob(x), model.log_prob(x))
 
 
-def test_hub_options_reach_huggingface_hub(fake_hub, tmp_path, monkeypatch):
-    model = make_model(3)
+def test_hub_options_reach_huggingface_hub(fake_hub, tmp_path, monkeypatch, tiny_model, tiny_batch):
+    model = tiny_model(3)
     zoo.push_to_hub(model, "alice/opts", private=True)
     monkeypatch.delenv("HF_TOKEN")
-    x = batch()
+    x = tiny_batch
     cache = tmp_path / "my-cache"
     loaded = zoo.load("alice/opts", token=TOKEN, cache_dir=cache, dtype="bfloat16")  # private: needs the token
     assert loaded.dtype == torch.bfloat16
@@ -99,15 +86,15 @@ def test_hub_options_reach_huggingface_hub(fake_hub, tmp_path, monkeypatch):
         zoo.load("alice/opts", local_files_only=True, force_download=True)
 
 
-def test_local_files_only_without_a_cached_copy_is_one_line(fake_hub):
-    zoo.push_to_hub(make_model(4), "alice/notcached")
+def test_local_files_only_without_a_cached_copy_is_one_line(fake_hub, tiny_model):
+    zoo.push_to_hub(tiny_model(4), "alice/notcached")
     with pytest.raises(zoo.HubError, match="is not in the Hugging Face cache") as info:
         zoo.load("alice/notcached", local_files_only=True)
     assert "\n" not in str(info.value)
 
 
-def test_zoo_download_fetches_a_hub_model_for_offline_use(fake_hub, capsys, monkeypatch):
-    model = make_model(5)
+def test_zoo_download_fetches_a_hub_model_for_offline_use(fake_hub, capsys, monkeypatch, tiny_model, tiny_batch):
+    model = tiny_model(5)
     zoo.push_to_hub(model, "alice/later")
     assert main(["download", "alice/later"]) == 0
     out = capsys.readouterr().out
@@ -118,7 +105,7 @@ def test_zoo_download_fetches_a_hub_model_for_offline_use(fake_hub, capsys, monk
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     before = len(fake_hub.requests)
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/later").log_prob(x), model.log_prob(x))
     assert len(fake_hub.requests) == before
 

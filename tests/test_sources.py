@@ -11,13 +11,11 @@ import torch
 import zoo
 from zoo.sources import Source, entry_source, fetch, is_hub_repo, model_folder, names_a_model, resolve
 
-from .test_hub import batch, make_model
 
-
-def test_each_kind_of_name_resolves_without_a_request(tmp_path, monkeypatch):
+def test_each_kind_of_name_resolves_without_a_request(tmp_path, monkeypatch, tiny_model):
     """No fake Hub here and no network: resolving a Hub name asks nobody."""
     monkeypatch.chdir(tmp_path)
-    folder = zoo.save_pretrained(make_model(50), tmp_path / "runs" / "mine")
+    folder = zoo.save_pretrained(tiny_model(50), tmp_path / "runs" / "mine")
     assert resolve("runs/mine") == Source("folder", "runs/mine", folder=folder.relative_to(tmp_path))
     bundled = resolve("pixelcnn-digits")
     assert bundled.kind == "bundled" and bundled.entry.name == "pixelcnn-digits" and bundled.repo_id is None
@@ -33,9 +31,9 @@ def test_each_kind_of_name_resolves_without_a_request(tmp_path, monkeypatch):
         resolve("pixelcnn-digit")
 
 
-def test_the_hub_scheme_names_the_repo_whatever_else_the_name_could_mean(tmp_path, monkeypatch):
+def test_the_hub_scheme_names_the_repo_whatever_else_the_name_could_mean(tmp_path, monkeypatch, tiny_model):
     monkeypatch.chdir(tmp_path)
-    zoo.save_pretrained(make_model(51), tmp_path / "alice" / "x")
+    zoo.save_pretrained(tiny_model(51), tmp_path / "alice" / "x")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert resolve("alice/x").kind == "folder"  # a local folder named like a repo (no entry's repo) is quiet
@@ -59,22 +57,22 @@ def test_an_entry_is_bundled_unless_a_revision_asks_for_its_repo():
         entry_source(entry.model_copy(update={"name": "bundled-only", "repo_id": None}), revision="c2")
 
 
-def test_a_local_folder_that_shadows_an_entrys_repo_says_how_to_reach_the_repo(tmp_path, monkeypatch):
+def test_a_local_folder_that_shadows_an_entrys_repo_says_how_to_reach_the_repo(tmp_path, monkeypatch, tiny_model):
     monkeypatch.chdir(tmp_path)
     repo = zoo.get_registry().entry("pixelcnn-binarized-mnist").repo_id
-    zoo.save_pretrained(make_model(52), tmp_path / repo)
+    zoo.save_pretrained(tiny_model(52), tmp_path / repo)
     with pytest.warns(UserWarning, match=rf"not the pretrained model or Hub repo named '{repo}' \(write hf://{repo}"):
         assert resolve(repo).kind == "folder"
 
 
 def test_a_repo_named_with_the_scheme_loads_from_the_hub_beside_a_local_folder_of_that_name(
-    fake_hub, tmp_path, monkeypatch
+    fake_hub, tmp_path, monkeypatch, tiny_model, tiny_batch
 ):
-    hub_model, local_model = make_model(53), make_model(54)
+    hub_model, local_model = tiny_model(53), tiny_model(54)
     zoo.push_to_hub(hub_model, "alice/both")
     monkeypatch.chdir(tmp_path)
     zoo.save_pretrained(local_model, tmp_path / "alice" / "both")
-    x = batch()
+    x = tiny_batch
     assert torch.equal(zoo.load("alice/both").log_prob(x), local_model.log_prob(x))
     from_hub = zoo.load("hf://alice/both")
     assert torch.equal(from_hub.log_prob(x), hub_model.log_prob(x))

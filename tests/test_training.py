@@ -10,7 +10,7 @@ import torch
 
 import zoo
 from zoo import evaluate, train
-from zoo.data import ImageSet, load_dataset
+from zoo.data import ImageSet
 from zoo.training import DefaultTrainer, TrainConfig, TrainResult
 from zoo.weights import load_tensors
 
@@ -24,11 +24,6 @@ def noisy_registered():
     zoo.register_plugin(Plugin(), "training-test")
     yield
     zoo.unregister_plugin("training-test")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", "train", limit=256), load_dataset("digits", "val", limit=64)
 
 
 def fresh(seed=0, **config):
@@ -111,8 +106,8 @@ def test_existing_run_is_not_overwritten(tmp_path):
 # -- reproducibility, optimizers, schedules, clipping ------------------------------------------------
 
 
-def test_seeded_runs_are_reproducible(digits):
-    train_set, val_set = digits
+def test_seeded_runs_are_reproducible(digits_subsets):
+    train_set, val_set = digits_subsets
     cfg = TrainConfig(epochs=2, batch_size=32, lr=0.02, seed=1, **FAST)
     a, b, c = fresh(), fresh(), fresh()
     DefaultTrainer().fit(a, train_set, val_set, cfg)
@@ -123,8 +118,8 @@ def test_seeded_runs_are_reproducible(digits):
 
 
 @pytest.mark.parametrize("optimizer", ["adam", "adagrad", "sgd", "rmsprop"])
-def test_every_optimizer_lowers_the_loss(digits, optimizer):
-    train_set, val_set = digits
+def test_every_optimizer_lowers_the_loss(digits_subsets, optimizer):
+    train_set, val_set = digits_subsets
     lr = {"adam": 0.05, "adagrad": 0.1, "sgd": 0.01, "rmsprop": 0.01}[optimizer]
     model = zoo.create("independent")
     result = DefaultTrainer().fit(
@@ -133,8 +128,8 @@ def test_every_optimizer_lowers_the_loss(digits, optimizer):
     assert result.best_val_nll < 64 * math.log(17) - 5
 
 
-def test_schedules(digits):
-    train_set, _ = digits
+def test_schedules(digits_subsets):
+    train_set, _ = digits_subsets
     base = dict(epochs=4, batch_size=128, lr=0.1, **FAST)  # 2 steps per epoch
 
     def lrs(**kw):
@@ -211,8 +206,8 @@ def test_gradient_clipping_bounds_each_step():
     assert moved == pytest.approx(0.01, rel=1e-4)  # unclipped, the gradient norm is 0.5 * sqrt(32)
 
 
-def test_mismatched_data_and_bad_batch_are_errors(digits):
-    train_set, _ = digits
+def test_mismatched_data_and_bad_batch_are_errors(digits_subsets):
+    train_set, _ = digits_subsets
     with pytest.raises(zoo.DatasetError, match="built for"):
         DefaultTrainer().fit(zoo.create("independent", levels=2), train_set, None, TrainConfig(**FAST))
     with pytest.raises(zoo.ZooError, match="loss became nan"):
@@ -237,8 +232,8 @@ def test_resampled_training_images_change_per_epoch():
     assert seen == [0, 1, 2]
 
 
-def test_worker_processes_give_the_same_run(digits):
-    train_set, _ = digits
+def test_worker_processes_give_the_same_run(digits_subsets):
+    train_set, _ = digits_subsets
     cfg = TrainConfig(epochs=1, batch_size=64, lr=0.02, **FAST)
     a, b = fresh(), fresh()
     DefaultTrainer().fit(a, train_set, None, cfg)
@@ -268,9 +263,9 @@ def crash_at(model, step):
 
 
 @pytest.mark.parametrize("kill_step", [2, 7, 9, 13, 17])
-def test_interrupted_run_resumes_exactly(tmp_path, digits, kill_step):
+def test_interrupted_run_resumes_exactly(tmp_path, digits_subsets, kill_step):
     """8 steps per epoch, checkpoints every 3 steps: kills before any checkpoint, mid-epoch and at epoch ends."""
-    train_set, val_set = digits
+    train_set, val_set = digits_subsets
     cfg = TrainConfig(epochs=3, batch_size=32, lr=0.05, seed=4, checkpoint_every=3, **FAST)
     reference = fresh(seed=9)
     ref_result = DefaultTrainer().fit(reference, train_set, val_set, cfg, out=tmp_path / "ref")
@@ -299,8 +294,8 @@ def test_interrupted_run_resumes_exactly(tmp_path, digits, kill_step):
     assert result.history == ref_result.history and result.steps == 24
 
 
-def test_resume_extends_a_finished_run_and_checks_settings(tmp_path, digits):
-    train_set, val_set = digits
+def test_resume_extends_a_finished_run_and_checks_settings(tmp_path, digits_subsets):
+    train_set, val_set = digits_subsets
     cfg = TrainConfig(epochs=2, batch_size=64, lr=0.05, **FAST)
     three = fresh()
     DefaultTrainer().fit(three, train_set, val_set, cfg.model_copy(update={"epochs": 3}), out=tmp_path / "three")

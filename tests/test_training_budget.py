@@ -10,18 +10,13 @@ import torch
 
 import zoo
 from zoo import train
-from zoo.data import ImageSet, load_dataset
+from zoo.data import ImageSet
 from zoo.training import DefaultTrainer, TrainConfig, TrainResult, TrainStep
 from zoo.weights import load_tensors
 
 from ._train_models import Noisy, NoisyConfig
 
 FAST = dict(progress=False, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def digits():
-    return load_dataset("digits", "train", limit=256), load_dataset("digits", "val", limit=64)
 
 
 def bits(n=64, seed=0):
@@ -186,10 +181,10 @@ class Crash(RuntimeError):
 
 
 @pytest.mark.parametrize("kill", [2, 7, 13, 20, "budget end"])
-def test_resume_is_exact_with_ema_warmup_and_max_steps(tmp_path, digits, kill, monkeypatch):
+def test_resume_is_exact_with_ema_warmup_and_max_steps(tmp_path, digits_subsets, kill, monkeypatch):
     """8 steps an epoch, checkpoints every 3 steps, a budget of 21 steps: kills mid-epoch, after an
     epoch's end, and after the checkpoint of the budget's last step but before the run's end."""
-    train_set, val_set = digits
+    train_set, val_set = digits_subsets
     cfg = TrainConfig(
         batch_size=32, lr=0.05, seed=4, checkpoint_every=3, ema=0.8, warmup=5, schedule="cosine", max_steps=21, **FAST
     )

@@ -31,12 +31,6 @@ def run(out, source="independent", dataset="digits", epochs=1, options=SMALL, **
     return train(source, dataset, out, epochs=epochs, settings=SETTINGS, dataset_options=options, **kwargs)
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1, err
-    return err
-
-
 # -- 1. dataset options, typed by what the dataset declares -------------------------------------
 
 
@@ -65,11 +59,11 @@ def test_dynamic_false_reads_the_static_set_and_its_message_offers_the_mnist_rou
         ("name=x", "'name' is not an option"),
     ],
 )
-def test_a_bad_data_option_is_refused_at_once_and_touches_nothing(tmp_path, capsys, pair, expected):
+def test_a_bad_data_option_is_refused_at_once_and_touches_nothing(tmp_path, pair, expected, one_line_error):
     out = tmp_path / "run"
     argv = ["train", "independent", "--dataset", "digits", "--out", str(out), "--data-option", pair]
     assert main(argv) == 2
-    assert expected in one_line_error(capsys)
+    assert expected in one_line_error()
     assert not out.exists()
 
 
@@ -129,13 +123,13 @@ def test_plugins_declare_typed_options_and_reserved_names_are_refused():
 # -- 3. the resume rule ---------------------------------------------------------------------------
 
 
-def test_resume_refuses_a_changed_data_option_or_seed(tmp_path, capsys):
+def test_resume_refuses_a_changed_data_option_or_seed(tmp_path, one_line_error):
     out = run(tmp_path / "run")
     base = ["train", "independent", "--dataset", "digits", "--out", str(out), "--resume", "--epochs", "2"]
     assert main([*base, "--data-option", "limit=64"]) == 2
-    assert "cannot resume with different settings (data option limit: 96 -> 64)" in one_line_error(capsys)
+    assert "cannot resume with different settings (data option limit: 96 -> 64)" in one_line_error()
     assert main([*base, "--set", "seed=4"]) == 2
-    assert "seed: 0 -> 4" in one_line_error(capsys)
+    assert "seed: 0 -> 4" in one_line_error()
     assert json.loads((out / "train_config.json").read_text())["dataset_options"] == {"limit": 96}
     assert main([*base, "--data-option", "limit=96"]) == 0  # the same option is no change
 
@@ -149,11 +143,11 @@ def test_resume_refuses_a_changed_data_option_or_seed(tmp_path, capsys):
         ('{"architecture": 3, "dataset": "digits"}', "field architecture must be a str"),
     ],
 )
-def test_an_edited_train_config_is_one_line(tmp_path, capsys, text, expected):
+def test_an_edited_train_config_is_one_line(tmp_path, text, expected, one_line_error):
     out = run(tmp_path / "run")
     (out / "train_config.json").write_text(text)
     assert main(["train", "independent", "--dataset", "digits", "--out", str(out), "--resume", "--epochs", "2"]) == 2
-    err = one_line_error(capsys)
+    err = one_line_error()
     assert "train_config.json" in err and expected in err and "new folder" in err
 
 
@@ -170,7 +164,7 @@ def test_an_edited_stored_setting_names_the_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("exists", [False, True])
-def test_a_failed_fine_tune_leaves_the_folder_as_it_found_it(tmp_path, capsys, exists):
+def test_a_failed_fine_tune_leaves_the_folder_as_it_found_it(tmp_path, exists, one_line_error):
     """Old zoo left train_config.json behind, and the corrected command was refused ("not empty")."""
     source, out = tmp_path / "base", tmp_path / "ft"
     assert main(["create", "independent", "--out", str(source)]) == 0  # digits: 17 levels
@@ -178,7 +172,7 @@ def test_a_failed_fine_tune_leaves_the_folder_as_it_found_it(tmp_path, capsys, e
         out.mkdir()
     argv = ["train", str(source), "--dataset", "digits-binarized", "--out", str(out), "--epochs", "1"]
     assert main([*argv, "--set", "progress=false"]) == 2
-    assert "17 levels" in one_line_error(capsys)
+    assert "17 levels" in one_line_error()
     assert out.is_dir() == exists and (not exists or not any(out.iterdir()))
     argv[3] = "digits"
     assert main([*argv, "--set", "progress=false", "--data-option", "limit=32"]) == 0
@@ -213,11 +207,11 @@ def test_a_signal_before_the_first_epoch_ends_checkpoints_and_resume_is_exact(tm
     assert torch.equal(a["logit_table"], b["logit_table"])
 
 
-def test_sigterm_on_the_command_line_is_one_line_and_its_exit_code(tmp_path, monkeypatch, capsys):
+def test_sigterm_on_the_command_line_is_one_line_and_its_exit_code(tmp_path, monkeypatch, one_line_error):
     _signal_at_step(monkeypatch, signal.SIGTERM, at=1)
     argv = ["train", "independent", "--dataset", "digits", "--out", str(tmp_path / "r"), "--set", "progress=false"]
     assert main([*argv, "--data-option", "limit=96"]) == 128 + signal.SIGTERM
-    assert "stopped by SIGTERM" in one_line_error(capsys)
+    assert "stopped by SIGTERM" in one_line_error()
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="names the file being written through /proc")

@@ -7,9 +7,6 @@ run on the same modules' parameters.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -17,9 +14,6 @@ import torch.nn.functional as F
 import zoo
 from zoo.layers import lstm_cell
 from zoo_diagonal_bilstm.model import DiagonalBiLSTMLayer, skew, unskew
-
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-DATA = os.environ.get("ZOO_DATA") or (str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
 
 
 def reference_direction(lstm, x, extra=None):
@@ -85,10 +79,7 @@ def test_one_direction_equals_the_skewed_loop():
     torch.testing.assert_close(lstm(x, extra), reference_direction(lstm, x, extra), rtol=1e-10, atol=1e-10)
 
 
-def test_bundled_mnist_model_gives_the_reference_log_prob_on_real_images(monkeypatch):
-    if DATA is None:
-        pytest.skip(f"MNIST is not on this machine (set ZOO_DATA or put it in {SHARED_DATA})")
-    monkeypatch.setenv("ZOO_DATA", DATA)
+def test_bundled_mnist_model_gives_the_reference_log_prob_on_real_images(monkeypatch, real_data):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = zoo.load("diagonal-bilstm-binarized-mnist").eval()
     x = zoo.load_dataset("binarized-mnist", "test", limit=16, dynamic=True).images.long()

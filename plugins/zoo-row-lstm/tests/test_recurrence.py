@@ -6,18 +6,12 @@ lstm_cell through autograd), run on the same module's parameters.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import torch
 
 import zoo
 from zoo.layers import lstm_cell
 from zoo_row_lstm.model import RowLSTMLayer
-
-SHARED_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-DATA = os.environ.get("ZOO_DATA") or (str(SHARED_DATA) if SHARED_DATA.is_dir() else None)
 
 
 def reference_layer(layer: RowLSTMLayer, x: torch.Tensor) -> torch.Tensor:
@@ -62,10 +56,7 @@ def test_layer_equals_the_row_loop_with_its_gradients(colours, height, width):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
 
 
-def test_bundled_mnist_model_gives_the_reference_log_prob_on_real_images(monkeypatch):
-    if DATA is None:
-        pytest.skip(f"MNIST is not on this machine (set ZOO_DATA or put it in {SHARED_DATA})")
-    monkeypatch.setenv("ZOO_DATA", DATA)
+def test_bundled_mnist_model_gives_the_reference_log_prob_on_real_images(monkeypatch, real_data):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = zoo.load("row-lstm-binarized-mnist").eval()
     x = zoo.load_dataset("binarized-mnist", "test", limit=16, dynamic=True).images.long()
