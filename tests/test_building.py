@@ -30,6 +30,7 @@ def test_the_cap_is_explicit_and_can_be_moved(monkeypatch):
         zoo.create("pixelcnn", **small)
 
 
+@pytest.mark.slow
 def test_zoo_create_with_huge_settings_is_one_line(tmp_path):
     run = subprocess.run(
         [sys.executable, "-m", "zoo.cli", "create", "row-lstm", "--out", tmp_path / "m"]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from zoo.builtin.datasets import MNIST_FILES, MNIST_VAL
 from zoo.cli import parse_settings
@@ -71,6 +72,7 @@ def write_tiny_mnist(root: Path, n_train: int = MNIST_VAL + 16, n_test: int = 16
             (folder / MNIST_FILES[part]).write_bytes(gzip.compress(idx_bytes(arr), compresslevel=1))
 
 
+@pytest.mark.slow
 def test_dry_run_trains_evaluates_and_summarises(tmp_path):
     write_tiny_mnist(tmp_path / "data")
     out = tmp_path / "run"

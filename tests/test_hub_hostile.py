@@ -111,6 +111,7 @@ def test_a_full_disk_during_a_download_is_a_full_disk(fake_hub, monkeypatch, tin
 # -- bounded waits for push -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_push_to_a_server_that_never_answers_the_commit_ends_in_one_line(fake_hub, monkeypatch, tmp_path, tiny_model):
     import subprocess
     import sys
