@@ -40,3 +40,16 @@ def test_a_printed_entry_is_python_that_gives_the_entry_back():
     text = entry.python()
     assert text.startswith("zoo.PretrainedEntry(\n    name='x',") and "revision" not in text  # only what was given
     assert eval(text, {"zoo": zoo}) == entry
+
+
+def test_info_takes_a_hub_repo_as_zoo_load_does(fake_hub, tiny_model, capsys):
+    """`zoo info` asks zoo.sources whether a name is a Hub repo, so hf://org/name works there as in zoo.load."""
+    import json
+
+    from zoo.cli import main
+
+    zoo.push_to_hub(tiny_model(7), "alice/info")
+    for name in ("alice/info", "hf://alice/info"):
+        assert main(["info", name, "--json"]) == 0
+        info = json.loads(capsys.readouterr().out)
+        assert (info["kind"], info["repo_id"], info["architecture"]) == ("hub", "alice/info", "independent")

@@ -31,6 +31,7 @@ from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings
 from .registry import get_registry
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
+from .sources import HUB_SCHEME, is_hub_repo
 from .specs import PretrainedEntry
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
@@ -108,9 +109,10 @@ def _info(name: str) -> dict[str, Any]:
     path = Path(name)
     if path.is_dir():
         return folder_info(path)
-    if name.count("/") == 1 and not name.startswith((".", "/")) and not path.parent.is_dir():
-        info = folder_info(download_repo(name))  # into the Hub cache, for later offline use too
-        return {**info, "kind": "hub", "repo_id": name}
+    if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
+        repo_id = name.removeprefix(HUB_SCHEME)
+        info = folder_info(download_repo(repo_id))  # into the Hub cache, for later offline use too
+        return {**info, "kind": "hub", "repo_id": repo_id}
     if len(path.parts) > 1:
         raise ArgumentError(f"{name}: no such model folder")
     return zoo.model_info(name)  # the close-match error over every name
