@@ -48,6 +48,10 @@ def test_info_on_a_folder_and_on_a_hub_repo(tmp_path, capsys, fake_hub):
     assert main(["info", "alice/ind", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["kind"] == "hub" and info["repo_id"] == "alice/ind" and info["config"]["levels"] == 17
+    fetched = [r[1] for r in fake_hub.requests if "/resolve/" in r[1]]
+    assert any(p.endswith("/config.json") for p in fetched), fetched
+    assert not any(p.endswith("/model.safetensors") for p in fetched), "zoo info downloaded the weights"
+    assert "model.safetensors" not in info["files"]
     assert main(["info", str(tmp_path / "nothere")]) == 2
     assert "no such model folder" in capsys.readouterr().err
 

@@ -111,7 +111,7 @@ def _info(name: str) -> dict[str, Any]:
         return folder_info(path)
     if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
         repo_id = name.removeprefix(HUB_SCHEME)
-        info = folder_info(download_repo(repo_id))  # into the Hub cache, for later offline use too
+        info = folder_info(download_repo(repo_id, weights=False))  # config.json and the card: not the weights
         return {**info, "kind": "hub", "repo_id": repo_id}
     if len(path.parts) > 1:
         raise ArgumentError(f"{name}: no such model folder")

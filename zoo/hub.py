@@ -53,6 +53,7 @@ __all__ = [
 
 REQUIRED_FILES = (CONFIG_FILE, WEIGHTS_FILE)
 OPTIONAL_FILES = (CARD_FILE,)
+METADATA_FILES = (CONFIG_FILE, CARD_FILE)  # what describes a model without its weights
 
 
 def _offline() -> bool:
@@ -63,10 +64,21 @@ def _offline() -> bool:
 
 
 def download_repo(
-    repo_id: str, revision: str | None = None, sha256: str | None = None, local_files_only: bool = False, **hub: Any
+    repo_id: str,
+    revision: str | None = None,
+    sha256: str | None = None,
+    local_files_only: bool = False,
+    weights: bool = True,
+    **hub: Any,
 ) -> Path:
-    """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder."""
-    return download(repo_id, revision or "main", {WEIGHTS_FILE: sha256}, local_files_only=local_files_only, **hub)
+    """Download a zoo-format Hub repo (``org/name``) into the cache; returns the local snapshot folder.
+
+    ``weights=False`` fetches config.json and the card only: what ``zoo info`` shows of a repo is in
+    them, and the weights can be hundreds of megabytes.
+    """
+    files = REQUIRED_FILES + OPTIONAL_FILES if weights else METADATA_FILES
+    pins = {WEIGHTS_FILE: sha256} if weights else {}
+    return download(repo_id, revision or "main", pins, local_files_only=local_files_only, files=files, **hub)
 
 
 # huggingface_hub's download options that zoo.load passes through unchanged, as from_pretrained does.
@@ -79,13 +91,15 @@ def download(
     pins: dict[str, str | None],
     name: str | None = None,
     local_files_only: bool = False,
+    files: tuple[str, ...] = REQUIRED_FILES + OPTIONAL_FILES,
     **hub: Any,
 ) -> Path:
     """Fetch the model files of one commit into the Hub cache, within the download limits; check the pinned
     hashes (``pins``: file name -> sha256, None for no pin); ``name`` is the pretrained name it is fetched for.
 
     The first file's commit pins the others, so every file comes from one snapshot. ``local_files_only``
-    serves the cache alone; ``hub`` holds huggingface_hub's own options (:data:`HUB_OPTIONS`).
+    serves the cache alone; ``hub`` holds huggingface_hub's own options (:data:`HUB_OPTIONS`); ``files`` are
+    the files asked for (the card is optional).
     """
     unknown = sorted(set(hub) - set(HUB_OPTIONS))
     if unknown:
@@ -98,11 +112,11 @@ def download(
     limits = download_limits()  # a bad setting is refused even when the cache would serve
     try:
         if offline:  # the cache alone: no request is made, so nothing to bound
-            folder = _fetch_files(repo_id, revision, what, offline, hub, budget=None)
+            folder = _fetch_files(repo_id, revision, what, offline, hub, None, files)
         else:
             with bounded(limits) as budget:
                 _fail_fast_if_unreachable(repo_id, revision, what, hub.get("cache_dir"))
-                folder = _fetch_files(repo_id, revision, what, offline, hub, budget)
+                folder = _fetch_files(repo_id, revision, what, offline, hub, budget, files)
     except LimitExceeded as exc:
         raise HubError(f"{what}: {exc}") from None
     for filename, expected in pins.items():
@@ -117,11 +131,13 @@ def download(
     return folder
 
 
-def _fetch_files(repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any], budget) -> Path:
+def _fetch_files(
+    repo_id: str, revision: str, what: str, offline: bool, hub: dict[str, Any], budget, files: tuple[str, ...]
+) -> Path:
     from huggingface_hub import hf_hub_download
 
     folder = None
-    for filename in REQUIRED_FILES + OPTIONAL_FILES:
+    for filename in files:  # config.json first: its commit pins the rest
         if budget is not None:
             budget.file = filename  # what the body of the next answer is capped as
         try:
