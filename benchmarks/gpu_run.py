@@ -173,11 +173,12 @@ def commands(recipe: Recipe, run: Path, minutes: float | None, dry: bool) -> lis
         options["limit"] = DRY_LIMIT
     else:
         settings["max_minutes"] = round(minutes, 2)
-    train = ["train", recipe.arch, "--dataset", recipe.dataset, "--out", str(run)]
-    for key, value in options.items():
-        train += ["--data-option", f"{key}={json.dumps(value)}"]
-    for key, value in settings.items():
-        train += ["--set", f"{key}={json.dumps(value)}"]
+    from zoo.recipes import Recipe as TrainCommand  # zoo's one writer of a `zoo train` command line
+
+    command = TrainCommand(
+        architecture=recipe.arch, dataset=recipe.dataset, dataset_options=options, settings=settings, out=str(run)
+    )
+    train = command.words()[1:]  # without the leading "zoo"
     evaluate = ["eval", str(run), "--save", "--json", "--device", settings["device"]]
     if recipe.k is not None:
         evaluate += ["--k", str(DRY_K if dry else recipe.k)]
