@@ -26,12 +26,6 @@ def zoo_register_pretrained(register):
             sha256="92fc7db6e95245b9df6358083094b9d5c352f252e88651fc4b074a660abc82fb",
             description="ImageGPT (hidden 32, 4 blocks, 2 heads) on dynamically binarized MNIST 28x28; 135 minutes "
             "(8 epochs) in bf16 on one thread of a 2-core CPU; bundled",
-            # the run recorded its command with the machine's run folder; this is the same command, portable
-            recipe="zoo train image-gpt --dataset binarized-mnist --data-option dynamic=true "
-            "--set hidden=32 --set layers=4 --set heads=2 --set max_minutes=135 --set batch_size=32 --set lr=0.001 "
-            "--set warmup=500 "
-            "--set grad_clip=1 --set schedule=cosine --set ema=0.999 --set precision=bf16 --set eval_batch_size=250 "
-            "--set checkpoint_every=300 --out image-gpt-binarized-mnist && zoo eval image-gpt-binarized-mnist --save",
             repo_id="zoo-models/image-gpt-binarized-mnist",
             published=False,
         )

@@ -29,11 +29,6 @@ def zoo_register_pretrained(register):
             sha256="a082bb7e88e0dc9221a723d0b6c827d51dcd1f263355cfec541f8d17d26c2521",
             description="PixelSNAIL (hidden 64, 4 blocks) on dynamically binarized MNIST 28x28; 135 minutes "
             "(6 epochs) in bf16 on one thread of a 2-core CPU; bundled",
-            # the run recorded its command with the machine's run folder; this is the same command, portable
-            recipe="zoo train pixelsnail --dataset binarized-mnist --data-option dynamic=true "
-            "--set hidden=64 --set layers=4 --set max_minutes=135 --set batch_size=32 --set lr=0.001 --set warmup=500 "
-            "--set grad_clip=1 --set schedule=cosine --set ema=0.999 --set precision=bf16 --set eval_batch_size=250 "
-            "--set checkpoint_every=300 --out pixelsnail-binarized-mnist && zoo eval pixelsnail-binarized-mnist --save",
             repo_id="zoo-models/pixelsnail-binarized-mnist",
             published=False,
         )
