@@ -35,7 +35,7 @@ from .folders import (
     checkpoint_name,
     remove_stale_temp,
 )
-from .weights import atomic_write_json, load_tensors, parse_json, save_tensors
+from .weights import atomic_write_json, load_tensors, read_json, save_tensors
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -243,14 +243,7 @@ def read_latest(path: Path) -> dict[str, Any]:
     """``latest.json``, parsed with bounds and its structure checked, so a hand-edited or hostile file
     ends in one line naming the field. ``tensors`` must name a checkpoint file inside the folder:
     no other path (absolute, ``../``, a link out of the folder) is ever opened."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_LATEST_BYTES + 1)
-    except OSError as exc:
-        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if len(data) > MAX_LATEST_BYTES:
-        raise WeightsError(f"{path}: larger than {MAX_LATEST_BYTES} bytes; not a zoo checkpoint")
-    meta = parse_json(data, path)
+    meta = read_json(path, MAX_LATEST_BYTES, "a zoo checkpoint")
     if not isinstance(meta, dict) or meta.get("format") != "zoo-checkpoint":
         raise WeightsError(f"{path}: unreadable checkpoint (not a zoo checkpoint)")
     version = meta.get("format_version")

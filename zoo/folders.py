@@ -33,6 +33,7 @@ from .weights import (
     atomic_write_json,
     parse_json,
     read_config,
+    read_json,
     short_path,
     write_error,
 )
@@ -438,14 +439,7 @@ class RunSpec(BaseModel):
         naming the field instead of a traceback deep in ``--resume``."""
         fix = "restore the file from a copy, or start the run again in a new folder"
         try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_SPEC_BYTES + 1)
-        except OSError as exc:
-            raise WeightsError(f"{path}: cannot read ({exc.strerror or exc}); {fix}") from None
-        if len(data) > MAX_SPEC_BYTES:
-            raise WeightsError(f"{path}: larger than {MAX_SPEC_BYTES} bytes, not a zoo run record; {fix}")
-        try:
-            record = parse_json(data, path)
+            record = read_json(path, MAX_SPEC_BYTES, "a zoo run record")
         except WeightsError as exc:
             raise WeightsError(f"{exc}; {fix}") from None
         if not isinstance(record, dict):

@@ -244,13 +244,9 @@ def read_config(folder) -> dict[str, Any]:
             raise WeightsError(f"{short_path(folder)}: not a folder")
         if not path.is_file():
             raise WeightsError(f"{path}: file not found (a zoo model folder has {CONFIG_FILE} and {WEIGHTS_FILE})")
-        with open(path, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-    except OSError as exc:  # a name too long, no permission, a folder that vanished
+    except OSError as exc:  # a name too long
         raise WeightsError(f"{short_path(path)}: cannot read ({exc.strerror or _first_line(exc)})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise WeightsError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes; not a zoo config")
-    meta = parse_json(data, path)
+    meta = read_json(path, MAX_CONFIG_BYTES, "a zoo config")
     if not isinstance(meta, dict):
         raise WeightsError(f"{path}: expected a JSON object, got {type(meta).__name__}")
     for key in ("format_version", "architecture", "config"):
@@ -290,6 +286,19 @@ class _LongInteger:
 def _parse_int(text: str):
     digits = len(text.lstrip("-"))
     return _LongInteger(digits) if digits > MAX_JSON_DIGITS else int(text)
+
+
+def read_json(path: Path, limit: int, what: str) -> Any:
+    """An untrusted JSON file, read with a size bound and parsed by :func:`parse_json`; ``what`` names what the
+    file should be (``"a zoo config"``) in the one-line error of a file over ``limit`` bytes."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:  # a name too long, no permission, a folder that vanished
+        raise WeightsError(f"{short_path(path)}: cannot read ({exc.strerror or _first_line(exc)})") from None
+    if len(data) > limit:
+        raise WeightsError(f"{path}: larger than {limit} bytes; not {what}")
+    return parse_json(data, path)
 
 
 def parse_json(data: bytes | str, path) -> Any:
