@@ -16,10 +16,13 @@ import torch
 
 from .errors import ArgumentError
 
-__all__ = ["MAX_SEED", "count", "seed", "device"]
+__all__ = ["MAX_SEED", "MAX_REVISION", "count", "seed", "device", "revision"]
 
 MAX_SEED = 2**32 - 1  # NumPy's range; torch takes these too, with room for the offsets zoo adds per rank and split
 _DEVICE = re.compile(r"(cpu|cuda|cuda:[0-9]+|auto)")
+MAX_REVISION = 256  # characters; a Hub branch or tag name is a git ref name, far shorter in practice
+# One component of a git ref name as the Hub accepts them: letters, digits and . _ - + (no leading dot).
+_REF_PART = re.compile(r"[A-Za-z0-9_+\-][A-Za-z0-9._+\-]*")
 
 
 def count(value: Any, what: str, minimum: int = 1, maximum: int | None = None) -> int:
@@ -59,3 +62,26 @@ def device(value: Any, what: str = "device") -> torch.device:
         if target.index is not None and target.index >= torch.cuda.device_count():
             raise ArgumentError(f"{what} {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return target
+
+
+def revision(value: Any, what: str = "revision") -> str:
+    """A Hub revision: a commit (hex), a branch or a tag, as git names refs, and never a path.
+
+    huggingface_hub writes a revision's commit to ``refs/<revision>`` in its cache, so ``../../x`` would
+    write outside the cache: every revision is checked here where it enters, before any request is made.
+    Slash-separated names (``refs/pr/1``, ``release/v1``) stay inside the cache's ``refs`` folder and are
+    kept; ``.``/``..`` components, a leading dot, ``.lock`` endings, backslashes, control characters and
+    the characters git forbids (space ``~ ^ : ? * [ @{``) are refused.
+    """
+    if not isinstance(value, str):
+        raise ArgumentError(f"{what} must be a branch, tag or commit name, got {type(value).__name__}")
+    shown = ascii(value[:60]) + ("..." if len(value) > 60 else "")
+    if not value or len(value) > MAX_REVISION:
+        raise ArgumentError(f"{what} must be 1..{MAX_REVISION} characters, got {len(value)}: {shown}")
+    parts = value.split("/")
+    if not all(_REF_PART.fullmatch(part) and not part.endswith(".lock") for part in parts) or ".." in value:
+        raise ArgumentError(
+            f"{what} {shown} is not a branch, tag or commit name (letters, digits and . _ - + in "
+            "'/'-separated parts, none empty, none starting with a dot, no '..'); a revision is never a path"
+        )
+    return value

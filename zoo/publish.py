@@ -9,12 +9,15 @@ standard places (``HF_TOKEN``, the ``hf auth login`` cache) and is never printed
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
+from . import arguments
 from ._version import __version__
 from .errors import HubError, WeightsError
 from .folders import ModelFolder
@@ -51,6 +54,8 @@ def push_to_hub(
     """
 
     check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
+    if revision is not None:
+        arguments.revision(revision, f"push to Hub repo {repo_id!r}: revision")
     if create_pr and revision not in (None, "main"):
         raise HubError(f"push to Hub repo {repo_id!r}: a pull request is opened against main; drop the revision")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:
@@ -63,10 +68,8 @@ def push_to_hub(
             if not (source / WEIGHTS_FILE).is_file():
                 raise WeightsError(f"{source / WEIGHTS_FILE}: file not found; nothing to push")
             folder.mkdir()
-            for pattern in UPLOADED_FILES:
-                for path in source.glob(pattern):
-                    if path.is_file():
-                        shutil.copy2(path, folder / path.name)
+            for name in UPLOADED_FILES:
+                _stage_file(source / name, folder / name)
         from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
 
         if not (folder / CARD_FILE).is_file():
@@ -79,6 +82,40 @@ def push_to_hub(
         sha256, config_sha256 = file_sha256(folder / WEIGHTS_FILE), file_sha256(folder / CONFIG_FILE)
         url = _upload(folder, repo_id, private, revision, token, commit_message, create_pr)
         return CommitURL(url, staged, sha256, config_sha256)
+
+
+def _stage_file(path: Path, target: Path) -> None:
+    """Copy one file of the folder being pushed into the staging folder, if the folder has it.
+
+    Only a regular file that lives in the folder alone is published: a symlink (``curves.png`` pointing
+    at ``~/.cache/huggingface/token``) or a hard link (a second name of a file elsewhere) would upload
+    a file from outside the folder, so each is refused in one line naming it. The file is opened without
+    following links and checked through that open descriptor, so it cannot be swapped between the check
+    and the copy.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        if path.is_symlink():
+            raise HubError(
+                f"{path}: is a symlink ({os.readlink(path)}); zoo push publishes only the folder's own files "
+                "(copy the file into the folder: cp --remove-destination)"
+            ) from None
+        raise HubError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as src:
+        info = os.fstat(src.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise HubError(f"{path}: not a regular file; zoo push publishes only regular files")
+        if info.st_nlink > 1:
+            raise HubError(
+                f"{path}: is a hard link ({info.st_nlink} names for one file); zoo push publishes only files "
+                "that belong to the folder alone (copy it: cp FILE FILE.tmp && mv FILE.tmp FILE)"
+            )
+        with open(target, "xb") as dst:
+            shutil.copyfileobj(src, dst)
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
 
 
 class CommitURL(str):
