@@ -37,6 +37,7 @@ from .hookspecs import hookimpl
 from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
 from .options import DatasetOption
 from .registry import get_registry, register_plugin, unregister_plugin
+from .reproduction import reproduce
 from .specs import PretrainedEntry
 from .weights import load_folder
 
@@ -60,6 +61,7 @@ __all__ = [
     "load_dataset",
     "evaluate",
     "train",
+    "reproduce",
     "save_pretrained",
     "push_to_hub",
     "plugins",

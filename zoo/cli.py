@@ -30,6 +30,7 @@ from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings
 from .registry import get_registry
+from .reproduction import reproduce
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
 from .sources import HUB_SCHEME, is_hub_repo
 from .specs import PretrainedEntry
@@ -220,6 +221,24 @@ def cmd_train(args) -> None:
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
         print(f"saved the best model to {out}")
+
+
+def cmd_reproduce(args) -> None:
+
+    done = reproduce(
+        args.name,
+        out=args.out,
+        minutes=args.minutes,
+        resume=args.resume,
+        settings=parse_settings(args.set),
+        limit=args.limit,
+    )
+    if args.json:
+        report = {"name": done.name, "out": str(done.out), "command": done.recipe.command()}
+        report.update(result=done.result.model_dump(), card_nll=done.card_nll, difference=done.difference)
+        print(json.dumps(report, indent=2))
+        return
+    print(done.line())
 
 
 def cmd_eval(args) -> None:
@@ -529,6 +548,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="end with a complete model folder: measure the test split once and write the card README.md",
     )
     s.set_defaults(func=cmd_train)
+
+    s = verb(
+        "reproduce",
+        "run a pretrained model's recipe, evaluate the result on the test split and compare it with the card",
+        "json",
+    )
+    s.add_argument("name", help="pretrained model name (see `zoo list --pretrained`) or model folder with a recipe")
+    s.add_argument("--out", type=Path, help="run folder (default: the recipe's own --out)")
+    s.add_argument(
+        "--minutes", type=float, help="training budget in minutes, replacing the recipe's (--set max_minutes)"
+    )
+    s.add_argument("--resume", action="store_true", help="continue the run in OUT from its checkpoints")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override one --set of the recipe (repeatable)")
+    s.add_argument(
+        "--limit", type=int, help="evaluate the first N test images only (compared with the card's test[:N])"
+    )
+    s.set_defaults(func=cmd_reproduce)
 
     s = verb(
         "eval", "NLL (nats/image) and bits/dim of a model on a dataset split", "recorded", "data", "json", "device"
