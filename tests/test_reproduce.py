@@ -86,7 +86,7 @@ def test_a_recipe_in_stages_runs_each_stage_into_mapped_folders(tmp_path):
         "zoo train row-lstm --dataset digits --set max_minutes=140 --out base && "
         "zoo eval base --dataset digits --save && "
         "zoo train row-lstm --dataset digits --set max_minutes=280 --out base --resume && "
-        "zoo train base --dataset digits --set max_minutes=70 --set lr=0.0001 --out ft"
+        "zoo train ./base --dataset digits --set max_minutes=70 --set lr=0.0001 --out ft"
     )
     runs = stages(text)
     assert [r.out for r in runs] == ["base", "base", "ft"] and runs[1].resume

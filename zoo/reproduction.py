@@ -12,6 +12,7 @@ run. The campaign that trains the bundled models resumes its runs through this c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,16 +90,21 @@ def stages(text: str) -> list[Recipe]:
     return runs
 
 
+def _folder(path: str | None) -> str | None:
+    """A stage's folder as one spelling (``./base``, ``base/`` and ``base`` are one folder)."""
+    return None if path is None else os.path.normpath(path)
+
+
 def _planned(runs: list[Recipe], out: Path, minutes: float | None, settings: dict[str, Any]) -> list[Recipe]:
     """The stages as :func:`reproduce` runs them: the last stage's folder is ``out``, an earlier stage's
     other folder ``out-stageN`` (and a later stage that fine-tunes from it names that folder); ``minutes``
     is the last stage's budget, an earlier stage's budget scaled in proportion (a resume's budget counts
     from the run's start), a stage without a budget capped by it."""
-    last_out = runs[-1].out
+    last_out = _folder(runs[-1].out)
     folders: dict[str, str] = {}
     for k, run in enumerate(runs, 1):
-        if run.out is not None and run.out not in folders:
-            folders[run.out] = str(out) if run.out == last_out else f"{out}-stage{k}"
+        if run.out is not None and _folder(run.out) not in folders:
+            folders[_folder(run.out)] = str(out) if _folder(run.out) == last_out else f"{out}-stage{k}"
     last_budget = runs[-1].settings.get(BUDGET)
     planned = []
     for run in runs:
@@ -107,8 +113,8 @@ def _planned(runs: list[Recipe], out: Path, minutes: float | None, settings: dic
             budget = run.settings.get(BUDGET)
             scaled = isinstance(budget, (int, float)) and isinstance(last_budget, (int, float)) and last_budget > 0
             changes[BUDGET] = minutes * budget / last_budget if scaled else minutes
-        arch = folders.get(run.architecture, run.architecture)
-        target = folders.get(run.out, str(out)) if run.out is not None else str(out)
+        arch = folders.get(_folder(run.architecture), run.architecture)
+        target = folders.get(_folder(run.out), str(out)) if run.out is not None else str(out)
         planned.append(
             run.model_copy(
                 update={"architecture": arch, "settings": {**run.settings, **changes}, "out": target, "then": None}

@@ -42,7 +42,7 @@ def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
             PRETRAINED / "vae-bernoulli-binarized-mnist",
-            sha256="c2de5284e5316e4a1dc1a7a795084e255b7baa11361ba1b337144d16805f84b4",
+            sha256="53eee8d30a67aa9592c742306c575f74da579eebfcf7538110d7b31ca28be0ea",
             description="MLP VAE (z=50, hidden 500-500) with a Bernoulli decoder on dynamically binarized MNIST; "
             "trained on a 2-core CPU; bundled",
             repo_id="zoo-models/vae-bernoulli-binarized-mnist",
