@@ -445,6 +445,9 @@ def _train(
         if stored.architecture != arch:
             raise ZooError(f"{run_file}: this run trained {stored.architecture!r}, not {arch!r}")
         validated(settings_class, stored.train_settings, f"training settings in {run_file}")
+        if stored.model_settings is not None and model is None:  # a field added since the run began had its default
+            full = validated(config_class, stored.model_settings, f"model config in {run_file}")
+            stored = stored.model_copy(update={"model_settings": full.model_dump(mode="json")})
         settings = {**(stored.model_settings or {}), **stored.train_settings, **settings}
     model_settings, train_settings = split_settings(config_class, settings, settings_class)
     if epochs is not None:

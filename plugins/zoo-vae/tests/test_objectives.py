@@ -174,3 +174,19 @@ def test_the_card_shows_the_traversal_figure_and_beta(tmp_path):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "## Latent traversals" in text and "(figure-traversals.png)" in text
     assert "| `beta` | 4" in text
+
+
+def test_a_run_recorded_before_the_settings_existed_resumes(tmp_path):
+    """The campaign's VAE runs wrote train_config.json without objective and beta: --resume must go on."""
+    out = tmp_path / "run"
+    settings = dict(latent=2, hidden=[8], eval_samples=5, batch_size=256, progress=False, tensorboard=False)
+    zoo.train("vae-bernoulli", "digits-binarized", out=out, settings=settings, epochs=1)
+    spec_file = out / "train_config.json"
+    spec = json.loads(spec_file.read_text())
+    for field in ("objective", "beta"):
+        del spec["model_config"][field]
+    spec_file.write_text(json.dumps(spec))
+    zoo.train("vae-bernoulli", "digits-binarized", out=out, epochs=2, resume=True)
+    assert json.loads((out / "train_result.json").read_text())["epochs"] == 2
+    with pytest.raises(zoo.ConfigError, match="the model config"):  # a real change is still refused
+        zoo.train("vae-bernoulli", "digits-binarized", out=out, epochs=3, resume=True, settings={"beta": 2.0})
