@@ -190,3 +190,25 @@ def test_a_run_recorded_before_the_settings_existed_resumes(tmp_path):
     assert json.loads((out / "train_result.json").read_text())["epochs"] == 2
     with pytest.raises(zoo.ConfigError, match="the model config"):  # a real change is still refused
         zoo.train("vae-bernoulli", "digits-binarized", out=out, epochs=3, resume=True, settings={"beta": 2.0})
+
+
+def test_a_trained_vae_is_fine_tuned_on_the_iwae_bound(tmp_path):
+    """`zoo train vae-bernoulli-binarized-mnist --set objective=iwae --set samples=5`: the loss changes, the
+    weights carry over; a setting that changes the parameters is still refused."""
+    base = zoo.create("vae-bernoulli", height=8, width=8, latent=2, hidden=[8], eval_samples=5)
+    zoo.save_pretrained(base, tmp_path / "base")
+    fast = dict(batch_size=256, progress=False, tensorboard=False, lr=1e-9)
+    out = zoo.train(
+        str(tmp_path / "base"),
+        "digits-binarized",
+        out=tmp_path / "ft",
+        epochs=1,
+        settings=dict(objective="iwae", samples=3, **fast),
+    )
+    tuned = zoo.load(out)
+    assert (tuned.config.objective, tuned.config.samples, tuned.config.latent) == ("iwae", 3, 2)
+    assert json.loads((out / "train_config.json").read_text())["model_config"]["objective"] == "iwae"
+    for a, b in zip(base.state_dict().values(), tuned.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5)  # lr 1e-9: the weights it started from
+    with pytest.raises(zoo.ConfigError, match=r"cannot set latent \(a fine-tune may set objective, samples"):
+        zoo.train(str(tmp_path / "base"), "digits-binarized", out=tmp_path / "no", epochs=1, settings={"latent": 3})

@@ -28,6 +28,8 @@ TRAVERSALS_FIGURE = "figure-traversals.png"  # the card's latent-traversal grid 
 class VAEConfig(zoo.ModelConfig):
     """Kingma & Welling's MLP VAE with a standard normal prior."""
 
+    loss_settings = ("objective", "samples", "estimator", "beta", "eval_samples")  # a fine-tune may change these
+
     latent: int = Field(8, ge=1, le=65536, description="size d of the latent z")
     hidden: list[int] = Field(
         default_factory=lambda: [128],
