@@ -139,7 +139,7 @@ def test_the_paths_run_at_the_resolutions_they_say():
         ({"layers": 0}, "layers"),
         ({"hidden": 0}, "hidden"),
         ({"free_bits": -1.0}, "free_bits"),
-        ({"downsample": 11}, "downsample"),
+        ({"downsample": 9}, "downsample"),
     ],
 )
 def test_bad_settings_are_named(bad, message):

@@ -37,12 +37,12 @@ class HVAEConfig(zoo.ModelConfig):
     loss_settings = ("eval_samples", "free_bits")  # a fine-tune may change these
 
     hidden: int = Field(32, ge=1, le=4096, description="channels of the bottom-up and top-down paths")
-    layers: int = Field(4, ge=1, le=256, description="stochastic layers z_1..z_L of the top-down path")
+    layers: int = Field(4, ge=1, le=128, description="stochastic layers z_1..z_L of the top-down path")
     latent: int = Field(8, ge=1, le=1024, description="channels of each stochastic layer's latent map")
     downsample: int = Field(
-        2, ge=0, le=10, description="stride-2 steps from the image to the latents' resolution (28x28 -> 7x7 at 2)"
+        2, ge=0, le=8, description="stride-2 steps from the image to the latents' resolution (28x28 -> 7x7 at 2)"
     )
-    blocks: int = Field(1, ge=0, le=64, description="residual blocks per resolution step, in each direction")
+    blocks: int = Field(1, ge=0, le=8, description="residual blocks per resolution step, in each direction")
     eval_samples: int = Field(
         50, ge=1, le=1_000_000, description="default k of the importance-weighted bound in log_prob"
     )
