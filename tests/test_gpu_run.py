@@ -27,6 +27,8 @@ SEEDS = [
     "row-lstm-binarized-mnist",
     "diagonal-bilstm-binarized-mnist",
     "vae-bernoulli-binarized-mnist",
+    "iwae-binarized-mnist",
+    "hvae-binarized-mnist",
     "pixelcnn-mnist",
 ]
 
@@ -53,7 +55,7 @@ def test_every_seed_recipe_is_valid_at_its_paper_size(tmp_path):
         cfg = TrainConfig(**train_part)
         assert cfg.max_minutes == 6.5 and cfg.epochs is None and cfg.device == "cuda" and cfg.schedule == "cosine"
         assert model_part == {k: v for k, v in recipe.settings.items() if k not in TrainConfig.model_fields}
-        assert ("--k" in evaluate) == (recipe.arch == "vae-bernoulli")
+        assert ("--k" in evaluate) == (recipe.k is not None) == (recipe.arch in ("vae-bernoulli", "hvae"))
     assert "not registered" in run.unusable(run.Recipe("x", "no-such-arch", "digits", {}, {}, 1.0))
     bad = run.Recipe("x", "pixelcnn", "digits", {"no_such_field": 1}, {}, 1.0)
     assert "no setting(s) no_such_field" in run.unusable(bad)

@@ -434,9 +434,18 @@ def _train(
         base_model = _base_model(arch_or_model)
         model = arch_or_model
         arch = model.architecture
-        model_settings, train_settings = split_settings(type(model).config_class, settings, settings_class)
-        if model_settings:
-            raise ConfigError(f"the model is already built; cannot set {', '.join(sorted(model_settings))}")
+        config_class = type(model).config_class
+        model_settings, train_settings = split_settings(config_class, settings, settings_class)
+        fixed = sorted(set(model_settings) - set(config_class.loss_settings))
+        if fixed:
+            may = (
+                f" (a fine-tune may set {', '.join(config_class.loss_settings)})" if config_class.loss_settings else ""
+            )
+            raise ConfigError(f"the model is already built; cannot set {', '.join(fixed)}{may}")
+        if model_settings:  # the loss and evaluation settings of a fine-tune: the parameters stay as they are
+            model.config = validated(
+                config_class, {**model.config.model_dump(), **model_settings}, f"config for {arch}"
+            )
     else:
         arch = arch_or_model
         model = None
@@ -445,6 +454,9 @@ def _train(
         if stored.architecture != arch:
             raise ZooError(f"{run_file}: this run trained {stored.architecture!r}, not {arch!r}")
         validated(settings_class, stored.train_settings, f"training settings in {run_file}")
+        if stored.model_settings is not None and model is None:  # a field added since the run began had its default
+            full = validated(config_class, stored.model_settings, f"model config in {run_file}")
+            stored = stored.model_copy(update={"model_settings": full.model_dump(mode="json")})
         settings = {**(stored.model_settings or {}), **stored.train_settings, **settings}
     model_settings, train_settings = split_settings(config_class, settings, settings_class)
     if epochs is not None:

@@ -139,7 +139,8 @@ def write_model_card(
     ``recipe`` is the exact command that reproduced the weights; it defaults to the ``recipe``
     key of config.json. The sample grid (``samples``) and, for autoregressive models whose data
     set can be loaded, the completion figure (``completions``) are drawn with seeded generators,
-    so they are reproducible. The training curve is drawn from ``train_result.json`` when the
+    so they are reproducible, as are the model's own figures (:meth:`zoo.Model.card_figures`, drawn with the
+    sample grid). The training curve is drawn from ``train_result.json`` when the
     folder holds one; training time and ``hardware`` come from there too unless given.
     ``notes`` is a markdown paragraph placed under the results (targets met or missed, caveats).
     Without a ``recipe``, the command that zoo recorded at train time is shown (config.json's or
@@ -169,6 +170,7 @@ def write_model_card(
         _completions(model, {**meta, "card_name": name}, run.completions, seed)
     if hardware:
         result["hardware"] = hardware
+    own_figures = model.card_figures(folder, name, seed) if samples else []
     has_grid = run.samples.is_file()
     data = card_data(folder, name, license)
     body = _body(
@@ -183,6 +185,7 @@ def write_model_card(
         notes,
         run.curves.is_file(),
         run.completions.is_file(),
+        own_figures,
     )
     card = ModelCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
     path = run.card
@@ -302,7 +305,9 @@ def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
     atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
 
 
-def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions) -> str:
+def _body(
+    name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions, own_figures=()
+) -> str:
     cfg = model.config
     arch = meta["architecture"]
     n_params = sum(p.numel() for p in model.parameters())
@@ -397,6 +402,8 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
             "every known pixel above the hidden half, so it is exact here.",
             "",
         ]
+    for file, heading, caption in own_figures:  # the model's own (Model.card_figures)
+        lines += [f"## {heading}", "", f"![{heading.lower()}]({file})", "", caption, ""]
     papers = _papers(arch)
     if papers:
         links = ", ".join(f"[arXiv:{p}](https://arxiv.org/abs/{p})" for p in papers)

@@ -24,6 +24,9 @@ class ModelConfig(BaseModel):
 
     #: fields that count feature maps split into one group per colour (see :mod:`zoo.layers`)
     colour_grouped: ClassVar[tuple[str, ...]] = ()
+    #: fields that change only what the model is trained or evaluated with (a VAE's objective, its k), never
+    #: its parameters: a fine-tune (``zoo train NAME --set objective=iwae``) may set them
+    loss_settings: ClassVar[tuple[str, ...]] = ()
 
     # Upper bounds: a config.json may come from anyone, and these sizes decide how much memory a
     # model takes. They sit far above every pixel model of the literature (3 x 256 x 256, 256 levels).

@@ -39,6 +39,7 @@ __all__ = [
     "curve_labels",
     "sample_figure",
     "completion_figure",
+    "labelled_grid_figure",
     "default_scale",
     "image_grid",
     "save_grid",
@@ -82,7 +83,8 @@ def curve_labels(model=None) -> tuple[str, dict[str, str]]:
         train, val = "exact NLL", "exact NLL"
     else:
         k = getattr(cfg, "eval_samples", None)
-        train = f"negative ELBO, L={cfg.samples}" if hasattr(cfg, "samples") else "the model's loss"
+        ask = getattr(type(model), "loss_estimator", None)
+        train = (ask(cfg) if ask else None) or "the model's loss"
         val = f"upper bound: IWAE, k={k}" if k else "upper bound on the NLL"
     return f"{model.architecture}: bits/dim per epoch", {
         "train": f"train: mean over the epoch's batches ({train})",
@@ -309,6 +311,21 @@ def sample_figure(
         rows = [(None, tiles[i : i + per_row]) for i in range(0, len(tiles), per_row)]
     seeded = f"seed {seed}" if seed is not None else "unseeded"
     return write_image(_layout(rows, f"{name}{one_class}, temperature {temperature:g}, {seeded}"), path)
+
+
+def labelled_grid_figure(
+    rows: list[tuple[str | None, torch.Tensor]], levels: int, path: str | Path, title: str, scale: int | None = None
+) -> Path:
+    """Write rows of integer images ``(N, C, H, W)``, each row with its label (or None), under ``title``.
+
+    The frame of the sample and completion figures, for a model's own figures (a VAE's latent
+    traversals, a hierarchical VAE's samples per temperature): see :meth:`zoo.Model.card_figures`.
+    """
+    if not rows or any(len(images) == 0 for _, images in rows):
+        raise ValueError("a labelled grid needs at least one row, each with at least one image")
+    scale = scale or default_scale(rows[0][1].shape[-2])
+    tiles = [(label, [_tile(x, levels, scale) for x in images]) for label, images in rows]
+    return write_image(_layout(tiles, title), path)
 
 
 def _png(image) -> bytes:

@@ -51,6 +51,7 @@ __all__ = [
     "SAMPLES_FILE",
     "COMPLETIONS_FILE",
     "CURVES_FILE",
+    "MODEL_FIGURES",
     "HISTORY_FILE",
     "RUN_SPEC_FILE",
     "RUN_RESULT_FILE",
@@ -69,6 +70,7 @@ __all__ = [
 SAMPLES_FILE = "samples.png"  # the card's seeded sample grid
 COMPLETIONS_FILE = "completions.png"  # the card's completion figure (autoregressive models)
 CURVES_FILE = "curves.png"  # train and val bits/dim per epoch
+MODEL_FIGURES = "figure-*.png"  # a model's own card figures (zoo.Model.card_figures), e.g. a VAE's traversals
 HISTORY_FILE = "history.csv"  # one row per epoch
 RUN_SPEC_FILE = "train_config.json"  # how the run was set up: a RunSpec
 RUN_RESULT_FILE = "train_result.json"  # what fit returned: epochs, steps, seconds, hardware, history
@@ -101,7 +103,7 @@ class ModelFolder:
     """A saved model: ``config.json`` + ``model.safetensors``, and the card with its figures."""
 
     #: what ``zoo push`` uploads when present
-    PUBLISHED = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLES_FILE, COMPLETIONS_FILE, CURVES_FILE)
+    PUBLISHED = (CONFIG_FILE, WEIGHTS_FILE, CARD_FILE, SAMPLES_FILE, COMPLETIONS_FILE, CURVES_FILE, MODEL_FIGURES)
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -372,7 +374,7 @@ class RunFolder(ModelFolder):
             for name in self.RESULT_FILES:
                 (out / name).unlink(missing_ok=True)
             for path in out.iterdir():
-                if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in self.TEMP_FILES):
+                if any(fnmatch.fnmatchcase(path.name, pattern) for pattern in (*self.TEMP_FILES, MODEL_FIGURES)):
                     path.unlink()
         except OSError as exc:
             raise write_error(out, exc) from None

@@ -87,6 +87,22 @@ class Model(torch.nn.Module, abc.ABC):
         ``<= 86.28 (IWAE k=500)``, so it is never read as an exact likelihood."""
         return None
 
+    @classmethod
+    def loss_estimator(cls, config: ModelConfig) -> str | None:
+        """What :meth:`loss` estimates, named in the training curve's legend (``"negative ELBO, L=1"``);
+        None: the legend says the exact NLL for an autoregressive model, else "the model's loss"."""
+        return None
+
+    def card_figures(self, folder: Path, name: str, seed: int = 0) -> list[tuple[str, str, str]]:
+        """Figures of the model's own that its card shows, beyond the samples, completions and curve.
+
+        Write each into ``folder`` as ``figure-NAME.png`` (``zoo.folders.MODEL_FIGURES``: what ``zoo push``
+        uploads and ``--overwrite`` removes), with a seeded generator so it is reproducible, and return
+        ``(file name, heading, caption)`` for each; :func:`zoo.cards.write_model_card` links them in
+        that order. None by default. ``name`` is the model's card name, for the figure's title.
+        """
+        return []
+
     #: Where the weights came from, filled by :func:`zoo.load` and by training: ``plugin``,
     #: ``dataset``, ``dataset_options``, ``metrics`` (as in config.json) and ``source`` (the folder).
     #: Empty for a fresh model; :meth:`save_pretrained` writes it back.

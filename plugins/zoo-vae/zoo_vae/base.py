@@ -7,10 +7,11 @@ emits (``outputs_per_pixel``) and implements ``decode``, ``log_likelihood``, ``d
 from __future__ import annotations
 
 import abc
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import torch
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch import nn
 
 import zoo
@@ -19,11 +20,15 @@ from zoo.sampling import check_count, check_temperature
 from .bounds import elbo_terms, iwae_bound, randn
 from .conv import ConvDecoder, ConvEncoder
 
-__all__ = ["VAEConfig", "VAE", "mlp"]
+__all__ = ["VAEConfig", "VAE", "mlp", "TRAVERSALS_FIGURE"]
+
+TRAVERSALS_FIGURE = "figure-traversals.png"  # the card's latent-traversal grid (zoo.folders.MODEL_FIGURES)
 
 
 class VAEConfig(zoo.ModelConfig):
     """Kingma & Welling's MLP VAE with a standard normal prior."""
+
+    loss_settings = ("objective", "samples", "estimator", "beta", "eval_samples")  # a fine-tune may change these
 
     latent: int = Field(8, ge=1, le=65536, description="size d of the latent z")
     hidden: list[int] = Field(
@@ -32,8 +37,24 @@ class VAEConfig(zoo.ModelConfig):
         description="hidden widths of the encoder MLP (the decoder mirrors them)",
     )
     activation: Literal["relu", "tanh"] = Field("relu", description="nonlinearity of both MLPs")
-    samples: int = Field(1, ge=1, le=10_000, description="L: latent samples per image in the training ELBO")
-    estimator: Literal["A", "B"] = Field("B", description="SGVB estimator: A (Monte Carlo KL) or B (closed-form KL)")
+    objective: Literal["elbo", "iwae"] = Field(
+        "elbo",
+        description="training loss: elbo (the SGVB estimator of the ELBO) or iwae (the k-sample importance-weighted "
+        "bound of Burda et al., k = samples)",
+    )
+    samples: int = Field(
+        1, ge=1, le=10_000, description="latent samples per image in the training loss: L of the ELBO, k of the IWAE"
+    )
+    estimator: Literal["A", "B"] = Field(
+        "B", description="objective=elbo: SGVB estimator A (Monte Carlo KL) or B (closed-form KL)"
+    )
+    beta: float = Field(
+        1.0,
+        ge=0.0,
+        le=1000.0,
+        description="weight of the KL term in the training ELBO (the β-VAE; 1 is the plain VAE); "
+        "log_prob stays the true bound",
+    )
     eval_samples: int = Field(
         500, ge=1, le=1_000_000, description="default k of the importance-weighted bound in log_prob"
     )
@@ -43,6 +64,15 @@ class VAEConfig(zoo.ModelConfig):
         max_length=16,
         description="network=conv: channels of each stride-2 conv (the decoder mirrors them)",
     )
+
+    @model_validator(mode="after")
+    def _beta_is_an_elbo_weight(self):
+        if self.objective == "iwae" and self.beta != 1.0:
+            raise ValueError(
+                f"beta={self.beta} weights the KL term of the ELBO; objective=iwae has no separate KL term "
+                "(use objective=elbo for a β-VAE, or beta=1)"
+            )
+        return self
 
     @field_validator("hidden", "conv_channels")
     @classmethod
@@ -108,6 +138,10 @@ class VAE(zoo.Model):
     def mode(self, params) -> torch.Tensor:
         """The most representative integer image of p(x|z), used by reconstruct and interpolate."""
 
+    @abc.abstractmethod
+    def mean_intensity(self, params) -> torch.Tensor:
+        """The image of p(x|z) as floats in [0, 1] (a Bernoulli's probabilities), for figures that show grey."""
+
     # -- encoder and bounds ---------------------------------------------------
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(mu, logvar)`` of q(z|x), each ``(B, d)``."""
@@ -133,8 +167,13 @@ class VAE(zoo.Model):
         samples: int | None = None,
         estimator: str | None = None,
         generator: torch.Generator | None = None,
+        beta: float = 1.0,
     ) -> torch.Tensor:
-        """Per-image ELBO ``(B,)`` in nats (the config's L and estimator unless given)."""
+        """Per-image ELBO ``(B,)`` in nats (the config's L and estimator unless given).
+
+        ``beta`` weights the KL term (1, the true ELBO, unless given: the config's ``beta`` enters
+        only through :meth:`loss`).
+        """
         x = self.check_images(x)
         mu, logvar = self.encode(x)
         terms = elbo_terms(
@@ -144,13 +183,38 @@ class VAE(zoo.Model):
             samples or self.config.samples,
             estimator or self.config.estimator,
             generator,
+            beta,
         )
         return terms.mean(0)
 
+    def iwae(self, x: torch.Tensor, k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Per-image k-sample importance-weighted bound ``(B,)`` in nats, with gradients (k: the config's samples).
+
+        All k latents are drawn at once and reparameterized, so the gradient is Burda et al.'s: the
+        self-normalized importance weights times each sample's gradient of log p(x, z) - log q(z|x).
+        At k = 1 it is the estimator-A ELBO on the same draw, value and gradient.
+        """
+        x = self.check_images(x)
+        mu, logvar = self.encode(x)
+        k = k or self.config.samples
+        return iwae_bound(self._log_lik_fn(x), mu, logvar, k, chunk=k, generator=generator)
+
     def loss(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """Negative ELBO, mean nats per image. The VAEs are unconditional: ``labels`` must be None."""
+        """The training loss, mean nats per image: the negative ELBO (KL weighted by ``beta``), or with
+        ``objective="iwae"`` the negative k-sample bound. The VAEs are unconditional: ``labels`` must be None."""
         self.check_labels(labels, 0)
-        return -self.elbo(x).mean()
+        if self.config.objective == "iwae":
+            return -self.iwae(x).mean()
+        return -self.elbo(x, beta=self.config.beta).mean()
+
+    @classmethod
+    def loss_estimator(cls, config: VAEConfig) -> str:
+        """What :meth:`loss` estimates, for the training curve's legend."""
+        if config.objective == "iwae":
+            return f"negative IWAE bound, k={config.samples}"
+        if config.beta != 1.0:
+            return f"negative beta-ELBO, L={config.samples}, beta={config.beta:g}"
+        return f"negative ELBO, L={config.samples}"
 
     @classmethod
     def nll_estimator(cls, config: VAEConfig) -> str:
@@ -230,3 +294,57 @@ class VAE(zoo.Model):
         z = (1 - t) * mu0.unsqueeze(1) + t * mu1.unsqueeze(1)  # (B, steps, d)
         images = self.mode(self.decode(z.flatten(0, 1)))
         return images.view(x0.shape[0], steps, *x0.shape[1:])
+
+    @torch.no_grad()
+    def traverse(
+        self, dims: list[int] | None = None, span: float = 3.0, steps: int = 9, center: torch.Tensor | None = None
+    ) -> tuple[list[int], torch.Tensor]:
+        """Latent traversals: vary one latent at a time over ``[-span, span]`` around ``center``.
+
+        ``center`` is the point the others stay at, ``(d,)`` (the prior mean, zero, by default). Returns
+        the dims varied and ``(len(dims), steps, C, H, W)`` floats in [0, 1], the mean image of p(x|z) at
+        each point. Without ``dims``, up to 10 latents are shown, those whose traversal changes the image
+        most (total absolute change of the mean image between neighbouring steps): in a trained VAE most
+        latents are inactive and decode to the same image, and a grid of them would show nothing.
+        """
+        d = self.config.latent
+        if not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"steps must be an integer >= 2, got {steps!r}")
+        if not span > 0:
+            raise ValueError(f"span must be > 0, got {span!r}")
+        p = next(self.parameters())
+        center = torch.zeros(d, dtype=p.dtype, device=p.device) if center is None else center.to(p)
+        if center.shape != (d,):
+            raise ValueError(f"center must have shape ({d},), got {tuple(center.shape)}")
+        chosen = list(range(d)) if dims is None else list(dims)
+        if not chosen or any(not 0 <= i < d for i in chosen):
+            raise ValueError(f"dims must be latent indices in 0..{d - 1}, got {dims!r}")
+        values = torch.linspace(-span, span, steps, dtype=p.dtype, device=p.device)
+        z = center.repeat(len(chosen), steps, 1)  # (n, steps, d)
+        for row, i in enumerate(chosen):
+            z[row, :, i] = center[i] + values
+        images = self.mean_intensity(self.decode(z.flatten(0, 1))).view(len(chosen), steps, *self.config.shape)
+        if dims is None:
+            change = (images[:, 1:] - images[:, :-1]).abs().flatten(1).sum(1)
+            order = change.argsort(descending=True, stable=True)[:10]
+            chosen, images = [chosen[i] for i in order.tolist()], images[order]
+        return chosen, images
+
+    def card_figures(self, folder, name: str, seed: int = 0) -> list[tuple[str, str, str]]:
+        """The latent-traversal grid (:meth:`traverse`), written to ``figure-traversals.png``."""
+        from zoo.figures import labelled_grid_figure
+
+        span, steps = 3.0, 9
+        dims, images = self.traverse(span=span, steps=steps)
+        rows = [(f"z{i}", (row * 255).round().long()) for i, row in zip(dims, images)]
+        beta = f", beta={self.config.beta:g}" if self.config.beta != 1.0 else ""
+        title = f"{name}{beta}: one latent from -{span:g} to {span:g}, the rest at the prior mean"
+        labelled_grid_figure(rows, 256, Path(folder) / TRAVERSALS_FIGURE, title)
+        caption = (
+            f"Latent traversals: each row varies one latent z_i over {steps} evenly spaced values from -{span:g} "
+            f"to {span:g} (prior standard deviations), the other {self.config.latent - 1} at the prior mean 0, "
+            "and shows the decoder's mean image (grey = pixel probability). The rows are the latents whose "
+            "traversal changes the image most (at most 10), most first; the rest decode to almost the same image "
+            "(inactive units). Deterministic: no random draw."
+        )
+        return [(TRAVERSALS_FIGURE, "Latent traversals", caption)]

@@ -46,3 +46,6 @@ class BernoulliVAE(VAE):
 
     def mode(self, logits):
         return (logits > 0).long()
+
+    def mean_intensity(self, logits):
+        return torch.sigmoid(logits)

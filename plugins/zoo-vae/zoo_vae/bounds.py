@@ -1,4 +1,4 @@
-"""The continuous core of the VAE: Gaussian KL, the two SGVB estimators and the IWAE bound.
+"""The continuous core of the VAE: Gaussian KL, the two SGVB estimators (with a β weight) and the IWAE bound.
 
 Everything here works on any ``log_lik(z)`` callable, so it is tested on a case with a
 known answer (probabilistic PCA) independently of the image decoders.
@@ -49,23 +49,31 @@ def elbo_terms(
     samples: int = 1,
     estimator: str = "B",
     generator: torch.Generator | None = None,
+    beta: float = 1.0,
 ) -> torch.Tensor:
     """``(L, B)`` single-sample ELBO estimates; their mean over L is the SGVB estimator.
 
-    A: log p(x|z) + log p(z) - log q(z|x) at each z (no closed form needed).
-    B: log p(x|z) - KL(q || p) with the KL in closed form (lower variance; the default).
-    Both are unbiased for the same ELBO; gradients flow through z = mu + sigma * eps.
+    A: log p(x|z) + beta * (log p(z) - log q(z|x)) at each z (no closed form needed).
+    B: log p(x|z) - beta * KL(q || p) with the KL in closed form (lower variance; the default).
+    Both are unbiased for the same objective; gradients flow through z = mu + sigma * eps.
+    ``beta`` = 1 is the ELBO (computed exactly as before beta existed). Another value is the β-VAE
+    objective of Higgins et al.: a looser lower bound on log p(x) for beta > 1, no bound at all for
+    beta < 1, so it is a training loss only, never a reported likelihood.
     """
     if estimator not in ("A", "B"):
         raise ValueError(f"estimator must be 'A' or 'B', got {estimator!r}")
     if samples < 1:
         raise ValueError(f"samples must be >= 1, got {samples}")
+    if not beta >= 0:
+        raise ValueError(f"beta must be >= 0, got {beta}")
     eps = randn((samples, *mu.shape), mu, generator)
     z = mu + (0.5 * logvar).exp() * eps
     ll = log_lik(z)
     if estimator == "A":
-        return ll + log_standard_normal(z) - _log_q(eps, logvar)
-    return ll - gaussian_kl(mu, logvar)
+        if beta == 1.0:
+            return ll + log_standard_normal(z) - _log_q(eps, logvar)
+        return ll + beta * (log_standard_normal(z) - _log_q(eps, logvar))
+    return ll - (gaussian_kl(mu, logvar) if beta == 1.0 else beta * gaussian_kl(mu, logvar))
 
 
 def iwae_bound(

@@ -124,3 +124,7 @@ class GaussianVAE(VAE):
     def mode(self, params):
         """The level nearest the Gaussian's mean (the ``mean=True`` images of ``sample``)."""
         return self._to_levels(params[0])
+
+    def mean_intensity(self, params):
+        """The level nearest the mean, on [0, 1]."""
+        return self.mode(params).to(params[0].dtype) / (self.config.levels - 1)
