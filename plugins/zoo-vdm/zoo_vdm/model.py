@@ -51,7 +51,8 @@ class VDMConfig(zoo.ModelConfig):
     """A VDM: its noise schedule, its denoiser's size, and how many times and steps its estimates use."""
 
     hidden: int = Field(64, ge=1, le=4096, description="feature maps of every block of the denoiser")
-    layers: int = Field(4, ge=1, le=256, description="residual blocks going down (the U-Net has 2 x layers + 2)")
+    # 64 a side is twice VDM's deepest U-Net; the bound keeps a hostile config.json's meta build small
+    layers: int = Field(4, ge=1, le=64, description="residual blocks going down (the U-Net has 2 x layers + 2)")
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="dropout inside every residual block while training")
     fourier: bool = Field(True, description="Fourier features of z_t at the grid's scale as extra input maps")
     grid_skip: bool = Field(
