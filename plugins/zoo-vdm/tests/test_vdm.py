@@ -260,17 +260,17 @@ def test_the_stepped_bound_bounds_the_exact_probabilities_of_the_stepped_sampler
     with torch.no_grad():
         for p in model.denoiser.parameters():
             p.normal_(0, 0.5)
-    steps, grid = 4, torch.linspace(-7, 7, 2801, dtype=torch.float64)
+    steps, grid = 16, torch.linspace(-7, 7, 1401, dtype=torch.float64)
     exact = _exact_stepped_model(model, steps, grid)
     assert abs(exact.sum().item() - 1) < 1e-6
-    samples = model.sample(20000, generator=torch.Generator().manual_seed(0), steps=steps)
-    observed = torch.bincount(samples.view(-1), minlength=3).double() / 20000
-    assert torch.allclose(observed, exact, atol=0.015), (observed, exact)
+    samples = model.sample(10000, generator=torch.Generator().manual_seed(0), steps=steps)
+    observed = torch.bincount(samples.view(-1), minlength=3).double() / 10000
+    assert torch.allclose(observed, exact, atol=0.02), (observed, exact)
     levels = torch.arange(3).view(3, 1, 1, 1)
     g = torch.Generator().manual_seed(1)
-    stepped = model.log_prob(levels, timesteps=20000, steps=steps, generator=g)
-    continuous = model.log_prob(levels, timesteps=20000, generator=g)
-    assert (stepped <= exact.log() + 0.01).all(), (stepped, exact.log())
+    stepped = model.log_prob(levels, timesteps=5000, steps=steps, generator=g)
+    continuous = model.log_prob(levels, timesteps=5000, generator=g)
+    assert (stepped <= exact.log() + 0.01).all() and (stepped > exact.log() - 0.6).all(), (stepped, exact.log())
     assert (stepped < continuous + 0.01).all(), (continuous, stepped)
 
 

@@ -140,7 +140,8 @@ class VDM(zoo.Model):
     def _diffusion(self, x_scaled, t, labels, generator, steps: int | None) -> tuple[torch.Tensor, Gamma]:
         """One draw of the diffusion loss per row at times ``t`` ``(N,)``: continuous time, or ``steps`` steps."""
         if steps is not None:
-            t = (torch.floor(t * steps) + 1) / steps  # t_i = i / T, i uniform in 1..T (stratified when t is)
+            i = torch.floor(t * steps).clamp(0, steps - 1) + 1  # i uniform in 1..T (stratified when t is)
+            t = i / steps  # t_i = i / T
         gamma = self.schedule(t)
         eps = randn(x_scaled.shape, x_scaled, generator)
         eps_hat = self.eps_hat(self._diffuse(x_scaled, gamma.value, eps), gamma.value, labels)
