@@ -329,6 +329,21 @@ def test_the_cli_completes_with_a_diffusion_model(tmp_path, capsys):
     assert out.is_file()
 
 
+def test_other_dtypes_keep_the_bound_and_train_under_autocast():
+    """float64 and bfloat16 weights: the network runs in their dtype, the bound's arithmetic in at least float32."""
+    model, x = _trained_digits_like(steps=5)
+    exact = model.log_prob(x)
+    for dtype, tolerance in ((torch.float64, 1e-3), (torch.bfloat16, 2.0)):
+        other = _trained_digits_like(steps=5)[0].to(dtype)
+        assert (other.log_prob(x).double() - exact.double()).abs().max() < tolerance, dtype
+        assert other.sample(2, generator=torch.Generator().manual_seed(0), steps=4).dtype == torch.int64
+    model.train()
+    with torch.autocast("cpu", torch.bfloat16):
+        loss = model.loss(x)
+    loss.backward()
+    assert loss.dtype == torch.float32 and torch.isfinite(loss)
+
+
 # -- clear errors --------------------------------------------------------------------------------------
 
 
