@@ -28,6 +28,7 @@ SEEDS = [
     "diagonal-bilstm-binarized-mnist",
     "vae-bernoulli-binarized-mnist",
     "pixelcnn-mnist",
+    "vdm-mnist",
 ]
 
 
