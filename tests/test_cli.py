@@ -144,6 +144,15 @@ def test_train_eval_card_complete_round_trip(tmp_path, capsys):
     assert "mnist" in capsys.readouterr().err
 
 
+def test_complete_needs_a_model_with_a_complete_method(tmp_path, capsys):
+    """``zoo complete`` takes any model with ``complete`` (autoregressive ones, a diffusion model) and refuses one
+    without it, a VAE, in one line before any work."""
+    assert main(["complete", "vae-gaussian-digits", "--out", str(tmp_path / "c.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "vae-gaussian has no complete method" in err
+    assert not (tmp_path / "c.png").exists()
+
+
 def test_pretrained_listing_and_info_are_honest(capsys):
     import zoo
 

@@ -30,6 +30,7 @@ SEEDS = [
     "iwae-binarized-mnist",
     "hvae-binarized-mnist",
     "pixelcnn-mnist",
+    "vdm-mnist",
 ]
 
 

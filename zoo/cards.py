@@ -137,8 +137,9 @@ def write_model_card(
     """Write ``README.md`` (and the figures it shows) into the model folder; returns the card path.
 
     ``recipe`` is the exact command that reproduced the weights; it defaults to the ``recipe``
-    key of config.json. The sample grid (``samples``) and, for autoregressive models whose data
-    set can be loaded, the completion figure (``completions``) are drawn with seeded generators,
+    key of config.json. The sample grid (``samples``) and, for models with a ``complete`` method
+    (every autoregressive model; a diffusion model) whose data set can be loaded, the completion figure
+    (``completions``, captioned with how the model completes) are drawn with seeded generators,
     so they are reproducible, as are the model's own figures (:meth:`zoo.Model.card_figures`, drawn with the
     sample grid). The training curve is drawn from ``train_result.json`` when the
     folder holds one; training time and ``hardware`` come from there too unless given.
@@ -166,7 +167,7 @@ def write_model_card(
     result = run.read_json(run.result_file)
     if result.get("history") and not run.curves.is_file():
         write_history(folder, result["history"], model=model)
-    if completions and model.autoregressive and meta.get("dataset"):
+    if completions and callable(getattr(model, "complete", None)) and meta.get("dataset"):
         _completions(model, {**meta, "card_name": name}, run.completions, seed)
     if hardware:
         result["hardware"] = hardware
@@ -305,6 +306,15 @@ def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
     atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
 
 
+def _completion_method(model) -> str:
+    """How the completions were drawn: exact raster-order conditioning, or the first line of the model's own
+    ``complete`` docstring (a diffusion model's replacement method, say), which says what it approximates."""
+    if model.autoregressive:
+        return "Completion in raster order conditions on every known pixel above the hidden half, so it is exact here."
+    doc = (type(model).complete.__doc__ or "").strip().split("\n")[0].replace("``", "`")
+    return f"Completion by the model's own method: {doc[0].lower() + doc[1:]}" if doc else ""
+
+
 def _body(
     name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions, own_figures=()
 ) -> str:
@@ -398,8 +408,7 @@ def _body(
             f"![completions]({COMPLETIONS_FILE})",
             "",
             "Test images with the bottom half hidden (row `occluded`, hidden part tinted blue), three completions "
-            "sampled by the model, and the original (row `original`). Completion in raster order conditions on "
-            "every known pixel above the hidden half, so it is exact here.",
+            f"sampled by the model, and the original (row `original`). {_completion_method(model)}",
             "",
         ]
     for file, heading, caption in own_figures:  # the model's own (Model.card_figures)

@@ -341,8 +341,8 @@ def cmd_complete(args) -> None:
     _image_path(args.out)
     scale = _scale(args.scale)
     model = zoo.load(args.model, device=args.device)  # checked (--device) before the verb runs
-    if not model.autoregressive:
-        raise ArgumentError(f"{model.architecture} is not autoregressive and cannot complete images")
+    if not callable(getattr(model, "complete", None)):  # autoregressive models, and any other with a complete method
+        raise ArgumentError(f"{model.architecture} has no complete method: it cannot complete images")
     dataset, options = _data_of(model, args)
     use_threads(args.threads, step_work(model, args.n))
     data = load_dataset(dataset, split=args.split, **options)
