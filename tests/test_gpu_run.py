@@ -28,6 +28,8 @@ SEEDS = [
     "diagonal-bilstm-binarized-mnist",
     "vae-bernoulli-binarized-mnist",
     "pixelcnn-mnist",
+    "nice-mnist",  # the flows: plugins/zoo-flow
+    "glow-mnist",
 ]
 
 
