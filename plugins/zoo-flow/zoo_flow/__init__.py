@@ -7,6 +7,8 @@ images through uniform or variational dequantization, and two bundled models of 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import zoo
 
 from .base import Flow, FlowConfig
@@ -24,6 +26,25 @@ __all__ = [
     "UniformDequantizer",
     "VariationalDequantizer",
 ]
+
+
+PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
+BUNDLED = {  # name: (sha256 of model.safetensors, description)
+    "nice-digits": (
+        "e0bf0c049b2c110ed2d57021e77b3b5515dbff7a2c3d10add0d8b135e4c4611b",
+        "NICE (6 additive couplings, MLPs of 2x128, uniform dequantization) on 17-level 8x8 digits, bundled",
+    ),
+    "glow-digits": (
+        "1754f6ec504471a53fa0b0d479603a80d4303f5619abf7243813a2beae686626",
+        "Glow-style flow (2 scales x 4 steps, 32 maps, variational dequantization) on 17-level 8x8 digits, bundled",
+    ),
+}
+
+
+@zoo.hookimpl
+def zoo_register_pretrained(register):
+    for name, (sha256, description) in BUNDLED.items():
+        register(zoo.bundled_entry(PRETRAINED / name, sha256=sha256, description=description))
 
 
 @zoo.hookimpl

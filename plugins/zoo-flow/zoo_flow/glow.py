@@ -37,8 +37,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 class GlowConfig(FlowConfig):
     """Kingma & Dhariwal's Glow: ``scales`` levels of ``layers`` flow steps each."""
 
-    scales: int = Field(2, ge=1, le=10, description="L: multiscale levels (each squeezes 2x2 pixels, then splits)")
-    layers: int = Field(8, ge=1, le=256, description="K: flow steps per scale (actnorm, 1x1 conv, coupling)")
+    scales: int = Field(2, ge=1, le=6, description="L: multiscale levels (each squeezes 2x2 pixels, then splits)")
+    layers: int = Field(8, ge=1, le=48, description="K: flow steps per scale (actnorm, 1x1 conv, coupling)")
     hidden: int = Field(64, ge=1, le=4096, description="feature maps of each coupling's conv net")
     coupling: Literal["affine", "additive"] = Field("affine", description="affine (shift and scale) or additive")
     conv1x1: Literal["lu", "plain"] = Field(
@@ -49,7 +49,7 @@ class GlowConfig(FlowConfig):
     def _check_multiscale(self):
         side = 2**self.scales
         if self.height % side or self.width % side:
-            fits = [s for s in range(1, 11) if self.height % 2**s == 0 and self.width % 2**s == 0]
+            fits = [s for s in range(1, 7) if self.height % 2**s == 0 and self.width % 2**s == 0]
             hint = f"scales<={fits[-1]} fits this size" if fits else "no scale fits an odd side: pad the images"
             raise ValueError(
                 f"glow with scales={self.scales} needs height and width divisible by {side} (each scale squeezes "

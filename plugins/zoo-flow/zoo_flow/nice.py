@@ -35,8 +35,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 class NICEConfig(FlowConfig):
     """Dinh et al.'s NICE: additive couplings on the flattened image, a diagonal scaling, a factorised prior."""
 
-    couplings: int = Field(4, ge=2, le=256, description="additive coupling layers (at least 2: each half changes)")
-    layers: int = Field(5, ge=1, le=256, description="hidden layers of each coupling's MLP")
+    couplings: int = Field(4, ge=2, le=32, description="additive coupling layers (at least 2: each half changes)")
+    layers: int = Field(5, ge=1, le=16, description="hidden layers of each coupling's MLP")
     hidden: int = Field(1000, ge=1, le=4096, description="units of each hidden layer")
     prior: Literal["logistic", "gaussian"] = Field("logistic", description="the factorised prior of the latents")
 
