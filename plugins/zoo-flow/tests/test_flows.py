@@ -280,3 +280,22 @@ def test_bad_calls_are_one_clear_error():
         model.loss(x, labels=torch.tensor([0, 1]))
     with pytest.raises(ValueError, match="n must be a positive integer"):
         model.sample(0)
+
+
+def test_actnorm_averages_its_statistics_over_the_processes(tmp_path):
+    """Under torch.distributed the first batch's statistics are all-reduced (a world of one here: the code path runs
+    and gives the single-process values)."""
+    import torch.distributed as dist
+    from zoo_flow.layers import ActNorm
+
+    x = torch.randn(16, 3, 4, 4, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    alone = ActNorm(3).train()
+    alone(x)
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1)
+    try:
+        shared = ActNorm(3).train()
+        shared(x)
+    finally:
+        dist.destroy_process_group()
+    assert torch.allclose(alone.loc, shared.loc) and torch.allclose(alone.log_scale, shared.log_scale)
+    assert torch.allclose(shared.loc.flatten(), -x.mean((0, 2, 3)), atol=1e-5)
