@@ -289,7 +289,12 @@ def _expect_image_error(fn, x, what: str) -> None:
 def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: Any) -> Model:
     """Run every contract check on a fresh ``arch`` model built with ``config``; return the model.
 
-    For a model with a fast sampler this includes :func:`check_fast_sampler` (exactness).
+    For every model: samples (dtype, shape, range, at temperatures 1 and 0.5, seeded reproducibility), labels
+    refused by an unconditional model (:func:`check_refuses_labels`), ``log_prob`` and its errors, the loss
+    falling, a save/load round trip and, for tiny images, normalisation by enumeration: an exact likelihood
+    sums to 1 (:func:`check_normalised`), a bound's exp to at most 1 (:func:`check_bound_mass`; a model says
+    which it has through ``nll_estimator``). For autoregressive models also the causality and completion
+    checks, and for a model with a fast sampler :func:`check_fast_sampler` (exactness).
     """
 
     torch.manual_seed(0)
