@@ -16,7 +16,8 @@ with a larger ``max_minutes``), and evaluated here again with ``zoo eval DIR`` b
 Precision: bf16 autocast for the PixelCNN and the Gated PixelCNN on binarized MNIST, where it trains
 2.4x faster on the CPU and reached fp32's validation NLL (``tests/_gpu_check.py --mnist``, FIELD-NOTES);
 fp32 for the rest: the PixelRNNs at h=16 and the VAE's MLP are bound by kernel launches on a GPU, not
-by arithmetic, and bf16 was not measured to hold the NLL of the 256-level PixelCNN.
+by arithmetic, bf16 was not measured to hold the NLL of the 256-level PixelCNN, and the flows' log-dets
+(sums of many small logs over 784 dimensions) are kept out of reduced precision.
 
 Set-up on a bare GPU machine (its image has Python 3.12 and torch, no pydantic and a huggingface_hub 1.x).
 Here, in the repository root, put the wheels and the data in two folders::
@@ -183,6 +184,37 @@ RECIPES = [
         data_options={},
         source="VDM on 256 levels, a single-resolution U-Net of 64 maps, 4 blocks a side (target: a bound below "
         "the bundled 256-level PixelCNN's 1.10; 20 timesteps an image: the mean over 10,000 images)",
+    ),
+    # the flows (plugins/zoo-flow): 256-level MNIST, log_prob a dequantization bound (k=eval_samples, 16)
+    Recipe(
+        "nice-mnist",
+        "nice",
+        "mnist",
+        {"hidden": 1000, "layers": 5, "couplings": 4, "prior": "logistic", "batch_size": 200},
+        {"hidden": 8, "layers": 1},
+        4.34,
+        unit="bits/dim",
+        data_options={},
+        source="NICE paper's MNIST size: 4 couplings of 5 hidden layers of 1000 units, logistic prior (peer: 4.34)",
+    ),
+    Recipe(
+        "glow-mnist",
+        "glow",
+        "mnist",
+        {
+            "hidden": 512,
+            "layers": 16,
+            "scales": 2,
+            "dequantization": "variational",
+            "batch_size": 64,
+            "warmup": 500,
+            "grad_clip": 50.0,
+        },
+        {"hidden": 4, "layers": 1, "scales": 1, "dequantizer_hidden": 4},
+        1.05,
+        unit="bits/dim",
+        data_options={},
+        source="Glow-style multiscale flow, 2 scales (all 28x28 allows) of 16 steps, 512-channel couplings (Glow 1.05)",
     ),
     # the peer's other models (pytorch-generative's sizes); run when a plugin registers them
     Recipe("nade-binarized-mnist", "nade", "binarized-mnist", {"hidden": 500, "batch_size": 512}, {"hidden": 8}, 85.6),

@@ -31,6 +31,8 @@ SEEDS = [
     "hvae-binarized-mnist",
     "pixelcnn-mnist",
     "vdm-mnist",
+    "nice-mnist",  # the flows: plugins/zoo-flow
+    "glow-mnist",
 ]
 
 

@@ -149,3 +149,79 @@ def test_hostile_folder_check_catches_a_model_that_allocates(build, caught, tmp_
                 zoo.load_folder(folder)  # refused in one line, never built for real
     finally:
         zoo.unregister_plugin(name)
+
+
+class OvercountConfig(zoo.ModelConfig):
+    estimator: str | None = None  # what nll_estimator says: None, an exact likelihood
+
+
+class Overcount(zoo.Model):
+    """A per-pixel categorical model that adds log 8 to every image's log-probability: they sum to 8."""
+
+    architecture = "overcount-test"
+    config_class = OvercountConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.table = nn.Parameter(torch.zeros(config.levels, *config.shape))
+
+    @classmethod
+    def nll_estimator(cls, config):
+        return config.estimator
+
+    def log_prob(self, x, labels=None):
+        x = self.check_images(x)
+        self.check_labels(labels, len(x))
+        logp = torch.log_softmax(self.table, 0).unsqueeze(0).expand(len(x), *self.table.shape)
+        return logp.gather(1, x.unsqueeze(1)).flatten(1).sum(1) + torch.log(torch.tensor(8.0))
+
+    def loss(self, x, labels=None):
+        return -self.log_prob(x, labels).mean()
+
+    def sample(self, n, generator=None, temperature=1.0, labels=None):
+        self.check_labels(labels, n)
+        return torch.randint(0, self.config.levels, (n, *self.config.shape), generator=generator)
+
+
+@pytest.fixture
+def overcount():
+    class Plugin:
+        @zoo.hookimpl
+        def zoo_register_models(self, register):
+            register(Overcount)
+
+    name = zoo.register_plugin(Plugin(), "overcount-test-plugin")
+    yield
+    zoo.unregister_plugin(name)
+
+
+@pytest.mark.parametrize(
+    "estimator, caught",
+    [(None, r"probabilities over all 16 images sum to 8\.0000\d\d, not 1"), ("made-up k=1", "sums to 8.0000")],
+)
+def test_kit_fails_a_model_that_is_not_a_model(overcount, estimator, caught):
+    """Not autoregressive, every image below probability 1, finite, trainable, but the probabilities of all
+    images sum to 8: check_model must fail it, whether it claims an exact likelihood or a bound."""
+    with pytest.raises(AssertionError, match=caught):
+        check_model("overcount-test", height=2, width=2, levels=2, estimator=estimator)
+
+
+def test_bound_mass_allows_a_bound_below_one_and_monte_carlo_noise():
+    from zoo.testing import check_bound_mass
+
+    model = zoo.create("independent", height=2, width=2, levels=2)
+    exact = model.log_prob
+    model.log_prob = lambda x: exact(x) - 0.5  # a deterministic bound, exp(-0.5) of the mass
+    assert check_bound_mass(model) == pytest.approx(0.6065, abs=1e-4)
+    model.log_prob = lambda x: exact(x) + 0.3 * torch.randn(len(x)) - 0.045  # unbiased noise of exp: mass 1
+    assert abs(check_bound_mass(model) - 1.0) < 0.1
+
+
+def test_kit_fails_a_model_that_takes_labels_it_has_no_use_for():
+    from zoo.testing import check_refuses_labels
+
+    model = zoo.create("independent", height=2, width=2, levels=2)
+    check_refuses_labels(model)
+    model.check_labels = lambda labels, n: None  # accepts anything
+    with pytest.raises(AssertionError, match=r"unconditional, yet log_prob\(labels=...\) accepted labels"):
+        check_refuses_labels(model)

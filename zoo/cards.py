@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .bounds import format_nll, stored_estimator
+from .bounds import estimator_of, format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
 from .figures import completion_figure, sample_figure, write_history
@@ -321,11 +321,13 @@ def _body(
     cfg = model.config
     arch = meta["architecture"]
     n_params = sum(p.numel() for p in model.parameters())
-    kind = (
-        "an autoregressive model: `log_prob` is the exact log-likelihood"
-        if model.autoregressive
-        else "a latent-variable model: `log_prob` is a lower bound on the log-likelihood"
-    )
+    estimator = estimator_of(model)
+    if estimator is not None:
+        kind = f"a model whose `log_prob` is a lower bound on the log-likelihood ({estimator})"
+    elif model.autoregressive:
+        kind = "an autoregressive model: `log_prob` is the exact log-likelihood"
+    else:
+        kind = "a model whose `log_prob` is the exact log-likelihood"
     about = description or (type(model).__doc__ or "").strip().split("\n")[0]
     lines = [
         f"# {name}",

@@ -22,6 +22,7 @@ import torch
 import zoo
 
 from ..api import evaluate
+from ..bounds import estimator_of
 from ..data import load_dataset
 from ..errors import HubError, ImageError
 from ..evaluation import bits_per_dim
@@ -39,6 +40,9 @@ __all__ = [
     "check_model",
     "check_autoregressive",
     "check_normalised",
+    "check_bound_mass",
+    "check_refuses_labels",
+    "all_images",
     "receptive_field",
     "random_images",
     "check_pretrained",
@@ -195,16 +199,81 @@ def check_class_conditioning(model: Model, seed: int = 0) -> None:
         model.train(was_training)
 
 
-def check_normalised(model: Model, tol: float = 1e-3) -> None:
-    """Probabilities of all possible images sum to 1 (only for tiny images)."""
+def all_images(model: Model, limit: int = 4096) -> torch.Tensor:
+    """Every possible image of ``model``'s shape and levels, ``(levels**dims, C, H, W)`` int64 (tiny images only)."""
     cfg = model.config
     count = cfg.levels**cfg.dims
-    if count > 4096:
-        raise ValueError(f"{count} possible images is too many to enumerate")
-    grid = torch.tensor(list(itertools.product(range(cfg.levels), repeat=cfg.dims))).view(-1, *cfg.shape)
+    if count > limit:
+        raise ValueError(f"{count} possible images is too many to enumerate (at most {limit})")
+    return torch.tensor(list(itertools.product(range(cfg.levels), repeat=cfg.dims))).view(-1, *cfg.shape)
+
+
+def _total_probability(model: Model, grid: torch.Tensor, label: int | None) -> float:
+    """sum over ``grid`` of exp(log_prob), for one class of a class-conditional model."""
+    labels = {} if label is None else {"labels": torch.full((len(grid),), label, device=model.device)}
     with torch.no_grad():
-        total = torch.logsumexp(model.log_prob(grid), 0).exp().item()
-    assert abs(total - 1.0) < tol, f"probabilities over all {count} images sum to {total:.6f}, not 1"
+        return torch.logsumexp(model.log_prob(grid.to(model.device), **labels).double(), 0).exp().item()
+
+
+def _classes(model: Model) -> list[int | None]:
+    return list(range(model.num_classes)) if model.conditional else [None]
+
+
+def check_normalised(model: Model, tol: float = 1e-3) -> None:
+    """An exact likelihood: the probabilities of all possible images sum to 1 (each class's, for a
+    class-conditional model). Only for tiny images."""
+    grid = all_images(model)
+    for label in _classes(model):
+        total = _total_probability(model, grid, label)
+        of = "" if label is None else f" of class {label}"
+        assert abs(total - 1.0) < tol, f"probabilities{of} over all {len(grid)} images sum to {total:.6f}, not 1"
+
+
+def check_bound_mass(model: Model, tol: float = 0.02, repeats: int = 4, seed: int = 0) -> float:
+    """A lower bound on log p(x): the sum of exp(bound) over all possible images is at most 1.
+
+    For a Monte Carlo bound (importance-weighted, dequantized, a diffusion bound) exp(bound) is a random
+    estimate of at most p(x) on average (exactly p(x), unbiased, for an importance-weighted average of
+    k draws), so the sum is measured ``repeats`` times with seeds ``seed, seed+1, ...`` and the mean must
+    not exceed 1 by more than ``tol`` plus three standard errors of that mean. Only for tiny images.
+    Returns the largest mean found (over the classes of a class-conditional model).
+    """
+    grid, worst = all_images(model), 0.0
+    for label in _classes(model):
+        totals = []
+        for r in range(repeats):
+            torch.manual_seed(seed + r)
+            totals.append(_total_probability(model, grid, label))
+        values = torch.tensor(totals, dtype=torch.float64)
+        mean = values.mean().item()
+        error = (values.std() / repeats**0.5).item() if repeats > 1 else 0.0
+        of = "" if label is None else f" of class {label}"
+        assert mean <= 1.0 + tol + 3 * error, (
+            f"exp(bound){of} over all {len(grid)} images sums to {mean:.4f} (standard error {error:.4f}), "
+            "more than 1: not a lower bound on the log-likelihood"
+        )
+        worst = max(worst, mean)
+    return worst
+
+
+def check_refuses_labels(model: Model) -> None:
+    """An unconditional model refuses labels in ``log_prob``, ``loss`` and ``sample`` with a ValueError."""
+    name = model.architecture or type(model).__name__
+    x = random_images(model, 2).to(model.device)
+    labels = torch.zeros(2, dtype=torch.long, device=model.device)
+    calls = {
+        "log_prob": lambda: model.log_prob(x, labels=labels),
+        "loss": lambda: model.loss(x, labels=labels),
+        "sample": lambda: model.sample(2, generator=torch.Generator().manual_seed(0), labels=labels),
+    }
+    for what, call in calls.items():
+        try:
+            call()
+        except ValueError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - a crash is not a clear refusal
+            raise AssertionError(f"{name}.{what}(labels=...): raised {type(exc).__name__}: {exc}") from None
+        raise AssertionError(f"{name} is unconditional, yet {what}(labels=...) accepted labels")
 
 
 def _expect_image_error(fn, x, what: str) -> None:
@@ -220,7 +289,12 @@ def _expect_image_error(fn, x, what: str) -> None:
 def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: Any) -> Model:
     """Run every contract check on a fresh ``arch`` model built with ``config``; return the model.
 
-    For a model with a fast sampler this includes :func:`check_fast_sampler` (exactness).
+    For every model: samples (dtype, shape, range, at temperatures 1 and 0.5, seeded reproducibility), labels
+    refused by an unconditional model (:func:`check_refuses_labels`), ``log_prob`` and its errors, the loss
+    falling, a save/load round trip and, for tiny images, normalisation by enumeration: an exact likelihood
+    sums to 1 (:func:`check_normalised`), a bound's exp to at most 1 (:func:`check_bound_mass`; a model says
+    which it has through ``nll_estimator``). For autoregressive models also the causality and completion
+    checks, and for a model with a fast sampler :func:`check_fast_sampler` (exactness).
     """
 
     torch.manual_seed(0)
@@ -238,6 +312,11 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
     assert tuple(s1.shape) == (3, *cfg.shape), f"{name}.sample: shape {tuple(s1.shape)}"
     assert int(s1.min()) >= 0 and int(s1.max()) < cfg.levels, f"{name}.sample: values outside 0..{cfg.levels - 1}"
     assert torch.equal(s1, s2), f"{name}.sample: same generator seed gave different samples"
+    cold = model.sample(3, generator=torch.Generator().manual_seed(1), temperature=0.5)
+    assert cold.dtype == torch.long and tuple(cold.shape) == (3, *cfg.shape), f"{name}.sample(temperature=0.5)"
+    assert int(cold.min()) >= 0 and int(cold.max()) < cfg.levels, f"{name}.sample(temperature=0.5): out of range"
+    if not model.conditional:
+        check_refuses_labels(model)
 
     # log_prob: per image, finite, a log-probability of discrete data (<= 0)
     torch.manual_seed(0)
@@ -279,14 +358,16 @@ def check_model(arch: str | Model, steps: int = 30, lr: float = 3e-3, **config: 
     b = loaded.log_prob(x)
     assert torch.allclose(a, b, atol=1e-5), f"{name}: log_prob changed after save/load"
 
+    # normalisation by enumeration (tiny images): an exact likelihood sums to 1, a bound's exp to at most 1
+    if cfg.levels**cfg.dims <= 4096:
+        check_normalised(model) if estimator_of(model) is None else check_bound_mass(model)
+
     if model.autoregressive:
         check_autoregressive(model)
         known = torch.zeros_like(x[:2], dtype=torch.bool)
         known[:, :, : cfg.height // 2] = True
         done = model.complete(x[:2], known, generator=torch.Generator().manual_seed(0))
         assert torch.equal(done[known], x[:2][known]), f"{name}.complete changed known pixels"
-        if cfg.levels**cfg.dims <= 4096:
-            check_normalised(model)
         if not model.conditional and model.incremental_sampler(1) is not None:
             check_fast_sampler(model)
     return model

@@ -35,6 +35,13 @@ def test_contract_kit(arch, extra):
     check_model(arch, **{**SMALL, **extra})
 
 
+@pytest.mark.parametrize("arch, levels", [("vae-bernoulli", 2), ("vae-gaussian", 3)])
+def test_bound_mass_over_every_tiny_image_is_at_most_one(arch, levels):
+    """On 2x2 images the kit enumerates them all: the sum of exp(IWAE bound), an unbiased estimate of the
+    probabilities' sum, must not exceed 1 beyond Monte Carlo error."""
+    check_model(arch, height=2, width=2, levels=levels, hidden=[8], latent=2, eval_samples=50)
+
+
 def test_bernoulli_refuses_non_binary_levels_everywhere():
     with pytest.raises(ValueError, match=r"vae-bernoulli models binary images \(levels=2\), got levels=17"):
         zoo.create("vae-bernoulli", levels=17)
