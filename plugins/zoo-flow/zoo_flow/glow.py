@@ -37,8 +37,8 @@ LOG_2PI = math.log(2.0 * math.pi)
 class GlowConfig(FlowConfig):
     """Kingma & Dhariwal's Glow: ``scales`` levels of ``layers`` flow steps each."""
 
-    scales: int = Field(2, ge=1, le=6, description="L: multiscale levels (each squeezes 2x2 pixels, then splits)")
-    layers: int = Field(8, ge=1, le=48, description="K: flow steps per scale (actnorm, 1x1 conv, coupling)")
+    scales: int = Field(2, ge=1, le=4, description="L: multiscale levels (each squeezes 2x2 pixels, then splits)")
+    layers: int = Field(8, ge=1, le=32, description="K: flow steps per scale (actnorm, 1x1 conv, coupling)")
     hidden: int = Field(64, ge=1, le=4096, description="feature maps of each coupling's conv net")
     coupling: Literal["affine", "additive"] = Field("affine", description="affine (shift and scale) or additive")
     conv1x1: Literal["lu", "plain"] = Field(
