@@ -302,6 +302,36 @@ def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
     atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
 
 
+def _base_comparison(meta: dict[str, Any], metrics: dict[str, Any], model) -> list[str]:
+    """A fine-tune's results beside its base's, measured on the same images before training (``base_metrics``)."""
+    base = meta.get("base_metrics")
+    if not isinstance(base, dict) or not meta.get("base_model"):
+        return []
+    rows = []
+    for split, m in metrics.items():
+        b = base.get(split)
+        if not isinstance(b, dict) or not isinstance(m, dict):
+            continue
+        if not all(isinstance(x.get("nll_nats"), (int, float)) for x in (b, m)):
+            continue
+        estimator = stored_estimator(m, type(model), model.config)
+        change = m["nll_nats"] - b["nll_nats"]
+        rows.append(
+            f"| {split} | {_fmt(m.get('n_images'))} | {format_nll(b['nll_nats'], estimator, 3)} "
+            f"| {format_nll(m['nll_nats'], estimator, 3)} | {change:+.3f} |"
+        )
+    if not rows:
+        return []
+    return [
+        f"Against the base model `{meta['base_model']}`, measured on the same images before fine-tuning:",
+        "",
+        "| split | images | base NLL (nats) | this model NLL (nats) | change |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, has_curves, has_completions) -> str:
     cfg = model.config
     arch = meta["architecture"]
@@ -381,6 +411,7 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
         lines.append("")
     else:
         lines += ["No metrics were recorded in config.json (run `zoo eval DIR --save`).", ""]
+    lines += _base_comparison(meta, metrics, model)
     if notes:
         lines += [notes.strip(), ""]
     if has_grid:

@@ -213,9 +213,14 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
-        dataset_options=_data_options(args.dataset, args.data_option),
+        dataset_options=(
+            _data_options(args.dataset, args.data_option)  # a fine-tune's dataset is read from its base
+            if args.dataset is not None
+            else parse_settings(args.data_option, "--data-option", typed=False)
+        ),
         overwrite=args.overwrite,
-        command=args.command_line,
+        # a fine-tune that names no dataset records the equivalent command that does (a recipe names its data)
+        command=args.command_line if args.dataset is not None else None,
         final_eval=args.final_eval,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
@@ -256,8 +261,9 @@ def _data_options(dataset: str, pairs: list[str] | None, recorded: dict[str, Any
 def _data_of(model, args) -> tuple[str, dict[str, Any]]:
     """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on.
 
-    Recorded options replay as they were recorded (``limit=2000`` included) and are read by the same
-    declared types, so a run's own record is never refused and never misread."""
+    Recorded options replay as they were recorded, read by the same declared types, so a run's own record is
+    never refused and never misread; all but ``limit`` (a folder from before zoo stopped recording a run's
+    limit as the model's): a trained model is measured on the whole split unless ``--limit`` says otherwise."""
     if args.dataset is not None:
         return args.dataset, _data_options(args.dataset, args.data_option)
     info = getattr(model, "pretrained_info", {}) or {}
@@ -268,6 +274,7 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
         raise ArgumentError(
             f"{args.model} records dataset_options that are not a JSON object: name them with --dataset"
         )
+    recorded = {k: v for k, v in recorded.items() if k != "limit"}
     return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
 
 
@@ -509,7 +516,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train", "train an architecture on a dataset (resumable; runs under torchrun)", "data", epilog=_train_fields()
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
-    s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
+    s.add_argument(
+        "--dataset",
+        help="dataset name (see `zoo info ARCH`; digits ships with zoo); a fine-tune defaults to its base's, "
+        "with the base's data options under the --data-option ones",
+    )
     s.add_argument(
         "--epochs", type=int, help="passes over the training split (--set epochs=N; default 10, none with a budget)"
     )
