@@ -40,3 +40,45 @@ def test_a_canonical_file_reads_back_the_same_tensors_and_metadata(tmp_path):
     assert int.from_bytes(data[:8], "little") % 8 == 0
     header = json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
     assert list(header["__metadata__"]) == sorted(metadata)
+
+
+class ExactFlat(zoo.Model):
+    """An exact model that is not autoregressive (as a flow is): one categorical table, sampled all at once."""
+
+    architecture = "exact-flat"
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.table = torch.nn.Parameter(torch.zeros(config.levels, *config.shape))
+
+    def log_prob(self, x, labels=None):
+        logp = torch.log_softmax(self.table, 0).unsqueeze(0).expand(x.shape[0], -1, -1, -1, -1)
+        return logp.gather(1, x.long().unsqueeze(1)).squeeze(1).flatten(1).sum(1)
+
+    def loss(self, x, labels=None):
+        return -self.log_prob(x).mean()
+
+    def sample(self, n, generator=None, temperature=1.0, labels=None):
+        probs = torch.softmax(self.table / temperature, 0).movedim(0, -1).reshape(-1, self.config.levels)
+        draws = torch.multinomial(probs, n, replacement=True, generator=generator)
+        return draws.T.reshape(n, *self.config.shape)
+
+
+class ExactFlatPlugin:
+    @zoo.hookimpl
+    def zoo_register_models(self, register):
+        register(ExactFlat)
+
+
+def test_an_exact_model_that_is_not_autoregressive_is_called_exact_on_its_card(tmp_path):
+    """Before issue 32 the card asked the autoregressive flag: every other model was 'a lower bound'."""
+    from zoo.cards import write_model_card
+
+    zoo.register_plugin(ExactFlatPlugin(), "exact-flat-plugin")
+    try:
+        model = ExactFlat(zoo.ModelConfig(levels=2, height=3, width=3))
+        folder = zoo.save_pretrained(model, tmp_path / "m", dataset="digits-binarized")
+        text = write_model_card(folder, samples=False, completions=False).read_text()
+        assert "`log_prob` is the exact log-likelihood" in text and "lower bound" not in text
+    finally:
+        zoo.unregister_plugin("exact-flat-plugin")

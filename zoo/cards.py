@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from .bounds import format_nll, stored_estimator
+from .bounds import estimator_of, format_nll, stored_estimator
 from .data import load_dataset
 from .errors import WeightsError, ZooError
 from .figures import completion_figure, sample_figure, write_history
@@ -336,11 +336,11 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
     cfg = model.config
     arch = meta["architecture"]
     n_params = sum(p.numel() for p in model.parameters())
-    kind = (
-        "an autoregressive model: `log_prob` is the exact log-likelihood"
-        if model.autoregressive
-        else "a latent-variable model: `log_prob` is a lower bound on the log-likelihood"
-    )
+    estimator = estimator_of(model)  # the model's own word, not its family's: a flow is exact, not autoregressive
+    if estimator is None:
+        kind = f"{'an autoregressive' if model.autoregressive else 'a'} model: `log_prob` is the exact log-likelihood"
+    else:
+        kind = f"a latent-variable model: `log_prob` is a lower bound on the log-likelihood ({estimator})"
     about = description or (type(model).__doc__ or "").strip().split("\n")[0]
     lines = [
         f"# {name}",
@@ -387,7 +387,7 @@ def _body(name, meta, model, recipe, description, has_grid, seed, run, notes, ha
             f"![training curve]({CURVES_FILE})",
             "",
             "Bits/dim per epoch: the mean training loss over each epoch's batches, and the validation "
-            f"{'NLL' if model.autoregressive else 'bound'} at the end of each epoch (the legend names each estimator).",
+            f"{'NLL' if estimator is None else 'bound'} at the end of each epoch (the legend names each estimator).",
             "",
         ]
     lines += ["## Results", ""]

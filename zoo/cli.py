@@ -240,8 +240,8 @@ def cmd_eval(args) -> None:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
         record_metrics(args.model, result)
-    if args.json:
-        print(json.dumps(result.model_dump(), indent=2))
+    if args.json:  # "exact" where the NLL is exact: null read as "unknown" to anyone who met it
+        print(json.dumps({**result.model_dump(), "estimator": result.estimator or "exact"}, indent=2))
         return
     upper = "<= " if result.bound else ""
     nll = format_nll(result.nll_nats, result.estimator, 3)
