@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pytest
 import torch
 from safetensors import safe_open
 
@@ -82,3 +83,61 @@ def test_an_exact_model_that_is_not_autoregressive_is_called_exact_on_its_card(t
         assert "`log_prob` is the exact log-likelihood" in text and "lower bound" not in text
     finally:
         zoo.unregister_plugin("exact-flat-plugin")
+
+
+def test_list_models_pretrained_lists_only_what_loads():
+    names = zoo.list_models(pretrained=True)
+    assert "pixelcnn-digits" in names and "pixelcnn-cifar10" not in names  # no weights published yet
+    every = zoo.get_registry().list_models("*", True)
+    assert "pixelcnn-cifar10" in every  # `zoo list --pretrained` still shows it, with its recipe
+
+
+def test_create_with_pretrained_true_loads_the_named_model():
+    model = zoo.create("independent-digits", pretrained=True)
+    assert model.pretrained_cfg["name"] == "independent-digits" and model.pretrained_cfg["source"] == "bundled"
+    with pytest.raises(zoo.ArgumentError, match="'independent' is an architecture; .*independent-digits"):
+        zoo.create("independent", pretrained=True)
+    with pytest.raises(zoo.ConfigError, match="cannot set levels"):
+        zoo.create("independent-digits", pretrained=True, levels=3)
+
+
+def test_torch_dtype_is_an_alias_of_dtype():
+    model = zoo.load("independent-digits", torch_dtype=torch.bfloat16)
+    assert model.logit_table.dtype == torch.bfloat16
+    assert zoo.Model.from_pretrained("independent-digits", torch_dtype="float16").logit_table.dtype == torch.float16
+    with pytest.raises(zoo.ArgumentError, match="disagree"):
+        zoo.load("independent-digits", dtype=torch.float32, torch_dtype=torch.float16)
+
+
+def test_pretrained_cfg_says_where_a_model_came_from(tmp_path):
+    model = zoo.load("independent-digits")
+    cfg = model.pretrained_cfg
+    entry = zoo.get_registry().entry("independent-digits")
+    assert cfg["sha256"] == entry.sha256 and cfg["recipe"] == entry.recipe and cfg["dataset"] == "digits"
+    assert cfg["metrics"]["test"]["n_images"] == 360 and cfg["architecture"] == "independent"
+    folder = zoo.save_pretrained(model, tmp_path / "copy")
+    again = zoo.load(folder).pretrained_cfg
+    assert again["source"] == "folder" and again["sha256"] == _sha(folder / WEIGHTS_FILE)
+    assert zoo.create("independent", levels=2, height=2, width=2).pretrained_cfg == {}
+
+
+def test_save_pretrained_pushes_to_the_hub_when_asked(fake_hub, tmp_path, tiny_model):
+    model = tiny_model(1)
+    folder = model.save_pretrained(tmp_path / "mine", push_to_hub=True, repo_id="alice/mine")
+    assert (folder / WEIGHTS_FILE).is_file() and "alice/mine" in fake_hub.repos
+    zoo.save_pretrained(model, tmp_path / "alice-two", push_to_hub=True, repo_id="alice/two")
+    assert "alice/two" in fake_hub.repos
+    with pytest.raises(zoo.ArgumentError, match="add push_to_hub=True"):
+        model.save_pretrained(tmp_path / "x", repo_id="alice/x")
+    loaded = zoo.load("hf-hub:alice/mine")  # timm's prefix, beside hf://
+    assert loaded.pretrained_cfg["source"] == "hub" and loaded.pretrained_cfg["repo_id"] == "alice/mine"
+
+
+def test_cards_name_the_hubs_dataset_id(tmp_path, tiny_model):
+    from zoo.cards import card_data
+
+    model = zoo.create("independent", levels=2, height=3, width=3)
+    folder = zoo.save_pretrained(model, tmp_path / "m", dataset="binarized-mnist", metrics={})
+    assert card_data(folder).datasets == ["ylecun/mnist"]
+    digits = zoo.save_pretrained(model, tmp_path / "d", dataset="digits-binarized")
+    assert card_data(digits).datasets == ["digits-binarized"]  # no Hub id known: the zoo name

@@ -41,7 +41,8 @@ from .registry import get_registry
 from .sources import names_a_model
 from .specs import PretrainedEntry
 from .train_config import split_settings, validated
-from .weights import read_config, save_pretrained
+from .weights import read_config
+from .weights import save_pretrained as save_folder
 
 __all__ = [
     "list_models",
@@ -58,8 +59,12 @@ __all__ = [
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
-    """Names of known architectures (or pretrained models) matching a shell wildcard."""
-    return get_registry().list_models(pattern, pretrained)
+    """Names of known architectures matching a shell wildcard; with ``pretrained=True`` (timm's meaning) the
+    pretrained models that load: bundled, or published on the Hub. ``zoo list --pretrained`` also shows the
+    entries whose weights are not published yet, with their recipes."""
+    reg = get_registry()
+    names = reg.list_models(pattern, pretrained)
+    return [n for n in names if reg.pretrained[n].entry.available] if pretrained else names
 
 
 def model_info(name: str) -> dict[str, Any]:
@@ -226,8 +231,27 @@ def literal_choices(annotation) -> tuple[Any, ...]:
     return tuple(c for arg in typing.get_args(annotation) for c in literal_choices(arg))
 
 
-def create(arch: str, **config_overrides: Any) -> Model:
-    """A freshly initialised model of architecture ``arch``; keyword arguments set config fields."""
+def create(arch: str, pretrained: bool = False, **config_overrides: Any) -> Model:
+    """A freshly initialised model of architecture ``arch``; keyword arguments set config fields.
+
+    ``pretrained=True`` (timm's ``create_model(name, pretrained=True)``) is :func:`load` of the pretrained
+    name ``arch``; an architecture's name then says which pretrained models it has. A pretrained model's
+    config is its own: only :func:`load`'s arguments (``device=``, ``dtype=`` ...) are taken then.
+    """
+    if pretrained:
+        reg = get_registry()
+        if arch in reg.models and arch not in reg.pretrained:
+            names = sorted(n for n, p in reg.pretrained.items() if p.entry.architecture == arch and p.entry.available)
+            raise ArgumentError(
+                f"{arch!r} is an architecture; pretrained=True takes a pretrained model's name"
+                + (f": {', '.join(names)}" if names else f" (none of {arch} is published yet)")
+            )
+        load_options = {"revision", "device", "map_location", "dtype", "torch_dtype", "cache_dir", "token"}
+        load_options |= {"local_files_only", "force_download"}
+        fields = sorted(set(config_overrides) - load_options)
+        if fields:
+            raise ConfigError(f"a pretrained model's config is its own; cannot set {', '.join(fields)}")
+        return load(arch, **config_overrides)
     spec = get_registry().model(arch)
     try:
         config = spec.cls.config_class(**config_overrides)
@@ -248,6 +272,7 @@ def load(
     local_files_only: bool = False,
     force_download: bool = False,
     token: str | bool | None = None,
+    torch_dtype: torch.dtype | str | None = None,
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
@@ -259,7 +284,9 @@ def load(
     The rest follows ``from_pretrained`` elsewhere: ``dtype`` casts the floating-point weights
     (``torch.bfloat16``, ``"float16"``, ``"auto"`` for the stored dtype; float32 by default, whatever
     the file holds); ``cache_dir``, ``local_files_only``, ``force_download`` and ``token`` apply to Hub
-    downloads as in huggingface_hub. :meth:`zoo.Model.from_pretrained` does the same for one class.
+    downloads as in huggingface_hub. ``torch_dtype`` is diffusers' and transformers' name for ``dtype``.
+    :meth:`zoo.Model.from_pretrained` does the same for one class. The model's ``pretrained_cfg`` says where
+    it came from (name, source, revision, sha256, data, metrics, recipe), as timm's does.
     """
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
@@ -268,12 +295,22 @@ def load(
         name_or_path,
         revision=revision,
         dtype=dtype,
+        torch_dtype=torch_dtype,
         device=device,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
         force_download=force_download,
         token=token,
     )
+
+
+def save_pretrained(
+    model: Model, folder: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, **kwargs: Any
+) -> Path:
+    """Write ``model`` to ``folder`` as config.json + model.safetensors (:func:`zoo.weights.save_pretrained`'s
+    ``dataset=``, ``metrics=`` ...); ``push_to_hub=True`` then publishes it to ``repo_id`` (default: the
+    folder's name), as diffusers' and transformers' ``save_pretrained`` do."""
+    return model.save_pretrained(folder, push_to_hub=push_to_hub, repo_id=repo_id, **kwargs)
 
 
 def plugins() -> list[dict[str, Any]]:
@@ -606,7 +643,7 @@ def _train(
             test_result.options = val_result.options
             metrics[test_result.key] = test_result.model_dump()
         folder.write_result(result.model_dump(mode="json"))
-        save_pretrained(
+        save_folder(
             model,
             out,
             dataset=dataset,

@@ -69,6 +69,12 @@ def _hub_repo_id(name: Any) -> str | None:
     return name
 
 
+def _hub_dataset(name: str | None) -> str | None:
+    """The Hub's id of a zoo dataset (``ylecun/mnist`` for ``binarized-mnist``), which the Hub links; else its name."""
+    spec = get_registry().datasets.get(name) if name else None
+    return spec.hub_dataset if spec is not None and spec.hub_dataset else name
+
+
 def card_data(folder, name: str | None = None, license: str | None = None) -> ModelCardData:
     """The YAML metadata of the card for the saved model in ``folder`` (read from config.json).
 
@@ -97,7 +103,7 @@ def card_data(folder, name: str | None = None, license: str | None = None) -> Mo
                 EvalResult(
                     task_type=TASK,
                     task_name="Density estimation",
-                    dataset_type=m.get("dataset") or dataset or "unknown",
+                    dataset_type=_hub_dataset(m.get("dataset") or dataset) or "unknown",
                     dataset_name=m.get("dataset") or dataset or "unknown",
                     dataset_config=_variant(options),
                     dataset_split=HUB_SPLITS.get(m.get("split") or split, m.get("split") or split),
@@ -112,7 +118,7 @@ def card_data(folder, name: str | None = None, license: str | None = None) -> Mo
         license=card_license(meta, license),
         base_model=_hub_repo_id(meta.get("base_model")),
         tags=["zoo", arch, "generative", "image-generation", "likelihood", *(f"arxiv:{p}" for p in _papers(arch))],
-        datasets=[dataset] if dataset else None,
+        datasets=[_hub_dataset(dataset)] if dataset else None,
         pipeline_tag=TASK,
         model_name=name,  # huggingface_hub writes model-index only when model_name is set
         weights_sha256=file_sha256(Path(folder) / WEIGHTS_FILE),  # the weights this card describes (zoo push checks)

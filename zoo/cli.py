@@ -31,7 +31,7 @@ from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings
 from .registry import get_registry
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
-from .sources import HUB_SCHEME, is_hub_repo
+from .sources import hub_repo_of, is_hub_repo
 from .specs import PretrainedEntry
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
@@ -68,7 +68,7 @@ def cmd_list(args) -> None:
         ]
         print(_table(rows, ["dataset", "levels", "shape", "options (defaults)", "description"]))
         return
-    names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    names = reg.list_models(args.pattern, args.pretrained)  # every entry, with where it lives (or that it does not)
     if args.json:
         infos = [zoo.model_info(n) for n in names]
         print(json.dumps(infos, indent=2, default=str))
@@ -110,7 +110,7 @@ def _info(name: str) -> dict[str, Any]:
     if path.is_dir():
         return folder_info(path)
     if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
-        repo_id = name.removeprefix(HUB_SCHEME)
+        repo_id = hub_repo_of(name) or name
         info = folder_info(download_repo(repo_id, weights=False))  # config.json and the card: not the weights
         return {**info, "kind": "hub", "repo_id": repo_id}
     if len(path.parts) > 1:
