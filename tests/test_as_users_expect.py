@@ -141,3 +141,32 @@ def test_cards_name_the_hubs_dataset_id(tmp_path, tiny_model):
     assert card_data(folder).datasets == ["ylecun/mnist"]
     digits = zoo.save_pretrained(model, tmp_path / "d", dataset="digits-binarized")
     assert card_data(digits).datasets == ["digits-binarized"]  # no Hub id known: the zoo name
+
+
+def _pushed_card(fake_hub, repo_id, revision="main") -> str:
+    from huggingface_hub import hf_hub_download
+
+    return open(hf_hub_download(repo_id, "README.md", revision=revision)).read()
+
+
+def test_publishing_says_what_happened(fake_hub, tmp_path, capsys):
+    """Issue 32.6: the card figures exactly the files pushed, is named after the repo, and its usage names the
+    revision; the printed entry carries the recorded command as its recipe."""
+    from zoo.cli import main
+
+    out = tmp_path / "ft2"
+    zoo.train("independent", "digits", out, settings={"progress": False}, epochs=1, final_eval=True)
+    assert (out / "completions.png").is_file() and (out / "samples.png").is_file()
+    assert main(["push", str(out), "--repo", "alice/ind-ft"]) == 0
+    assert "recipe='zoo train independent --dataset digits" in capsys.readouterr().out
+    card = _pushed_card(fake_hub, "alice/ind-ft")
+    assert "](completions.png)" in card and card.count("# alice/ind-ft\n") == 1 and "# ft2\n" not in card
+    assert "name: alice/ind-ft" in card  # model-index
+
+    (out / "completions.png").unlink()
+    (out / "curves.png").unlink()
+    assert main(["push", str(out), "--repo", "alice/ind-ft", "--revision", "v1"]) == 0
+    card = _pushed_card(fake_hub, "alice/ind-ft", "v1")
+    assert "completions.png" not in card and "## Completions" not in card and "curves.png" not in card
+    assert "](samples.png)" in card and "## Results" in card
+    assert 'zoo.load("alice/ind-ft", revision="v1")' in card

@@ -260,8 +260,10 @@ def install_command(meta: dict[str, Any]) -> str:
     return f"pip install {dist or DISTRIBUTION}"
 
 
-def usage_lines(load_name: str, meta: dict[str, Any]) -> list[str]:
-    """The card's "Usage" section: the install line and the load of ``load_name`` (a Hub repo once pushed)."""
+def usage_lines(load_name: str, meta: dict[str, Any], revision: str | None = None) -> list[str]:
+    """The card's "Usage" section: the install line and the load of ``load_name`` (a Hub repo once pushed, at
+    the ``revision`` it was pushed to when that is not main)."""
+    at = f', revision="{revision}"' if revision not in (None, "main") else ""
     return [
         "## Usage",
         "",
@@ -272,7 +274,7 @@ def usage_lines(load_name: str, meta: dict[str, Any]) -> list[str]:
         "```python",
         "import zoo",
         "",  # as ruff formats it: the cards are checked by `ruff format --check` with the rest of the tree
-        f'm = zoo.load("{load_name}")',
+        f'm = zoo.load("{load_name}"{at})',
         "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
         "```",
         "",
@@ -291,21 +293,44 @@ def _license_note(meta: dict[str, Any]) -> str:
     return f"The weights are published under `{license}`{source}."
 
 
-def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
-    """Point the card in ``folder`` at the Hub repo it is pushed to: its usage loads ``repo_id``, and
-    ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
+def retarget_card(folder, repo_id: str, license: str | None = None, revision: str | None = None) -> None:
+    """Point the card in ``folder`` at the Hub repo it is pushed to: it is named after ``repo_id`` (title and
+    model-index), its usage loads ``repo_id`` at ``revision``, it shows only the figures the folder holds,
+    and ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
     path = Path(folder) / CARD_FILE
     card = ModelCard.load(path)
     meta = read_config(folder)
     if license:
         card.data.license = license
     text = card.text
+    old_name = card.data.model_name
+    if old_name and old_name != repo_id:  # the folder's name (`# ft2`) is not what users load
+        card.data.model_name = repo_id
+        text = text.replace(f"# {old_name}\n", f"# {repo_id}\n", 1).replace(f"`{old_name}`", f"`{repo_id}`")
     start = text.find("## Usage\n")
     if start >= 0:
         end = text.find("\n## ", start + 1)
         end = len(text) if end < 0 else end + 1
-        text = text[:start] + "\n".join(usage_lines(repo_id, meta)) + "\n" + text[end:]
+        text = text[:start] + "\n".join(usage_lines(repo_id, meta, revision)) + "\n" + text[end:]
+    text = _only_figures_of(Path(folder), text)
     atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
+
+
+def _only_figures_of(folder: Path, text: str) -> str:
+    """``text`` without the figures ``folder`` lacks: the Samples or Completions section of a missing grid,
+    the training-curve image and its paragraph when ``curves.png`` is gone (a card must not link a 404)."""
+    for file, heading in ((SAMPLES_FILE, "## Samples\n"), (COMPLETIONS_FILE, "## Completions\n")):
+        start = text.find(heading)
+        if start >= 0 and not (folder / file).is_file():
+            end = text.find("\n## ", start + 1)
+            text = text[:start] + ("" if end < 0 else text[end + 1 :])
+    image = f"]({CURVES_FILE})"
+    at = text.find(image)
+    if at >= 0 and not (folder / CURVES_FILE).is_file():
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n\n", text.find("\n\n", at) + 2)  # the image's line and the paragraph under it
+        text = text[:start] + ("" if end < 0 else text[end + 2 :])
+    return text
 
 
 def _base_comparison(meta: dict[str, Any], metrics: dict[str, Any], model) -> list[str]:

@@ -398,6 +398,7 @@ def cmd_push(args) -> None:
         revision=url.commit,
         sha256=url.sha256,
         config_sha256=url.config_sha256,
+        **({"recipe": meta["command"]} if isinstance(meta.get("command"), str) else {}),
     )
     print(entry.python())
 

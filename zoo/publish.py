@@ -72,10 +72,10 @@ def push_to_hub(
                 _stage_file(source / name, folder / name)
         from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
 
+        pushed_to = None if create_pr else revision  # a pull request's ref is the Hub's to name
         if not (folder / CARD_FILE).is_file():
             write_model_card(folder, name=repo_id, license=license)
-        else:
-            retarget_card(folder, repo_id, license=license)
+        retarget_card(folder, repo_id, license=license, revision=pushed_to)
         _check_card_describes(folder)
         # hashed now, from the staged copy: the source folder may change while the upload runs
         staged = read_config(folder)
