@@ -170,3 +170,35 @@ def test_publishing_says_what_happened(fake_hub, tmp_path, capsys):
     assert "completions.png" not in card and "## Completions" not in card and "curves.png" not in card
     assert "](samples.png)" in card and "## Results" in card
     assert 'zoo.load("alice/ind-ft", revision="v1")' in card
+
+
+class Big:
+    """A 1x20x20 binary dataset (more than CARD_FIGURE_DIMS values), random but seeded."""
+
+    @zoo.hookimpl
+    def zoo_register_datasets(self, register):
+        from zoo.data import ImageSet
+
+        def loader(split):
+            g = torch.Generator().manual_seed(len(split))
+            images = (torch.rand(24, 1, 20, 20, generator=g) < 0.3).to(torch.uint8)
+            return ImageSet(images, None, 2, "big", split)
+
+        register("big", loader, description="random 20x20 binary images")
+
+
+def test_zoo_train_leaves_samples_and_completions_beside_its_card_for_large_images(tmp_path):
+    """Before issue 32 only images of at most 256 values got their grids at the end of `zoo train`, though a
+    fast sampler draws 28x28 grids in about a second."""
+    from zoo.cli import main
+
+    zoo.register_plugin(Big(), "big-plugin")
+    try:
+        out = tmp_path / "run"
+        argv = ["train", "independent", "--dataset", "big", "--epochs", "1", "--out", str(out)]
+        assert main([*argv, "--set", "progress=false"]) == 0
+        card = (out / "README.md").read_text()
+        assert (out / "samples.png").is_file() and "](samples.png)" in card
+        assert (out / "completions.png").is_file() and "](completions.png)" in card
+    finally:
+        zoo.unregister_plugin("big-plugin")
