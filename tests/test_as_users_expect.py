@@ -202,3 +202,55 @@ def test_zoo_train_leaves_samples_and_completions_beside_its_card_for_large_imag
         assert (out / "completions.png").is_file() and "](completions.png)" in card
     finally:
         zoo.unregister_plugin("big-plugin")
+
+
+def test_exit_codes_tell_usage_errors_from_runtime_errors(tmp_path, capsys):
+    """Issue 32.8: 2 for what was typed wrong, 1 for a world that is not as the command needs it."""
+    from zoo.cli import main
+
+    assert main(["info", "independant"]) == 2  # an unknown name
+    assert main(["create", "independent", "--out", str(tmp_path / "m"), "--set", "levels=1"]) == 2  # a bad setting
+    assert main(["eval", "independent-digits", "--data-option", "bogus=1"]) == 2  # an option the data lacks
+    assert main(["sample", str(tmp_path / "nothere" / "m"), "--out", str(tmp_path / "s.png")]) == 1  # no folder
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    assert main(["eval", str(tmp_path / "broken")]) == 1  # a corrupt file
+    assert zoo.WeightsError.exit_code == 1 and zoo.ArgumentError.exit_code == 2
+
+
+def test_did_you_mean_spans_architectures_pretrained_names_and_datasets(tmp_path, capsys):
+    from zoo.cli import main
+
+    assert main(["download", "mnst"]) == 2
+    assert "did you mean 'mnist'" in capsys.readouterr().err
+    assert main(["train", "pixelcnn-digit", "--out", str(tmp_path / "a")]) == 2
+    assert "'pixelcnn-digits'" in capsys.readouterr().err
+    assert main(["train", "independant", "--dataset", "digits", "--out", str(tmp_path / "b")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown architecture or pretrained model 'independant'" in err and "'independent'" in err
+    assert main(["create", "independent", "--set", "levls=3", "--out", str(tmp_path / "c")]) == 2
+    assert "did you mean 'levels'" in capsys.readouterr().err
+
+
+def test_every_verb_shows_an_example_and_plugins_speaks_json(capsys):
+    import contextlib
+
+    from zoo.cli import EXAMPLES, build_parser, main
+
+    verbs = build_parser()._subparsers._group_actions[0].choices
+    assert set(verbs) == set(EXAMPLES)
+    for name, parser in verbs.items():
+        assert f"example:\n  {EXAMPLES[name]}" in parser.format_help(), name
+    with contextlib.suppress(SystemExit):
+        main(["plugins", "--json"])
+    plugins = json.loads(capsys.readouterr().out)
+    assert any(p["name"] == "zoo-builtin" for p in plugins)
+
+
+@pytest.mark.slow
+def test_python_dash_m_zoo_runs_the_command_line():
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "zoo", "--version"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.startswith("zoo ")

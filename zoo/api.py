@@ -253,6 +253,11 @@ def create(arch: str, pretrained: bool = False, **config_overrides: Any) -> Mode
             raise ConfigError(f"a pretrained model's config is its own; cannot set {', '.join(fields)}")
         return load(arch, **config_overrides)
     spec = get_registry().model(arch)
+    fields = spec.cls.config_class.model_fields
+    for key in config_overrides:
+        if key not in fields:  # pydantic says only "Extra inputs are not permitted"
+            hint = str(unknown_name("config field", key, fields)).removeprefix(f"unknown config field {key!r}")
+            raise ConfigError(f"invalid config for {arch}: {key!r} is no config field{hint}")
     try:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
@@ -488,8 +493,11 @@ def _base_dataset(arch_or_model, out, resume: bool) -> tuple[str | Model, str]:
     if resume and RunFolder(out).spec_file.is_file():
         return arch_or_model, RunFolder(out).read_spec().dataset
     if isinstance(arch_or_model, (str, Path)):
-        if str(arch_or_model) in get_registry().models:
+        reg = get_registry()
+        if str(arch_or_model) in reg.models:
             raise ArgumentError(f"training the architecture {str(arch_or_model)!r} from scratch needs a dataset")
+        if not names_a_model(str(arch_or_model)):
+            raise unknown_name("architecture or pretrained model", str(arch_or_model), [*reg.models, *reg.pretrained])
         arch_or_model = load(arch_or_model)
     dataset = (arch_or_model.pretrained_info or {}).get("dataset")
     if not isinstance(dataset, str) or not dataset:
@@ -558,6 +566,9 @@ def _train(
         and names_a_model(str(arch_or_model))
     ):
         arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name, a saved model folder or a Hub repo
+    elif isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
+        known = [*reg.models, *reg.pretrained]  # what `zoo train NAME` takes: either kind, so suggest both
+        raise unknown_name("architecture or pretrained model", str(arch_or_model), known)
     base_model = None
     base_info = None  # a fine-tune's base, as loaded (None: from scratch, or a resumed run)
     if isinstance(arch_or_model, Model):

@@ -21,7 +21,7 @@ from .api import best_bundled, dataset_info, folder_info, literal_choices
 from .bounds import format_nll, stored_estimator
 from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
-from .errors import ArgumentError, ZooError
+from .errors import ArgumentError, ZooError, unknown_name
 from .evaluation import record_metrics
 from .figures import completion_figure, sample_figure
 from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
@@ -185,6 +185,9 @@ def _estimator(arch: str, config: dict[str, Any] | None, metrics: dict[str, Any]
 
 def cmd_plugins(args) -> None:
 
+    if args.json:
+        print(json.dumps(zoo.plugins(), indent=2))
+        return
     rows = []
     for p in zoo.plugins():
         status = "ok" if not p["errors"] else "ERROR: " + " | ".join(p["errors"])
@@ -299,7 +302,8 @@ def cmd_sample(args) -> None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
     use_threads(args.threads, step_work(model, min(args.batch_size or args.n, args.n)))
     generator = _generator(args.seed)
-    images = sample_in_batches(model, args.n, args.batch_size, generator, args.temperature, progress=True, **kwargs)
+    progress = sys.stderr.isatty()  # a bar on a terminal; a redirected log gets no carriage-return updates
+    images = sample_in_batches(model, args.n, args.batch_size, generator, args.temperature, progress=progress, **kwargs)
     seconds = time.perf_counter() - start
     path = sample_figure(
         images,
@@ -416,6 +420,8 @@ def cmd_download(args) -> None:
             f"--root applies to datasets; {args.name!r} is not one (models go to the Hugging Face cache)"
         )
 
+    if "/" not in args.name and args.name not in reg.pretrained and not Path(args.name).is_dir():
+        raise unknown_name("dataset or pretrained model", args.name, [*reg.datasets, *reg.pretrained])
     folder = model_folder(args.name, revision=args.revision, force_download=args.force)
     read_config(folder)  # what a later load reads first: a repo that is no zoo model is reported now
     print(f"{args.name}: model files ready in {folder} (loads offline from there, e.g. with HF_HUB_OFFLINE=1)")
@@ -480,6 +486,25 @@ def _shared_options() -> dict[str, argparse.ArgumentParser]:
     return shared
 
 
+#: one runnable example per verb, shown by its --help (tests/test_as_users_expect.py runs none of them: some
+#: need MNIST or the network; each names only what zoo ships or documents)
+EXAMPLES = {
+    "list": "zoo list 'pixel*' --pretrained",
+    "info": "zoo info pixelcnn-digits",
+    "plugins": "zoo plugins --json",
+    "create": "zoo create pixelcnn --set levels=2 --set hidden=32 --out runs/fresh",
+    "train": "zoo train pixelcnn --dataset digits --epochs 5 --out runs/digits   "
+    "# or fine-tune: zoo train pixelcnn-digits --out runs/ft",
+    "eval": "zoo eval pixelcnn-digits --split test --json",
+    "sample": "zoo sample pixelcnn-digits --n 16 --seed 0 --out samples.png",
+    "complete": "zoo complete pixelcnn-digits --occlude bottom-half --out completions.png",
+    "card": "zoo card runs/digits --notes 'trained for 5 epochs on a laptop'",
+    "push": "zoo push runs/digits --repo your-name/pixelcnn-digits --revision v1",
+    "download": "zoo download mnist",
+    "demo": "zoo demo --out outputs/demo.png",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for generative image models.")
     p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
@@ -487,8 +512,14 @@ def build_parser() -> argparse.ArgumentParser:
     shared = _shared_options()
 
     def verb(name: str, help: str, *parents: str, **kwargs) -> argparse.ArgumentParser:
+        description = f"{help}\n\nexample:\n  {EXAMPLES[name]}"  # what to type first, as every verb's --help shows
         return sub.add_parser(
-            name, formatter_class=FORMATTER, help=help, parents=[shared[k] for k in parents], **kwargs
+            name,
+            formatter_class=FORMATTER,
+            help=help,
+            description=description,
+            parents=[shared[k] for k in parents],
+            **kwargs,
         )
 
     s = verb("list", "list architectures (or pretrained models with --pretrained)", "json")
@@ -503,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_info)
 
-    s = verb("plugins", "list plugins, their versions and load errors")
+    s = verb("plugins", "list plugins, their versions and load errors", "json")
     s.set_defaults(func=cmd_plugins)
 
     s = verb("create", "save a freshly initialised model to a folder")
@@ -652,7 +683,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return exc.exit_code  # 2: a usage error (what was typed), 1: a runtime error (files, Hub, data)
     except KeyboardInterrupt:
         return 130
     return 0
