@@ -254,3 +254,11 @@ def test_python_dash_m_zoo_runs_the_command_line():
 
     run = subprocess.run([sys.executable, "-m", "zoo", "--version"], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and run.stdout.startswith("zoo ")
+
+
+def test_info_says_published_only_for_a_model_on_the_hub():
+    """Issue 32.9: digits models (no Hub repo) said published: True, the bundled MNIST ones False."""
+    assert zoo.model_info("pixelcnn-digits")["published"] is False
+    reg = zoo.get_registry()
+    on_hub = [n for n, p in reg.pretrained.items() if p.entry.repo_id and p.entry.published]
+    assert all(zoo.model_info(n)["published"] for n in on_hub)

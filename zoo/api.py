@@ -84,6 +84,8 @@ def model_info(name: str) -> dict[str, Any]:
             "location": entry.location,
             "where": _where(entry),
             **entry.model_dump(),
+            # on the Hub, with weights: an entry with no repo is not published, whatever its default says
+            "published": bool(entry.repo_id) and entry.published,
         }
         meta = _bundled_config(entry)
         if meta is not None:

@@ -112,7 +112,9 @@ def _info(name: str) -> dict[str, Any]:
     if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
         repo_id = hub_repo_of(name) or name
         info = folder_info(download_repo(repo_id, weights=False))  # config.json and the card: not the weights
-        return {**info, "kind": "hub", "repo_id": repo_id}
+        cache = info.pop("folder")  # what was fetched to describe it is no listing of the repo's files
+        info.pop("files")
+        return {"kind": "hub", "repo_id": repo_id, **{k: v for k, v in info.items() if k != "kind"}, "cache": cache}
     if len(path.parts) > 1:
         raise ArgumentError(f"{name}: no such model folder")
     return zoo.model_info(name)  # the close-match error over every name
