@@ -262,3 +262,17 @@ def test_info_says_published_only_for_a_model_on_the_hub():
     reg = zoo.get_registry()
     on_hub = [n for n, p in reg.pretrained.items() if p.entry.repo_id and p.entry.published]
     assert all(zoo.model_info(n)["published"] for n in on_hub)
+
+
+def test_a_refused_push_is_one_line_naming_the_repo_and_privacy_is_reported(fake_hub, tmp_path, tiny_model, capsys):
+    from zoo.cli import main
+
+    folder = zoo.save_pretrained(tiny_model(1), tmp_path / "m")
+    assert main(["push", str(folder), "--repo", "bad_repo_name"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'bad_repo_name'" in err and "ORG/NAME" in err and "/api/models" not in err
+    assert main(["push", str(folder), "--repo", "alice/pub"]) == 0
+    assert not fake_hub.repos["alice/pub"].private
+    capsys.readouterr()
+    assert main(["push", str(folder), "--repo", "alice/pub", "--private"]) == 0
+    assert "alice/pub is private" in capsys.readouterr().out and fake_hub.repos["alice/pub"].private

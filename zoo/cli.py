@@ -392,7 +392,9 @@ def cmd_push(args) -> None:
     if args.create_pr:
         print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
         return
-    print(f"pushed {args.folder} to {args.repo}: {url}")
+    print(f"pushed {args.folder} to {args.repo}{f' (branch {args.revision})' if args.revision else ''}: {url}")
+    if args.private:  # a public repo of that name was made private before the upload: say so
+        print(f"{args.repo} is private (--private: set before the upload, whether the repo was new or public)")
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
     meta = url.config  # what was uploaded (staged), not the folder as it is now
     entry = PretrainedEntry(

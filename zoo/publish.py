@@ -226,6 +226,12 @@ def _push_error(exc, repo_id) -> HubError:
                 f"{where}: not authorised (HTTP {status}); set HF_TOKEN or run `hf auth login` "
                 f"with a token that can write to it"
             )
+        if status == 404:  # the server's own line names a URL of its API, not what to do
+            hint = f" (a repo id is ORG/NAME, e.g. your-name/{repo_id})" if "/" not in repo_id else ""
+            return HubError(
+                f"{where}: the Hub has no repo {repo_id!r} that this token can write to (HTTP 404){hint}; "
+                "check the name and the token's namespace"
+            )
         return HubError(f"{where}: the Hub answered with an error ({first_line(exc)})")
     if isinstance(exc, (httpx2.TransportError, OSError)):
         return HubError(f"{where}: cannot reach the Hub ({first_line(exc)})")
