@@ -259,7 +259,7 @@ def create(arch: str, pretrained: bool = False, **config_overrides: Any) -> Mode
     for key in config_overrides:
         if key not in fields:  # pydantic says only "Extra inputs are not permitted"
             hint = str(unknown_name("config field", key, fields)).removeprefix(f"unknown config field {key!r}")
-            raise ConfigError(f"invalid config for {arch}: {key!r} is no config field{hint}")
+            raise ConfigError(f"invalid config for {arch}: {key}: Extra inputs are not permitted{hint}")
     try:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:

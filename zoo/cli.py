@@ -490,20 +490,19 @@ def _shared_options() -> dict[str, argparse.ArgumentParser]:
     return shared
 
 
-#: one runnable example per verb, shown by its --help (tests/test_as_users_expect.py runs none of them: some
-#: need MNIST or the network; each names only what zoo ships or documents)
+#: one example per verb, shown by its --help; each names only what the core ships (tests/test_core_names.py)
 EXAMPLES = {
-    "list": "zoo list 'pixel*' --pretrained",
-    "info": "zoo info pixelcnn-digits",
+    "list": "zoo list '*' --pretrained",
+    "info": "zoo info independent-digits",
     "plugins": "zoo plugins --json",
-    "create": "zoo create pixelcnn --set levels=2 --set hidden=32 --out runs/fresh",
-    "train": "zoo train pixelcnn --dataset digits --epochs 5 --out runs/digits   "
-    "# or fine-tune: zoo train pixelcnn-digits --out runs/ft",
-    "eval": "zoo eval pixelcnn-digits --split test --json",
-    "sample": "zoo sample pixelcnn-digits --n 16 --seed 0 --out samples.png",
-    "complete": "zoo complete pixelcnn-digits --occlude bottom-half --out completions.png",
+    "create": "zoo create independent --set levels=2 --set height=8 --set width=8 --out runs/fresh",
+    "train": "zoo train independent --dataset digits --epochs 5 --out runs/digits   "
+    "# or fine-tune a pretrained model: zoo train independent-digits --out runs/ft",
+    "eval": "zoo eval independent-digits --split test --json",
+    "sample": "zoo sample independent-digits --n 16 --seed 0 --out samples.png",
+    "complete": "zoo complete independent-digits --occlude bottom-half --out completions.png",
     "card": "zoo card runs/digits --notes 'trained for 5 epochs on a laptop'",
-    "push": "zoo push runs/digits --repo your-name/pixelcnn-digits --revision v1",
+    "push": "zoo push runs/digits --repo your-name/independent-digits --revision v1",
     "download": "zoo download mnist",
     "demo": "zoo demo --out outputs/demo.png",
 }
