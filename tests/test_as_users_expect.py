@@ -276,3 +276,20 @@ def test_a_refused_push_is_one_line_naming_the_repo_and_privacy_is_reported(fake
     capsys.readouterr()
     assert main(["push", str(folder), "--repo", "alice/pub", "--private"]) == 0
     assert "alice/pub is private" in capsys.readouterr().out and fake_hub.repos["alice/pub"].private
+
+
+def test_every_verb_that_reports_takes_json(tmp_path, capsys, fake_hub):
+    """Issue 32.8: before, only list, info and eval took --json (`zoo plugins --json` was refused)."""
+    from zoo.cli import build_parser, main
+
+    verbs = build_parser()._subparsers._group_actions[0].choices
+    for name, parser in verbs.items():
+        assert any("--json" in a.option_strings for a in parser._actions), f"zoo {name} has no --json"
+    out = tmp_path / "m"
+    assert main(["create", "independent", "--out", str(out), "--set", "levels=2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"out": str(out), "architecture": "independent", "parameters": 128}
+    assert main(["sample", str(out), "--n", "2", "--out", str(tmp_path / "s.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n"] == 2
+    assert main(["push", str(out), "--repo", "alice/j", "--json"]) == 0
+    pushed = json.loads(capsys.readouterr().out)
+    assert pushed["repo_id"] == "alice/j" and pushed["entry"]["sha256"] == _sha(out / WEIGHTS_FILE)

@@ -206,7 +206,8 @@ def cmd_create(args) -> None:
     model = zoo.create(args.arch, **parse_settings(args.set))
     with RunFolder(args.out).claim(overwrite=args.overwrite):
         zoo.save_pretrained(model, args.out)
-    print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
+    n = sum(p.numel() for p in model.parameters())
+    _report(args, f"created {args.arch} ({n:,} parameters) in {args.out}", architecture=args.arch, parameters=n)
 
 
 def cmd_train(args) -> None:
@@ -229,7 +230,8 @@ def cmd_train(args) -> None:
         final_eval=args.final_eval,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
-        print(f"saved the best model to {out}")
+        metrics = read_config(out).get("metrics") or {}
+        _report(args, f"saved the best model to {out}", metrics=metrics)
 
 
 def cmd_eval(args) -> None:
@@ -283,6 +285,16 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
     return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
 
 
+def _report(args, text: str, **data: Any) -> None:
+    """A verb's summary: the line, or with ``--json`` an object of the same facts (``data``, and ``path``
+    or ``out`` where the verb wrote one) for scripts."""
+    if not getattr(args, "json", False):
+        print(text)
+        return
+    where = {k: str(getattr(args, k)) for k in ("out", "folder") if getattr(args, k, None) is not None}
+    print(json.dumps({**where, **data}, indent=2, default=str))
+
+
 def _generator(seed: int | None):
 
     return torch.Generator().manual_seed(seed) if seed is not None else None
@@ -317,7 +329,7 @@ def cmd_sample(args) -> None:
         labels=kwargs.get("labels"),
         scale=scale,
     )
-    print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+    _report(args, f"wrote {args.n} samples to {path} ({seconds:.2f} s)", n=args.n, seconds=seconds)
 
 
 def _image_path(path: Path) -> Path:
@@ -352,7 +364,8 @@ def cmd_complete(args) -> None:
         name=str(args.model),
         scale=scale,
     )
-    print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
+    rows = f"rows are occluded (hidden part tinted blue), {args.samples} completion(s), original"
+    _report(args, f"wrote {path}: {rows}", images=args.n, samples=args.samples)
 
 
 def _scale(scale: int | None) -> int | None:
@@ -374,7 +387,7 @@ def cmd_card(args) -> None:
         hardware=args.hardware,
         license=args.license,
     )
-    print(f"wrote {path}")
+    _report(args, f"wrote {path}")
 
 
 def cmd_push(args) -> None:
@@ -390,14 +403,26 @@ def cmd_push(args) -> None:
         license=args.license,
     )
     if args.create_pr:
-        print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
+        _report(
+            args, f"opened a pull request on {args.repo} with {args.folder}: {url}", url=str(url), repo_id=args.repo
+        )
+        return
+    entry = _entry_of(args, url)
+    if args.json:
+        report = {"url": str(url), "repo_id": args.repo, "branch": args.revision, "commit": url.commit}
+        print(json.dumps({**report, "private": args.private, "entry": entry.model_dump(exclude_unset=True)}, indent=2))
         return
     print(f"pushed {args.folder} to {args.repo}{f' (branch {args.revision})' if args.revision else ''}: {url}")
     if args.private:  # a public repo of that name was made private before the upload: say so
         print(f"{args.repo} is private (--private: set before the upload, whether the repo was new or public)")
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
+    print(entry.python())
+
+
+def _entry_of(args, url) -> PretrainedEntry:
+    """The entry a plugin registers to offer a pushed model under a short name, from what was uploaded."""
     meta = url.config  # what was uploaded (staged), not the folder as it is now
-    entry = PretrainedEntry(
+    return PretrainedEntry(
         name=args.repo.split("/")[-1],
         architecture=meta["architecture"],
         dataset=meta.get("dataset") or "DATASET (not recorded in config.json)",
@@ -408,7 +433,6 @@ def cmd_push(args) -> None:
         config_sha256=url.config_sha256,
         **({"recipe": meta["command"]} if isinstance(meta.get("command"), str) else {}),
     )
-    print(entry.python())
 
 
 def cmd_download(args) -> None:
@@ -417,7 +441,8 @@ def cmd_download(args) -> None:
     if args.name in reg.datasets:
         if args.revision is not None:
             raise ArgumentError(f"--revision applies to models; {args.name!r} is a dataset")
-        print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+        folder = download(args.name, root=args.root, force=args.force)
+        _report(args, f"{args.name}: files ready in {folder}", folder=str(folder))
         return
     if args.root is not None:
         raise ArgumentError(
@@ -428,7 +453,8 @@ def cmd_download(args) -> None:
         raise unknown_name("dataset or pretrained model", args.name, [*reg.datasets, *reg.pretrained])
     folder = model_folder(args.name, revision=args.revision, force_download=args.force)
     read_config(folder)  # what a later load reads first: a repo that is no zoo model is reported now
-    print(f"{args.name}: model files ready in {folder} (loads offline from there, e.g. with HF_HUB_OFFLINE=1)")
+    offline = "loads offline from there, e.g. with HF_HUB_OFFLINE=1"
+    _report(args, f"{args.name}: model files ready in {folder} ({offline})", folder=str(folder))
 
 
 def cmd_demo(args) -> None:
@@ -439,7 +465,7 @@ def cmd_demo(args) -> None:
     model = zoo.load(name)
     images = model.sample(args.n, generator=_generator(args.seed))
     path = sample_figure(images, model.config.levels, args.out, name=name, seed=args.seed)
-    print(f"{name}: wrote {args.n} samples to {path.resolve()}")
+    _report(args, f"{name}: wrote {args.n} samples to {path.resolve()}", name=name, n=args.n, path=str(path.resolve()))
 
 
 # -- parser --------------------------------------------------------------------
@@ -540,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = verb("plugins", "list plugins, their versions and load errors", "json")
     s.set_defaults(func=cmd_plugins)
 
-    s = verb("create", "save a freshly initialised model to a folder")
+    s = verb("create", "save a freshly initialised model to a folder", "json")
     s.add_argument("arch", help="architecture (see `zoo list`)")
     s.add_argument("--out", required=True, type=Path, help="model folder to write")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
@@ -548,7 +574,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_create)
 
     s = verb(
-        "train", "train an architecture on a dataset (resumable; runs under torchrun)", "data", epilog=_train_fields()
+        "train",
+        "train an architecture on a dataset (resumable; runs under torchrun)",
+        "data",
+        "json",
+        epilog=_train_fields(),
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
     s.add_argument(
@@ -588,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_eval)
 
-    s = verb("sample", "write a PNG grid of samples", "view", "device")
+    s = verb("sample", "write a PNG grid of samples", "view", "device", "json")
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--batch-size", type=int, help="draw at most this many at a time (default: all at once)")
@@ -605,6 +635,7 @@ def build_parser() -> argparse.ArgumentParser:
         "data",
         "view",
         "device",
+        "json",
     )
     s.add_argument("model", help="pretrained name, Hub repo or model folder (autoregressive)")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
@@ -614,7 +645,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.set_defaults(func=cmd_complete)
 
-    s = verb("card", "write the model card README.md (and its figures) of a model folder")
+    s = verb("card", "write the model card README.md (and its figures) of a model folder", "json")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
     s.add_argument("--description", help="one sentence on what the model is (default: the class docstring)")
@@ -624,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--license", help="Hub licence id of the weights (default: the training data's, e.g. cc-by-sa-3.0)")
     s.set_defaults(func=cmd_card)
 
-    s = verb("push", "publish a model folder to the Hugging Face Hub in one commit")
+    s = verb("push", "publish a model folder to the Hugging Face Hub in one commit", "json")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
     s.add_argument(
@@ -640,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = verb(
         "download",
         "fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
+        "json",
     )
     s.add_argument("name", help="dataset (mnist, binarized-mnist, cifar10), pretrained model name or Hub repo ORG/NAME")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
@@ -647,7 +679,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 
-    s = verb("demo", "sample a grid from the best bundled pretrained model (zoo.api.best_bundled)")
+    s = verb("demo", "sample a grid from the best bundled pretrained model (zoo.api.best_bundled)", "json")
     s.add_argument("--out", type=Path, default=Path("outputs/demo.png"), help="image file")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler")
