@@ -155,3 +155,13 @@ def test_the_default_fine_tune_improves_a_bundled_digits_model_where_the_scratch
         results[tag] = (meta["base_metrics"]["val"]["nll_nats"], meta["metrics"]["val"]["nll_nats"])
     (base, default), (_, scratch) = results["default"], results["scratch"]
     assert default < base < scratch, results
+
+
+def test_a_fine_tune_resumes_without_naming_its_data_and_keeps_its_schedule(shifted, tmp_path):
+    base = _base(tmp_path)
+    out = tmp_path / "ft"
+    assert main(["train", str(base), "--epochs", "1", "--out", str(out), "--set", "progress=false"]) == 0
+    assert main(["train", str(base), "--epochs", "2", "--out", str(out), "--resume"]) == 0
+    spec = json.loads((out / "train_config.json").read_text())
+    assert spec["dataset_options"] == {"shift": 2} and spec["train_config"]["lr"] == pytest.approx(1e-4)
+    assert spec["train_config"]["epochs"] == 2 and spec["train_config"]["schedule"] == "cosine"
