@@ -81,7 +81,7 @@ def test_disk_full_on_the_command_line_is_one_line(tmp_path, monkeypatch, one_li
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(zoo.weights.os, "fsync", no_space)
-    assert main(["create", "independent", "--out", str(tmp_path / "m")]) == 2
+    assert main(["create", "independent", "--out", str(tmp_path / "m")]) == 1
     err = one_line_error()
     assert "model.safetensors: cannot write (No space left on device)" in err
     assert not list((tmp_path / "m").glob(".*.tmp"))
@@ -147,10 +147,10 @@ def test_checkpoint_link_out_of_the_folder_is_refused(run_copy, tmp_path):
 
 def test_over_long_names_are_one_line(tmp_path, one_line_error):
     long = tmp_path / ("n" * 300)
-    assert main(["create", "independent", "--out", str(long)]) == 2
+    assert main(["create", "independent", "--out", str(long)]) == 1
     err = one_line_error()
     assert "File name too long" in err and len(err) < 300
-    assert main(["train", "independent", "--dataset", "digits", "--out", str(long / "m")]) == 2
+    assert main(["train", "independent", "--dataset", "digits", "--out", str(long / "m")]) == 1
     assert "File name too long" in one_line_error()
     with pytest.raises(WeightsError, match="File name too long"):
         zoo.weights.load_folder(long)
@@ -208,7 +208,7 @@ def test_create_refuses_a_folder_holding_a_model_unless_overwrite(tmp_path, caps
     (out / "notes.txt").write_text("mine")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     capsys.readouterr()
-    assert main(["create", "independent", "--out", str(out), "--set", "levels=5"]) == 2
+    assert main(["create", "independent", "--out", str(out), "--set", "levels=5"]) == 1
     err = one_line_error()
     assert f"{out} already holds a model (config.json, model.safetensors); replace it with --overwrite" in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -255,7 +255,7 @@ def test_two_runs_into_one_folder(tmp_path, one_line_error):
     with RunFolder(out).claim():  # another run holds the folder
         with pytest.raises(zoo.ZooError, match=f"{out} is in use by another zoo run \\(process {os.getpid()}\\)"):
             run(out)
-        assert main(["create", "independent", "--out", str(out)]) == 2
+        assert main(["create", "independent", "--out", str(out)]) == 1
         assert "in use by another zoo run" in one_line_error()
     run(out)  # free again
 

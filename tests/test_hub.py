@@ -268,7 +268,7 @@ def test_cli_without_network_prints_one_line(tmp_path):
         text=True,
         timeout=120,
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1, proc.stderr
     assert "zoo-models/pixelcnn-cifar10" in proc.stderr and "`zoo list --pretrained`" in proc.stderr
     assert "cannot reach the Hub" in proc.stderr
@@ -333,7 +333,7 @@ def test_cli_push_then_load_by_repo_and_errors_are_one_line(fake_hub, tmp_path, 
     x = tiny_batch
     assert torch.equal(zoo.load("bob/cli", revision="v1").log_prob(x), model.log_prob(x))
 
-    assert main(["sample", "bob/missing", "--n", "1", "--out", str(tmp_path / "s.png")]) == 2
+    assert main(["sample", "bob/missing", "--n", "1", "--out", str(tmp_path / "s.png")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "repository not found" in err and "bob/missing" in err
 

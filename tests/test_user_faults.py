@@ -74,23 +74,30 @@ def test_seed_option_is_bounded():
         dataset_options("binarized-mnist", {"seed": "1.5"})
 
 
-def test_a_recorded_limit_replays_in_every_later_eval(tmp_path, capsys):
-    """Old zoo: TypeError "got multiple values for keyword argument 'limit'" in every eval of such a run."""
+def test_a_runs_limit_is_not_the_models_and_never_breaks_a_later_eval(tmp_path, capsys):
+    """Old zoo: TypeError "got multiple values for keyword argument 'limit'" in every eval of such a run; then
+    (until issue 32) the limit was recorded as the model's data option and every later eval measured 40 images."""
     out = run(tmp_path / "run", options={"limit": 40})
-    assert json.loads((out / "config.json").read_text())["dataset_options"] == {"limit": 40}
+    assert json.loads((out / "config.json").read_text())["dataset_options"] == {}
+    assert json.loads((out / "train_config.json").read_text())["dataset_options"] == {"limit": 40}  # the run's
     capsys.readouterr()
     assert main(["eval", str(out), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["n_images"] == 40
-    assert main(["eval", str(out), "--json", "--limit", "7"]) == 0  # --limit replaces the recorded one
+    assert json.loads(capsys.readouterr().out)["n_images"] == 360  # the whole split
+    assert main(["eval", str(out), "--json", "--limit", "7"]) == 0
     assert json.loads(capsys.readouterr().out)["n_images"] == 7
 
+    meta = json.loads((out / "config.json").read_text())  # a folder an older zoo wrote, its limit recorded
+    (out / "config.json").write_text(json.dumps({**meta, "dataset_options": {"limit": 40}}))
+    assert main(["eval", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_images"] == 360
 
-def test_a_recorded_limit_replays_from_the_hub_copy(tmp_path, capsys, fake_hub):
+
+def test_a_hub_copy_of_a_limited_run_is_measured_on_the_whole_split(tmp_path, capsys, fake_hub):
     out = run(tmp_path / "run", options={"limit": 40})
     zoo.push_to_hub(out, "alice/small")
     capsys.readouterr()
     assert main(["eval", "alice/small", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["n_images"] == 40
+    assert json.loads(capsys.readouterr().out)["n_images"] == 360
 
 
 def test_plugins_declare_typed_options_and_reserved_names_are_refused():
@@ -146,7 +153,7 @@ def test_resume_refuses_a_changed_data_option_or_seed(tmp_path, one_line_error):
 def test_an_edited_train_config_is_one_line(tmp_path, text, expected, one_line_error):
     out = run(tmp_path / "run")
     (out / "train_config.json").write_text(text)
-    assert main(["train", "independent", "--dataset", "digits", "--out", str(out), "--resume", "--epochs", "2"]) == 2
+    assert main(["train", "independent", "--dataset", "digits", "--out", str(out), "--resume", "--epochs", "2"]) == 1
     err = one_line_error()
     assert "train_config.json" in err and expected in err and "new folder" in err
 
@@ -171,7 +178,7 @@ def test_a_failed_fine_tune_leaves_the_folder_as_it_found_it(tmp_path, exists, o
     if exists:
         out.mkdir()
     argv = ["train", str(source), "--dataset", "digits-binarized", "--out", str(out), "--epochs", "1"]
-    assert main([*argv, "--set", "progress=false"]) == 2
+    assert main([*argv, "--set", "progress=false"]) == 1
     assert "17 levels" in one_line_error()
     assert out.is_dir() == exists and (not exists or not any(out.iterdir()))
     argv[3] = "digits"

@@ -8,6 +8,7 @@ re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> worke
 
 from __future__ import annotations
 
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,8 @@ from .registry import get_registry
 from .sources import names_a_model
 from .specs import PretrainedEntry
 from .train_config import split_settings, validated
-from .weights import read_config, save_pretrained
+from .weights import read_config
+from .weights import save_pretrained as save_folder
 
 __all__ = [
     "list_models",
@@ -57,8 +59,12 @@ __all__ = [
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:
-    """Names of known architectures (or pretrained models) matching a shell wildcard."""
-    return get_registry().list_models(pattern, pretrained)
+    """Names of known architectures matching a shell wildcard; with ``pretrained=True`` (timm's meaning) the
+    pretrained models that load: bundled, or published on the Hub. ``zoo list --pretrained`` also shows the
+    entries whose weights are not published yet, with their recipes."""
+    reg = get_registry()
+    names = reg.list_models(pattern, pretrained)
+    return [n for n in names if reg.pretrained[n].entry.available] if pretrained else names
 
 
 def model_info(name: str) -> dict[str, Any]:
@@ -78,6 +84,8 @@ def model_info(name: str) -> dict[str, Any]:
             "location": entry.location,
             "where": _where(entry),
             **entry.model_dump(),
+            # on the Hub, with weights: an entry with no repo is not published, whatever its default says
+            "published": bool(entry.repo_id) and entry.published,
         }
         meta = _bundled_config(entry)
         if meta is not None:
@@ -225,9 +233,33 @@ def literal_choices(annotation) -> tuple[Any, ...]:
     return tuple(c for arg in typing.get_args(annotation) for c in literal_choices(arg))
 
 
-def create(arch: str, **config_overrides: Any) -> Model:
-    """A freshly initialised model of architecture ``arch``; keyword arguments set config fields."""
+def create(arch: str, pretrained: bool = False, **config_overrides: Any) -> Model:
+    """A freshly initialised model of architecture ``arch``; keyword arguments set config fields.
+
+    ``pretrained=True`` (timm's ``create_model(name, pretrained=True)``) is :func:`load` of the pretrained
+    name ``arch``; an architecture's name then says which pretrained models it has. A pretrained model's
+    config is its own: only :func:`load`'s arguments (``device=``, ``dtype=`` ...) are taken then.
+    """
+    if pretrained:
+        reg = get_registry()
+        if arch in reg.models and arch not in reg.pretrained:
+            names = sorted(n for n, p in reg.pretrained.items() if p.entry.architecture == arch and p.entry.available)
+            raise ArgumentError(
+                f"{arch!r} is an architecture; pretrained=True takes a pretrained model's name"
+                + (f": {', '.join(names)}" if names else f" (none of {arch} is published yet)")
+            )
+        load_options = {"revision", "device", "map_location", "dtype", "torch_dtype", "cache_dir", "token"}
+        load_options |= {"local_files_only", "force_download"}
+        fields = sorted(set(config_overrides) - load_options)
+        if fields:
+            raise ConfigError(f"a pretrained model's config is its own; cannot set {', '.join(fields)}")
+        return load(arch, **config_overrides)
     spec = get_registry().model(arch)
+    fields = spec.cls.config_class.model_fields
+    for key in config_overrides:
+        if key not in fields:  # pydantic says only "Extra inputs are not permitted"
+            hint = str(unknown_name("config field", key, fields)).removeprefix(f"unknown config field {key!r}")
+            raise ConfigError(f"invalid config for {arch}: {key}: Extra inputs are not permitted{hint}")
     try:
         config = spec.cls.config_class(**config_overrides)
     except ValidationError as exc:
@@ -247,6 +279,7 @@ def load(
     local_files_only: bool = False,
     force_download: bool = False,
     token: str | bool | None = None,
+    torch_dtype: torch.dtype | str | None = None,
 ) -> Model:
     """A ready model with weights, on ``device`` (``map_location`` is an alias; default the CPU).
 
@@ -258,7 +291,9 @@ def load(
     The rest follows ``from_pretrained`` elsewhere: ``dtype`` casts the floating-point weights
     (``torch.bfloat16``, ``"float16"``, ``"auto"`` for the stored dtype; float32 by default, whatever
     the file holds); ``cache_dir``, ``local_files_only``, ``force_download`` and ``token`` apply to Hub
-    downloads as in huggingface_hub. :meth:`zoo.Model.from_pretrained` does the same for one class.
+    downloads as in huggingface_hub. ``torch_dtype`` is diffusers' and transformers' name for ``dtype``.
+    :meth:`zoo.Model.from_pretrained` does the same for one class. The model's ``pretrained_cfg`` says where
+    it came from (name, source, revision, sha256, data, metrics, recipe), as timm's does.
     """
     if device is not None and map_location is not None and str(device) != str(map_location):
         raise ArgumentError(f"device={device!r} and map_location={map_location!r} disagree; give one of them")
@@ -267,12 +302,22 @@ def load(
         name_or_path,
         revision=revision,
         dtype=dtype,
+        torch_dtype=torch_dtype,
         device=device,
         cache_dir=cache_dir,
         local_files_only=local_files_only,
         force_download=force_download,
         token=token,
     )
+
+
+def save_pretrained(
+    model: Model, folder: str | Path, *, push_to_hub: bool = False, repo_id: str | None = None, **kwargs: Any
+) -> Path:
+    """Write ``model`` to ``folder`` as config.json + model.safetensors (:func:`zoo.weights.save_pretrained`'s
+    ``dataset=``, ``metrics=`` ...); ``push_to_hub=True`` then publishes it to ``repo_id`` (default: the
+    folder's name), as diffusers' and transformers' ``save_pretrained`` do."""
+    return model.save_pretrained(folder, push_to_hub=push_to_hub, repo_id=repo_id, **kwargs)
 
 
 def plugins() -> list[dict[str, Any]]:
@@ -321,7 +366,7 @@ def evaluate(
 
 def train(
     arch_or_model: str | Model,
-    dataset: str,
+    dataset: str | None,
     out: str | Path,
     settings: dict[str, Any] | None = None,
     epochs: int | None = None,
@@ -347,6 +392,14 @@ def train(
     equivalent to this call) is recorded in train_config.json and config.json, where ``zoo card`` finds it,
     and a fine-tune records the model it started from as ``base_model`` (its Hub repo when it has one).
 
+    **Fine-tuning** (``arch_or_model`` a pretrained name, a model folder, a Hub repo or a loaded model): the
+    base's dataset (``dataset=None``) and its data options (when ``dataset`` is the base's own; ``limit`` is a
+    run's, never inherited) are the defaults that ``dataset_options`` override; unless ``settings`` give any of
+    ``lr``, ``schedule`` or ``warmup`` (then exactly what is given, with the from-scratch defaults for the rest),
+    the run uses the fine-tune schedule (:func:`fine_tune_defaults`: a tenth of the trainer's default lr, a
+    cosine decay and a short warm-up); and the base is measured on the same validation (and with
+    ``final_eval``, test) data before training, so the card shows base and result side by side.
+
     ``final_eval=True`` (the default of ``zoo train``) ends with a complete model folder: the best model
     is measured once on the test split (when the dataset has one) through the registry's evaluator,
     stored under ``metrics["test"]``, and the card (README.md) is written with the run's command, so
@@ -354,7 +407,20 @@ def train(
     at most :data:`CARD_FIGURE_DIMS` values (naive sampling at 28x28 takes a minute); it reuses the
     training curve the trainer wrote, and ``zoo card`` draws the grids of larger images.
     """
+    named = arch_or_model  # what the recorded command trains: the name or folder given, even once it is loaded
+    if dataset is None:  # a fine-tune's base names its data
+        arch_or_model, dataset = _base_dataset(arch_or_model, out, resume)
     dataset_options = dataset_options_of(dataset, dataset_options)  # refused before the folder is touched
+    if command is None and isinstance(named, (str, Path)):  # what `zoo train` would have been typed
+        command = Recipe(
+            architecture=str(named),
+            dataset=dataset,
+            settings=dict(settings or {}),
+            dataset_options={k: str(v) if isinstance(v, Path) else v for k, v in (dataset_options or {}).items()},
+            epochs=epochs,
+            out=str(out),
+            resume=resume,  # final_eval is left out: it changes what is measured, not the weights
+        ).command()
     with RunFolder(out).claim(overwrite=overwrite, resume=resume, lock=rank() == 0):
         return _train(
             arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command, final_eval
@@ -370,9 +436,92 @@ def _write_card(model: Model, out: Path) -> None:
     """The card at the end of a run, from what the folder holds (the recipe is the RunSpec's command)."""
     from .cards import write_model_card  # huggingface_hub's card module: only a run's end and `zoo card` need it
 
+    quick = _figures_are_quick(model)
+    write_model_card(out, samples=quick, completions=quick)
+
+
+def _figures_are_quick(model: Model) -> bool:
+    """Whether the card's sample and completion grids take a moment to draw: small images, a model that
+    samples in one pass (not autoregressive), or an autoregressive one with a fast sampler (all the bundled
+    families: 16 samples at 28x28 in about a second); a naive sampler at 28x28 takes a minute."""
     cfg = model.config
-    small = cfg.channels * cfg.height * cfg.width <= CARD_FIGURE_DIMS
-    write_model_card(out, samples=small, completions=small)
+    if cfg.channels * cfg.height * cfg.width <= CARD_FIGURE_DIMS or not model.autoregressive:
+        return True
+    labels = torch.zeros(1, dtype=torch.long) if model.conditional else None
+    with torch.no_grad():
+        return model.incremental_sampler(1, labels) is not None
+
+
+#: the fine-tune schedule replaces the from-scratch defaults of these training fields unless one of them is given
+FINE_TUNE_FIELDS = ("lr", "schedule", "warmup")
+#: the fine-tune learning rate is the trainer's default divided by this
+FINE_TUNE_LR_DIVISOR = 10
+#: the fine-tune warm-up: this share of the run's steps, at most FINE_TUNE_WARMUP_MAX steps
+FINE_TUNE_WARMUP_SHARE, FINE_TUNE_WARMUP_MAX = 0.05, 100
+
+
+def fine_tune_defaults(settings_class, given: dict[str, Any], steps_per_epoch: int) -> dict[str, Any]:
+    """The training fields a fine-tune uses unless ``given`` sets one of :data:`FINE_TUNE_FIELDS`.
+
+    A pretrained model sits near a minimum that the from-scratch learning rate shakes it out of (a Row LSTM
+    on binarized MNIST went from 91 to 154 nats in two steps at lr 1e-3): a tenth of the trainer's default
+    lr, decayed to 0 by a cosine over the run, after a linear warm-up of 5% of the steps (at most 100), so
+    the first steps, taken with a fresh optimizer whose moment estimates are still empty, are small.
+    ``given`` setting any of lr, schedule or warmup turns the whole default off: a command that names its
+    learning rate or schedule means exactly what it meant before fine-tune defaults existed.
+    """
+    fields = settings_class.model_fields
+    if any(k in given for k in FINE_TUNE_FIELDS) or not all(k in fields for k in FINE_TUNE_FIELDS):
+        return {}
+    epochs = given.get("epochs", fields["epochs"].default if "epochs" in fields else None)
+    max_steps = given.get("max_steps")
+    total = [n for n in (epochs * steps_per_epoch if isinstance(epochs, int) else None, max_steps) if n]
+    warmup = int(min(total) * FINE_TUNE_WARMUP_SHARE) if total else FINE_TUNE_WARMUP_MAX
+    return {
+        "lr": fields["lr"].default / FINE_TUNE_LR_DIVISOR,
+        "schedule": "cosine",
+        "warmup": max(1, min(FINE_TUNE_WARMUP_MAX, warmup)),
+    }
+
+
+def model_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """The data options that describe a model's data: all but ``limit``, which says how much of it a run used."""
+    return {k: v for k, v in (options or {}).items() if k != LIMIT.name}
+
+
+def _base_dataset(arch_or_model, out, resume: bool) -> tuple[str | Model, str]:
+    """The dataset a run names none of: a resumed run's own, else the one its base model records
+    (a pretrained name or folder is loaded here, once, and handed on as the model)."""
+    if resume and RunFolder(out).spec_file.is_file():
+        return arch_or_model, RunFolder(out).read_spec().dataset
+    if isinstance(arch_or_model, (str, Path)):
+        reg = get_registry()
+        if str(arch_or_model) in reg.models:
+            raise ArgumentError(f"training the architecture {str(arch_or_model)!r} from scratch needs a dataset")
+        if not names_a_model(str(arch_or_model)):
+            raise unknown_name("architecture or pretrained model", str(arch_or_model), [*reg.models, *reg.pretrained])
+        arch_or_model = load(arch_or_model)
+    dataset = (arch_or_model.pretrained_info or {}).get("dataset")
+    if not isinstance(dataset, str) or not dataset:
+        raise ArgumentError("the model to fine-tune records no dataset: name one (--dataset)")
+    return arch_or_model, dataset
+
+
+def _base_metrics(model: Model, info: dict[str, Any], sets: dict[str, Any], evaluator, batch_size: int) -> dict:
+    """The base model's results on the data the fine-tune is measured on, before training changes it:
+    the base's recorded result where it was measured on exactly these images, else measured now."""
+    options = sets.pop("options")
+    recorded = info.get("metrics") or {}
+    metrics = {}
+    for split, data in sets.items():
+        result = recorded.get(split)
+        same = isinstance(result, dict) and result.get("options", {}) == options and result.get("n_images") == len(data)
+        if not same:
+            result = evaluator.evaluate(model, data, batch_size=batch_size)
+            result.options = options
+            result = result.model_dump()
+        metrics[split] = result
+    return metrics
 
 
 def _base_model(model: Model) -> str | None:
@@ -389,16 +538,6 @@ def _train(
     arch_or_model, dataset, out, settings, epochs, resume, dataset_options, trainer, command=None, final_eval=False
 ) -> Path:
     """The body of :func:`train`, run while ``out`` is claimed."""
-    if command is None and isinstance(arch_or_model, (str, Path)):  # what `zoo train` would have been typed
-        command = Recipe(
-            architecture=str(arch_or_model),
-            dataset=dataset,
-            settings=dict(settings or {}),
-            dataset_options={k: str(v) if isinstance(v, Path) else v for k, v in (dataset_options or {}).items()},
-            epochs=epochs,
-            out=str(out),
-            resume=resume,  # final_eval is left out: it changes what is measured, not the weights
-        ).command()
     out = Path(out)
     settings = dict(settings or {})
     given_options = dict(dataset_options or {})
@@ -429,9 +568,18 @@ def _train(
         and names_a_model(str(arch_or_model))
     ):
         arch_or_model = load(arch_or_model)  # fine-tuning: a pretrained name, a saved model folder or a Hub repo
+    elif isinstance(arch_or_model, (str, Path)) and str(arch_or_model) not in reg.models:
+        known = [*reg.models, *reg.pretrained]  # what `zoo train NAME` takes: either kind, so suggest both
+        raise unknown_name("architecture or pretrained model", str(arch_or_model), known)
     base_model = None
+    base_info = None  # a fine-tune's base, as loaded (None: from scratch, or a resumed run)
     if isinstance(arch_or_model, Model):
         base_model = _base_model(arch_or_model)
+        if stored is None and arch_or_model.pretrained_info:
+            base_info = dict(arch_or_model.pretrained_info)
+            if base_info.get("dataset") == dataset:  # the base's data, unless the run names other options
+                inherited = dataset_options_of(dataset, model_options(base_info.get("dataset_options")))
+                dataset_options = {**inherited, **given_options}
         model = arch_or_model
         arch = model.architecture
         config_class = type(model).config_class
@@ -465,6 +613,17 @@ def _train(
 
     train_set = load_dataset(dataset, "train", **dataset_options)
     val_set = load_dataset(dataset, "val", **dataset_options)
+    if base_info is not None:
+        steps = -(-len(train_set) // getattr(cfg, "batch_size", 1))
+        defaults = fine_tune_defaults(settings_class, train_settings, steps)
+        if defaults:
+            cfg = validated(settings_class, {**train_settings, **defaults}, "training settings")
+            if rank() == 0 and getattr(cfg, "progress", True):
+                print(
+                    f"fine-tuning with lr={cfg.lr:g}, a cosine schedule and {cfg.warmup} warm-up steps "
+                    f"(--set {'/'.join(FINE_TUNE_FIELDS)} replaces this default)",
+                    file=sys.stderr,
+                )
     if model is None:
         from_data = dict(zip(("channels", "height", "width"), train_set.shape), levels=train_set.levels)
         conflicts = {k: v for k, v in model_settings.items() if k in from_data and v != from_data[k]}
@@ -502,10 +661,15 @@ def _train(
     provenance = {k: v for k, v in (("command", spec.command), ("base_model", spec.base_model)) if v}
     if rank() == 0:
         folder.write_spec(spec)
+    eval_batch_size = getattr(cfg, "eval_batch_size", 256)
+    if base_info is not None and rank() == 0:  # measured before fit changes the weights in place
+        sets = {"val": val_set, "options": recorded_options(dataset, dataset_options)}
+        if final_eval and "test" in reg.dataset(dataset).splits:
+            sets["test"] = load_dataset(dataset, "test", **dataset_options)
+        provenance["base_metrics"] = _base_metrics(model, base_info, sets, reg.evaluator("default")(), eval_batch_size)
     result = trainer_class().fit(model, train_set, val_set, cfg, out=out, resume=resume)
     if rank() == 0:  # the process group's rank once fit has joined it
         evaluator = reg.evaluator("default")()
-        eval_batch_size = getattr(cfg, "eval_batch_size", 256)
         val_result = evaluator.evaluate(model, val_set, batch_size=eval_batch_size)
         val_result.options = recorded_options(dataset, dataset_options)
         metrics = {"val": val_result.model_dump()}
@@ -515,11 +679,11 @@ def _train(
             test_result.options = val_result.options
             metrics[test_result.key] = test_result.model_dump()
         folder.write_result(result.model_dump(mode="json"))
-        save_pretrained(
+        save_folder(
             model,
             out,
             dataset=dataset,
-            dataset_options=val_result.options,
+            dataset_options=model_options(val_result.options),  # what the model is; the limit was the run's
             metrics=metrics,
             extra=provenance,
         )

@@ -69,6 +69,12 @@ def _hub_repo_id(name: Any) -> str | None:
     return name
 
 
+def _hub_dataset(name: str | None) -> str | None:
+    """The Hub's id of a zoo dataset (``ylecun/mnist`` for ``binarized-mnist``), which the Hub links; else its name."""
+    spec = get_registry().datasets.get(name) if name else None
+    return spec.hub_dataset if spec is not None and spec.hub_dataset else name
+
+
 def card_data(folder, name: str | None = None, license: str | None = None) -> ModelCardData:
     """The YAML metadata of the card for the saved model in ``folder`` (read from config.json).
 
@@ -97,7 +103,7 @@ def card_data(folder, name: str | None = None, license: str | None = None) -> Mo
                 EvalResult(
                     task_type=TASK,
                     task_name="Density estimation",
-                    dataset_type=m.get("dataset") or dataset or "unknown",
+                    dataset_type=_hub_dataset(m.get("dataset") or dataset) or "unknown",
                     dataset_name=m.get("dataset") or dataset or "unknown",
                     dataset_config=_variant(options),
                     dataset_split=HUB_SPLITS.get(m.get("split") or split, m.get("split") or split),
@@ -112,7 +118,7 @@ def card_data(folder, name: str | None = None, license: str | None = None) -> Mo
         license=card_license(meta, license),
         base_model=_hub_repo_id(meta.get("base_model")),
         tags=["zoo", arch, "generative", "image-generation", "likelihood", *(f"arxiv:{p}" for p in _papers(arch))],
-        datasets=[dataset] if dataset else None,
+        datasets=[_hub_dataset(dataset)] if dataset else None,
         pipeline_tag=TASK,
         model_name=name,  # huggingface_hub writes model-index only when model_name is set
         weights_sha256=file_sha256(Path(folder) / WEIGHTS_FILE),  # the weights this card describes (zoo push checks)
@@ -258,8 +264,10 @@ def install_command(meta: dict[str, Any]) -> str:
     return f"pip install {dist or DISTRIBUTION}"
 
 
-def usage_lines(load_name: str, meta: dict[str, Any]) -> list[str]:
-    """The card's "Usage" section: the install line and the load of ``load_name`` (a Hub repo once pushed)."""
+def usage_lines(load_name: str, meta: dict[str, Any], revision: str | None = None) -> list[str]:
+    """The card's "Usage" section: the install line and the load of ``load_name`` (a Hub repo once pushed, at
+    the ``revision`` it was pushed to when that is not main)."""
+    at = f', revision="{revision}"' if revision not in (None, "main") else ""
     return [
         "## Usage",
         "",
@@ -270,7 +278,7 @@ def usage_lines(load_name: str, meta: dict[str, Any]) -> list[str]:
         "```python",
         "import zoo",
         "",  # as ruff formats it: the cards are checked by `ruff format --check` with the rest of the tree
-        f'm = zoo.load("{load_name}")',
+        f'm = zoo.load("{load_name}"{at})',
         "x = m.sample(16)  # (16, C, H, W) integers in 0..levels-1",
         "```",
         "",
@@ -289,20 +297,26 @@ def _license_note(meta: dict[str, Any]) -> str:
     return f"The weights are published under `{license}`{source}."
 
 
-def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
-    """Point the card in ``folder`` at the Hub repo it is pushed to: its usage loads ``repo_id``, and
-    ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
+def retarget_card(folder, repo_id: str, license: str | None = None, revision: str | None = None) -> None:
+    """Point the card in ``folder`` at the Hub repo it is pushed to: it is named after ``repo_id`` (title and
+    model-index), its usage loads ``repo_id`` at ``revision``, it shows only the figures the folder holds,
+    and ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
     path = Path(folder) / CARD_FILE
     card = ModelCard.load(path)
     meta = read_config(folder)
     if license:
         card.data.license = license
     text = card.text
+    old_name = card.data.model_name
+    if old_name and old_name != repo_id:  # the folder's name (`# ft2`) is not what users load
+        card.data.model_name = repo_id
+        text = text.replace(f"# {old_name}\n", f"# {repo_id}\n", 1).replace(f"`{old_name}`", f"`{repo_id}`")
     start = text.find("## Usage\n")
     if start >= 0:
         end = text.find("\n## ", start + 1)
         end = len(text) if end < 0 else end + 1
-        text = text[:start] + "\n".join(usage_lines(repo_id, meta)) + "\n" + text[end:]
+        text = text[:start] + "\n".join(usage_lines(repo_id, meta, revision)) + "\n" + text[end:]
+    text = _only_figures_of(Path(folder), text)
     atomic_write_bytes(path, str(ModelCard(f"---\n{card.data.to_yaml()}\n---\n{text}")).encode("utf-8"))
 
 
@@ -313,6 +327,53 @@ def _completion_method(model) -> str:
         return "Completion in raster order conditions on every known pixel above the hidden half, so it is exact here."
     doc = (type(model).complete.__doc__ or "").strip().split("\n")[0].replace("``", "`")
     return f"Completion by the model's own method: {doc[0].lower() + doc[1:]}" if doc else ""
+
+
+def _only_figures_of(folder: Path, text: str) -> str:
+    """``text`` without the figures ``folder`` lacks: the Samples or Completions section of a missing grid,
+    the training-curve image and its paragraph when ``curves.png`` is gone (a card must not link a 404)."""
+    for file, heading in ((SAMPLES_FILE, "## Samples\n"), (COMPLETIONS_FILE, "## Completions\n")):
+        start = text.find(heading)
+        if start >= 0 and not (folder / file).is_file():
+            end = text.find("\n## ", start + 1)
+            text = text[:start] + ("" if end < 0 else text[end + 1 :])
+    image = f"]({CURVES_FILE})"
+    at = text.find(image)
+    if at >= 0 and not (folder / CURVES_FILE).is_file():
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n\n", text.find("\n\n", at) + 2)  # the image's line and the paragraph under it
+        text = text[:start] + ("" if end < 0 else text[end + 2 :])
+    return text
+
+
+def _base_comparison(meta: dict[str, Any], metrics: dict[str, Any], model) -> list[str]:
+    """A fine-tune's results beside its base's, measured on the same images before training (``base_metrics``)."""
+    base = meta.get("base_metrics")
+    if not isinstance(base, dict) or not meta.get("base_model"):
+        return []
+    rows = []
+    for split, m in metrics.items():
+        b = base.get(split)
+        if not isinstance(b, dict) or not isinstance(m, dict):
+            continue
+        if not all(isinstance(x.get("nll_nats"), (int, float)) for x in (b, m)):
+            continue
+        estimator = stored_estimator(m, type(model), model.config)
+        change = m["nll_nats"] - b["nll_nats"]
+        rows.append(
+            f"| {split} | {_fmt(m.get('n_images'))} | {format_nll(b['nll_nats'], estimator, 3)} "
+            f"| {format_nll(m['nll_nats'], estimator, 3)} | {change:+.3f} |"
+        )
+    if not rows:
+        return []
+    return [
+        f"Against the base model `{meta['base_model']}`, measured on the same images before fine-tuning:",
+        "",
+        "| split | images | base NLL (nats) | this model NLL (nats) | change |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
 def _body(
@@ -374,7 +435,7 @@ def _body(
             f"![training curve]({CURVES_FILE})",
             "",
             "Bits/dim per epoch: the mean training loss over each epoch's batches, and the validation "
-            f"{'NLL' if model.autoregressive else 'bound'} at the end of each epoch (the legend names each estimator).",
+            f"{'NLL' if estimator is None else 'bound'} at the end of each epoch (the legend names each estimator).",
             "",
         ]
     lines += ["## Results", ""]
@@ -398,6 +459,7 @@ def _body(
         lines.append("")
     else:
         lines += ["No metrics were recorded in config.json (run `zoo eval DIR --save`).", ""]
+    lines += _base_comparison(meta, metrics, model)
     if notes:
         lines += [notes.strip(), ""]
     if has_grid:

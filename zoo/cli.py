@@ -21,7 +21,7 @@ from .api import best_bundled, dataset_info, folder_info, literal_choices
 from .bounds import format_nll, stored_estimator
 from .data import SPLITS, dataset_options, download, load_dataset
 from .distributed import rank
-from .errors import ArgumentError, ZooError
+from .errors import ArgumentError, ZooError, unknown_name
 from .evaluation import record_metrics
 from .figures import completion_figure, sample_figure
 from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
@@ -32,7 +32,7 @@ from .recipes import parse_settings
 from .registry import get_registry
 from .reproduction import reproduce
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
-from .sources import HUB_SCHEME, is_hub_repo
+from .sources import hub_repo_of, is_hub_repo
 from .specs import PretrainedEntry
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
@@ -69,7 +69,7 @@ def cmd_list(args) -> None:
         ]
         print(_table(rows, ["dataset", "levels", "shape", "options (defaults)", "description"]))
         return
-    names = zoo.list_models(args.pattern, pretrained=args.pretrained)
+    names = reg.list_models(args.pattern, args.pretrained)  # every entry, with where it lives (or that it does not)
     if args.json:
         infos = [zoo.model_info(n) for n in names]
         print(json.dumps(infos, indent=2, default=str))
@@ -111,9 +111,11 @@ def _info(name: str) -> dict[str, Any]:
     if path.is_dir():
         return folder_info(path)
     if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
-        repo_id = name.removeprefix(HUB_SCHEME)
+        repo_id = hub_repo_of(name) or name
         info = folder_info(download_repo(repo_id, weights=False))  # config.json and the card: not the weights
-        return {**info, "kind": "hub", "repo_id": repo_id}
+        cache = info.pop("folder")  # what was fetched to describe it is no listing of the repo's files
+        info.pop("files")
+        return {"kind": "hub", "repo_id": repo_id, **{k: v for k, v in info.items() if k != "kind"}, "cache": cache}
     if len(path.parts) > 1:
         raise ArgumentError(f"{name}: no such model folder")
     return zoo.model_info(name)  # the close-match error over every name
@@ -186,6 +188,9 @@ def _estimator(arch: str, config: dict[str, Any] | None, metrics: dict[str, Any]
 
 def cmd_plugins(args) -> None:
 
+    if args.json:
+        print(json.dumps(zoo.plugins(), indent=2))
+        return
     rows = []
     for p in zoo.plugins():
         status = "ok" if not p["errors"] else "ERROR: " + " | ".join(p["errors"])
@@ -202,7 +207,8 @@ def cmd_create(args) -> None:
     model = zoo.create(args.arch, **parse_settings(args.set))
     with RunFolder(args.out).claim(overwrite=args.overwrite):
         zoo.save_pretrained(model, args.out)
-    print(f"created {args.arch} ({sum(p.numel() for p in model.parameters()):,} parameters) in {args.out}")
+    n = sum(p.numel() for p in model.parameters())
+    _report(args, f"created {args.arch} ({n:,} parameters) in {args.out}", architecture=args.arch, parameters=n)
 
 
 def cmd_train(args) -> None:
@@ -214,13 +220,19 @@ def cmd_train(args) -> None:
         settings=parse_settings(args.set),
         epochs=args.epochs,
         resume=args.resume,
-        dataset_options=_data_options(args.dataset, args.data_option),
+        dataset_options=(
+            _data_options(args.dataset, args.data_option)  # a fine-tune's dataset is read from its base
+            if args.dataset is not None
+            else parse_settings(args.data_option, "--data-option", typed=False)
+        ),
         overwrite=args.overwrite,
-        command=args.command_line,
+        # a fine-tune that names no dataset records the equivalent command that does (a recipe names its data)
+        command=args.command_line if args.dataset is not None else None,
         final_eval=args.final_eval,
     )
     if out is not None and rank() == 0:  # under torchrun, rank 0 speaks
-        print(f"saved the best model to {out}")
+        metrics = read_config(out).get("metrics") or {}
+        _report(args, f"saved the best model to {out}", metrics=metrics)
 
 
 def cmd_reproduce(args) -> None:
@@ -254,8 +266,8 @@ def cmd_eval(args) -> None:
         if not Path(args.model).is_dir():
             raise ArgumentError("--save needs a model folder, not a name")
         record_metrics(args.model, result)
-    if args.json:
-        print(json.dumps(result.model_dump(), indent=2))
+    if args.json:  # "exact" where the NLL is exact: null read as "unknown" to anyone who met it
+        print(json.dumps({**result.model_dump(), "estimator": result.estimator or "exact"}, indent=2))
         return
     upper = "<= " if result.bound else ""
     nll = format_nll(result.nll_nats, result.estimator, 3)
@@ -275,8 +287,9 @@ def _data_options(dataset: str, pairs: list[str] | None, recorded: dict[str, Any
 def _data_of(model, args) -> tuple[str, dict[str, Any]]:
     """``--dataset`` and ``--data-option``s, defaulting to the data the model records it was trained on.
 
-    Recorded options replay as they were recorded (``limit=2000`` included) and are read by the same
-    declared types, so a run's own record is never refused and never misread."""
+    Recorded options replay as they were recorded, read by the same declared types, so a run's own record is
+    never refused and never misread; all but ``limit`` (a folder from before zoo stopped recording a run's
+    limit as the model's): a trained model is measured on the whole split unless ``--limit`` says otherwise."""
     if args.dataset is not None:
         return args.dataset, _data_options(args.dataset, args.data_option)
     info = getattr(model, "pretrained_info", {}) or {}
@@ -287,7 +300,18 @@ def _data_of(model, args) -> tuple[str, dict[str, Any]]:
         raise ArgumentError(
             f"{args.model} records dataset_options that are not a JSON object: name them with --dataset"
         )
+    recorded = {k: v for k, v in recorded.items() if k != "limit"}
     return info["dataset"], _data_options(info["dataset"], args.data_option, recorded)
+
+
+def _report(args, text: str, **data: Any) -> None:
+    """A verb's summary: the line, or with ``--json`` an object of the same facts (``data``, and ``path``
+    or ``out`` where the verb wrote one) for scripts."""
+    if not getattr(args, "json", False):
+        print(text)
+        return
+    where = {k: str(getattr(args, k)) for k in ("out", "folder") if getattr(args, k, None) is not None}
+    print(json.dumps({**where, **data}, indent=2, default=str))
 
 
 def _generator(seed: int | None):
@@ -311,7 +335,8 @@ def cmd_sample(args) -> None:
         raise ArgumentError(f"{model.architecture} is not class-conditional: --label does not apply")
     use_threads(args.threads, step_work(model, min(args.batch_size or args.n, args.n)))
     generator = _generator(args.seed)
-    images = sample_in_batches(model, args.n, args.batch_size, generator, args.temperature, progress=True, **kwargs)
+    progress = sys.stderr.isatty()  # a bar on a terminal; a redirected log gets no carriage-return updates
+    images = sample_in_batches(model, args.n, args.batch_size, generator, args.temperature, progress=progress, **kwargs)
     seconds = time.perf_counter() - start
     path = sample_figure(
         images,
@@ -323,7 +348,7 @@ def cmd_sample(args) -> None:
         labels=kwargs.get("labels"),
         scale=scale,
     )
-    print(f"wrote {args.n} samples to {path} ({seconds:.2f} s)")
+    _report(args, f"wrote {args.n} samples to {path} ({seconds:.2f} s)", n=args.n, seconds=seconds)
 
 
 def _image_path(path: Path) -> Path:
@@ -358,7 +383,8 @@ def cmd_complete(args) -> None:
         name=str(args.model),
         scale=scale,
     )
-    print(f"wrote {path}: rows are occluded (hidden part tinted blue), {args.samples} completion(s), original")
+    rows = f"rows are occluded (hidden part tinted blue), {args.samples} completion(s), original"
+    _report(args, f"wrote {path}: {rows}", images=args.n, samples=args.samples)
 
 
 def _scale(scale: int | None) -> int | None:
@@ -380,7 +406,7 @@ def cmd_card(args) -> None:
         hardware=args.hardware,
         license=args.license,
     )
-    print(f"wrote {path}")
+    _report(args, f"wrote {path}")
 
 
 def cmd_push(args) -> None:
@@ -396,12 +422,26 @@ def cmd_push(args) -> None:
         license=args.license,
     )
     if args.create_pr:
-        print(f"opened a pull request on {args.repo} with {args.folder}: {url}")
+        _report(
+            args, f"opened a pull request on {args.repo} with {args.folder}: {url}", url=str(url), repo_id=args.repo
+        )
         return
-    print(f"pushed {args.folder} to {args.repo}: {url}")
+    entry = _entry_of(args, url)
+    if args.json:
+        report = {"url": str(url), "repo_id": args.repo, "branch": args.revision, "commit": url.commit}
+        print(json.dumps({**report, "private": args.private, "entry": entry.model_dump(exclude_unset=True)}, indent=2))
+        return
+    print(f"pushed {args.folder} to {args.repo}{f' (branch {args.revision})' if args.revision else ''}: {url}")
+    if args.private:  # a public repo of that name was made private before the upload: say so
+        print(f"{args.repo} is private (--private: set before the upload, whether the repo was new or public)")
     print("\nTo offer it under a short name, register this entry from your plugin (zoo_register_pretrained):\n")
+    print(entry.python())
+
+
+def _entry_of(args, url) -> PretrainedEntry:
+    """The entry a plugin registers to offer a pushed model under a short name, from what was uploaded."""
     meta = url.config  # what was uploaded (staged), not the folder as it is now
-    entry = PretrainedEntry(
+    return PretrainedEntry(
         name=args.repo.split("/")[-1],
         architecture=meta["architecture"],
         dataset=meta.get("dataset") or "DATASET (not recorded in config.json)",
@@ -410,8 +450,8 @@ def cmd_push(args) -> None:
         revision=url.commit,
         sha256=url.sha256,
         config_sha256=url.config_sha256,
+        **({"recipe": meta["command"]} if isinstance(meta.get("command"), str) else {}),
     )
-    print(entry.python())
 
 
 def cmd_download(args) -> None:
@@ -420,16 +460,20 @@ def cmd_download(args) -> None:
     if args.name in reg.datasets:
         if args.revision is not None:
             raise ArgumentError(f"--revision applies to models; {args.name!r} is a dataset")
-        print(f"{args.name}: files ready in {download(args.name, root=args.root, force=args.force)}")
+        folder = download(args.name, root=args.root, force=args.force)
+        _report(args, f"{args.name}: files ready in {folder}", folder=str(folder))
         return
     if args.root is not None:
         raise ArgumentError(
             f"--root applies to datasets; {args.name!r} is not one (models go to the Hugging Face cache)"
         )
 
+    if "/" not in args.name and args.name not in reg.pretrained and not Path(args.name).is_dir():
+        raise unknown_name("dataset or pretrained model", args.name, [*reg.datasets, *reg.pretrained])
     folder = model_folder(args.name, revision=args.revision, force_download=args.force)
     read_config(folder)  # what a later load reads first: a repo that is no zoo model is reported now
-    print(f"{args.name}: model files ready in {folder} (loads offline from there, e.g. with HF_HUB_OFFLINE=1)")
+    offline = "loads offline from there, e.g. with HF_HUB_OFFLINE=1"
+    _report(args, f"{args.name}: model files ready in {folder} ({offline})", folder=str(folder))
 
 
 def cmd_demo(args) -> None:
@@ -440,7 +484,7 @@ def cmd_demo(args) -> None:
     model = zoo.load(name)
     images = model.sample(args.n, generator=_generator(args.seed))
     path = sample_figure(images, model.config.levels, args.out, name=name, seed=args.seed)
-    print(f"{name}: wrote {args.n} samples to {path.resolve()}")
+    _report(args, f"{name}: wrote {args.n} samples to {path.resolve()}", name=name, n=args.n, path=str(path.resolve()))
 
 
 # -- parser --------------------------------------------------------------------
@@ -491,6 +535,24 @@ def _shared_options() -> dict[str, argparse.ArgumentParser]:
     return shared
 
 
+#: one example per verb, shown by its --help; each names only what the core ships (tests/test_core_names.py)
+EXAMPLES = {
+    "list": "zoo list '*' --pretrained",
+    "info": "zoo info independent-digits",
+    "plugins": "zoo plugins --json",
+    "create": "zoo create independent --set levels=2 --set height=8 --set width=8 --out runs/fresh",
+    "train": "zoo train independent --dataset digits --epochs 5 --out runs/digits   "
+    "# or fine-tune a pretrained model: zoo train independent-digits --out runs/ft",
+    "eval": "zoo eval independent-digits --split test --json",
+    "sample": "zoo sample independent-digits --n 16 --seed 0 --out samples.png",
+    "complete": "zoo complete independent-digits --occlude bottom-half --out completions.png",
+    "card": "zoo card runs/digits --notes 'trained for 5 epochs on a laptop'",
+    "push": "zoo push runs/digits --repo your-name/independent-digits --revision v1",
+    "download": "zoo download mnist",
+    "demo": "zoo demo --out outputs/demo.png",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="zoo", description="A plugin-based model zoo for generative image models.")
     p.add_argument("--version", action="version", version=f"zoo {__import__('zoo').__version__}")
@@ -498,8 +560,14 @@ def build_parser() -> argparse.ArgumentParser:
     shared = _shared_options()
 
     def verb(name: str, help: str, *parents: str, **kwargs) -> argparse.ArgumentParser:
+        description = f"{help}\n\nexample:\n  {EXAMPLES[name]}"  # what to type first, as every verb's --help shows
         return sub.add_parser(
-            name, formatter_class=FORMATTER, help=help, parents=[shared[k] for k in parents], **kwargs
+            name,
+            formatter_class=FORMATTER,
+            help=help,
+            description=description,
+            parents=[shared[k] for k in parents],
+            **kwargs,
         )
 
     s = verb("list", "list architectures (or pretrained models with --pretrained)", "json")
@@ -514,10 +582,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_info)
 
-    s = verb("plugins", "list plugins, their versions and load errors")
+    s = verb("plugins", "list plugins, their versions and load errors", "json")
     s.set_defaults(func=cmd_plugins)
 
-    s = verb("create", "save a freshly initialised model to a folder")
+    s = verb("create", "save a freshly initialised model to a folder", "json")
     s.add_argument("arch", help="architecture (see `zoo list`)")
     s.add_argument("--out", required=True, type=Path, help="model folder to write")
     s.add_argument("--set", action="append", metavar="KEY=VALUE", help="config field (repeatable)")
@@ -525,10 +593,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_create)
 
     s = verb(
-        "train", "train an architecture on a dataset (resumable; runs under torchrun)", "data", epilog=_train_fields()
+        "train",
+        "train an architecture on a dataset (resumable; runs under torchrun)",
+        "data",
+        "json",
+        epilog=_train_fields(),
     )
     s.add_argument("arch", help="architecture to train from scratch, or a pretrained name or model folder to fine-tune")
-    s.add_argument("--dataset", required=True, help="dataset name (see `zoo info ARCH`; digits ships with zoo)")
+    s.add_argument(
+        "--dataset",
+        help="dataset name (see `zoo info ARCH`; digits ships with zoo); a fine-tune defaults to its base's, "
+        "with the base's data options under the --data-option ones",
+    )
     s.add_argument(
         "--epochs", type=int, help="passes over the training split (--set epochs=N; default 10, none with a budget)"
     )
@@ -578,7 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_eval)
 
-    s = verb("sample", "write a PNG grid of samples", "view", "device")
+    s = verb("sample", "write a PNG grid of samples", "view", "device", "json")
     s.add_argument("model", help="pretrained name, Hub repo or model folder")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--batch-size", type=int, help="draw at most this many at a time (default: all at once)")
@@ -595,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
         "data",
         "view",
         "device",
+        "json",
     )
     s.add_argument("model", help="pretrained name, Hub repo or model folder (autoregressive)")
     s.add_argument("--occlude", default="bottom-half", choices=["bottom-half", "right-half"], help="the hidden part")
@@ -604,7 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the image choice and of the completions")
     s.set_defaults(func=cmd_complete)
 
-    s = verb("card", "write the model card README.md (and its figures) of a model folder")
+    s = verb("card", "write the model card README.md (and its figures) of a model folder", "json")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--recipe", help="the exact command that reproduces the weights")
     s.add_argument("--description", help="one sentence on what the model is (default: the class docstring)")
@@ -614,7 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--license", help="Hub licence id of the weights (default: the training data's, e.g. cc-by-sa-3.0)")
     s.set_defaults(func=cmd_card)
 
-    s = verb("push", "publish a model folder to the Hugging Face Hub in one commit")
+    s = verb("push", "publish a model folder to the Hugging Face Hub in one commit", "json")
     s.add_argument("folder", type=Path, help="model folder")
     s.add_argument("--repo", required=True, metavar="ORG/NAME", help="Hub repo (created if missing)")
     s.add_argument(
@@ -630,6 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = verb(
         "download",
         "fetch a dataset into $ZOO_DATA, or a pretrained model or Hub repo into the Hub cache (needs internet)",
+        "json",
     )
     s.add_argument("name", help="dataset (mnist, binarized-mnist, cifar10), pretrained model name or Hub repo ORG/NAME")
     s.add_argument("--root", type=Path, help="data folder (default $ZOO_DATA or ~/.cache/zoo/data)")
@@ -637,7 +715,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="download again even if the files are there")
     s.set_defaults(func=cmd_download)
 
-    s = verb("demo", "sample a grid from the best bundled pretrained model (zoo.api.best_bundled)")
+    s = verb("demo", "sample a grid from the best bundled pretrained model (zoo.api.best_bundled)", "json")
     s.add_argument("--out", type=Path, default=Path("outputs/demo.png"), help="image file")
     s.add_argument("--n", type=int, default=16, help="number of samples")
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler")
@@ -676,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
         print(f"zoo {args.command}: error: {exc}", file=sys.stderr)
-        return getattr(exc, "exit_code", 2)
+        return exc.exit_code  # 2: a usage error (what was typed), 1: a runtime error (files, Hub, data)
     except KeyboardInterrupt:
         return 130
     return 0

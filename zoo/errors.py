@@ -13,6 +13,7 @@ __all__ = [
     "PluginError",
     "DatasetError",
     "HubError",
+    "DataOptionError",
     "ArgumentError",
     "ConfigError",
     "ConfigFileError",
@@ -24,7 +25,14 @@ __all__ = [
 
 
 class ZooError(Exception):
-    """Base class of zoo's own errors."""
+    """Base class of zoo's own errors.
+
+    ``exit_code`` is the command line's exit status for it, as Unix tools use them: 2 for a usage error (a
+    bad argument, setting or name: what was typed is wrong), 1 for a runtime error (a file, the Hub, the
+    data, the disk: the world is not as the command needs it).
+    """
+
+    exit_code = 1
 
 
 class ImageError(ZooError, ValueError):
@@ -33,6 +41,8 @@ class ImageError(ZooError, ValueError):
 
 class UnknownNameError(ZooError, LookupError):
     """A model, dataset, trainer or evaluator name that no plugin registered."""
+
+    exit_code = 2
 
     def __str__(self) -> str:  # LookupError would quote the message like a dict key
         return str(self.args[0]) if self.args else ""
@@ -50,6 +60,13 @@ class DatasetError(ZooError):
     """A dataset file is missing, truncated or malformed."""
 
 
+class DataOptionError(DatasetError, ValueError):
+    """A dataset option that the dataset does not take, or a value of the wrong type or out of range: what was
+    typed is wrong (a usage error), not the data."""
+
+    exit_code = 2
+
+
 class HubError(ZooError):
     """Downloading from or publishing to the Hugging Face Hub failed."""
 
@@ -57,16 +74,22 @@ class HubError(ZooError):
 class ArgumentError(ZooError, ValueError):
     """An argument of a call has the wrong type or is out of range (a sample count, a temperature)."""
 
+    exit_code = 2
+
 
 class ConfigError(ZooError, ValueError):
     """A config or a setting is invalid: a model config (``zoo.create``, ``--set``), training settings,
     a ``--set`` pair that is not ``key=value``. The one class for a bad config, whichever door it came
     through; a ValueError too, as pydantic users expect."""
 
+    exit_code = 2
+
 
 class ConfigFileError(ConfigError, WeightsError):
     """A model folder's config.json holds a config its architecture rejects: a bad config
-    (:class:`ConfigError`) found in a saved model (:class:`WeightsError`)."""
+    (:class:`ConfigError`) found in a saved model (:class:`WeightsError`): the file's fault, a runtime error."""
+
+    exit_code = 1
 
 
 class WriteError(ZooError, OSError):

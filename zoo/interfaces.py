@@ -107,6 +107,10 @@ class Model(torch.nn.Module, abc.ABC):
     #: ``dataset``, ``dataset_options``, ``metrics`` (as in config.json) and ``source`` (the folder).
     #: Empty for a fresh model; :meth:`save_pretrained` writes it back.
     pretrained_info: dict[str, Any]
+    #: Where a loaded model came from, as timm's ``pretrained_cfg`` says it (filled by :func:`zoo.load`):
+    #: ``name``, ``source`` (folder, bundled, hub), ``repo_id``, ``revision``, ``sha256`` of the weights,
+    #: ``dataset``, ``dataset_options``, ``metrics`` and ``recipe``. Empty for a fresh or trained model.
+    pretrained_cfg: dict[str, Any]
 
     def __init__(self, config: ModelConfig):
         super().__init__()
@@ -114,6 +118,7 @@ class Model(torch.nn.Module, abc.ABC):
             raise TypeError(f"{type(self).__name__} needs a {self.config_class.__name__}, got {type(config).__name__}")
         self.config = config
         self.pretrained_info = {}
+        self.pretrained_cfg = {}
 
     # -- the image contract -------------------------------------------------
     def check_images(self, x: torch.Tensor, name: str = "x") -> torch.Tensor:
@@ -169,6 +174,7 @@ class Model(torch.nn.Module, abc.ABC):
         local_files_only: bool = False,
         force_download: bool = False,
         token: str | bool | None = None,
+        torch_dtype: torch.dtype | str | None = None,
     ) -> Model:
         """:func:`zoo.load` for this class: a pretrained name, a Hub repo or a folder holding a ``cls`` model.
 
@@ -184,13 +190,22 @@ class Model(torch.nn.Module, abc.ABC):
             local_files_only=local_files_only,
             force_download=force_download,
             token=token,
+            torch_dtype=torch_dtype,
             expect=cls,
         )
 
-    def save_pretrained(self, folder, **kwargs) -> Path:
-        """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`)."""
+    def save_pretrained(self, folder, *, push_to_hub: bool = False, repo_id: str | None = None, **kwargs) -> Path:
+        """Write config.json + model.safetensors into ``folder`` (see :func:`zoo.save_pretrained`).
 
-        return _model_io().save(self, folder, **kwargs)
+        ``push_to_hub=True`` (diffusers' and transformers' flag) then publishes the folder to ``repo_id``
+        (default: the folder's name) with :func:`zoo.push_to_hub`, in one commit.
+        """
+        if repo_id is not None and not push_to_hub:
+            raise ArgumentError("repo_id= names where push_to_hub=True publishes; add push_to_hub=True")
+        saved = _model_io().save(self, folder, **kwargs)
+        if push_to_hub:
+            _model_io().push(saved, repo_id or Path(folder).name)
+        return saved
 
     def push_to_hub(self, repo_id: str, **kwargs) -> str:
         """Publish this model to the Hub in one commit (see :func:`zoo.push_to_hub`); returns the commit URL."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import DatasetError
+from .errors import DataOptionError
 
 __all__ = [
     "DatasetOption",
@@ -83,12 +83,12 @@ class DatasetOption:
                     raise ValueError("a string")
                 out = value
         except ValueError as exc:
-            raise DatasetError(f"{where} must be {exc}, got {value!r:.60}") from None
+            raise DataOptionError(f"{where} must be {exc}, got {value!r:.60}") from None
         if self.minimum is not None and out < self.minimum or self.maximum is not None and out > self.maximum:
             bounds = f"{_num(self.minimum) if self.minimum is not None else ''}..{_num(self.maximum) or ''}"
-            raise DatasetError(f"{where} must be in {bounds}, got {out!r}")
+            raise DataOptionError(f"{where} must be in {bounds}, got {out!r}")
         if self.choices is not None and out not in self.choices:
-            raise DatasetError(f"{where} must be one of {', '.join(map(str, self.choices))}, got {out!r}")
+            raise DataOptionError(f"{where} must be one of {', '.join(map(str, self.choices))}, got {out!r}")
         return out
 
     def describe(self) -> str:
@@ -211,7 +211,7 @@ def coerce_options(
             instead = {"split": "--split / split=", "progress": "progress=", "name": "the dataset name"}.get(
                 key, f"{key}="
             )
-            raise DatasetError(f"{key!r} is not an option of dataset {dataset!r}: give it as {instead}")
+            raise DataOptionError(f"{key!r} is not an option of dataset {dataset!r}: give it as {instead}")
         if value is None:
             continue
         if key in table:
@@ -220,7 +220,7 @@ def coerce_options(
             out[key] = _json_or_text(value)
         else:
             names = ", ".join(o.name for o in table.values())
-            raise DatasetError(
+            raise DataOptionError(
                 f"dataset {dataset!r} has no option {key!r}; its options: {names} (see zoo info {dataset})"
             )
     return out

@@ -72,10 +72,10 @@ def push_to_hub(
                 _stage_file(source / name, folder / name)
         from .cards import retarget_card, write_model_card  # huggingface_hub's card module: loaded only to push
 
+        pushed_to = None if create_pr else revision  # a pull request's ref is the Hub's to name
         if not (folder / CARD_FILE).is_file():
             write_model_card(folder, name=repo_id, license=license)
-        else:
-            retarget_card(folder, repo_id, license=license)
+        retarget_card(folder, repo_id, license=license, revision=pushed_to)
         _check_card_describes(folder)
         # hashed now, from the staged copy: the source folder may change while the upload runs
         staged = read_config(folder)
@@ -225,6 +225,12 @@ def _push_error(exc, repo_id) -> HubError:
             return HubError(
                 f"{where}: not authorised (HTTP {status}); set HF_TOKEN or run `hf auth login` "
                 f"with a token that can write to it"
+            )
+        if status == 404:  # the server's own line names a URL of its API, not what to do
+            hint = f" (a repo id is ORG/NAME, e.g. your-name/{repo_id})" if "/" not in repo_id else ""
+            return HubError(
+                f"{where}: the Hub has no repo {repo_id!r} that this token can write to (HTTP 404){hint}; "
+                "check the name and the token's namespace"
             )
         return HubError(f"{where}: the Hub answered with an error ({first_line(exc)})")
     if isinstance(exc, (httpx2.TransportError, OSError)):

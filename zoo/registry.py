@@ -189,6 +189,7 @@ def _collect(pm, records) -> Registry:
             splits=SPLITS,
             files=(),
             license=None,
+            hub_dataset=None,
         ):
             if not callable(loader):
                 raise TypeError(f"dataset {name!r}: the loader must be callable, got {loader!r}")
@@ -196,6 +197,8 @@ def _collect(pm, records) -> Registry:
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
             if license is not None and not (isinstance(license, str) and license):
                 raise TypeError(f"dataset {name!r}: license must be a Hub licence id such as 'mit', got {license!r}")
+            if hub_dataset is not None and not (isinstance(hub_dataset, str) and hub_dataset.count("/") == 1):
+                raise TypeError(f"dataset {name!r}: hub_dataset must be a Hub dataset id ORG/NAME, got {hub_dataset!r}")
             open_ended = False
             if options is None:  # declared nothing: what the loader's signature takes
                 options, open_ended = options_of_loader(loader)
@@ -216,6 +219,7 @@ def _collect(pm, records) -> Registry:
                 tuple(splits),
                 tuple(files),
                 license,
+                hub_dataset,
             )
             claim(reg.datasets, "dataset", name, spec, plugin)
 

@@ -32,6 +32,8 @@ from .weights import CONFIG_FILE, WEIGHTS_FILE, file_sha256
 
 __all__ = [
     "HUB_SCHEME",
+    "HUB_PREFIXES",
+    "hub_repo_of",
     "Source",
     "resolve",
     "entry_source",
@@ -44,6 +46,13 @@ __all__ = [
 ]
 
 HUB_SCHEME = "hf://"  # hf://org/name: a Hub repo, whatever else the name could mean
+HUB_PREFIXES = (HUB_SCHEME, "hf-hub:")  # timm's spelling, hf-hub:org/name, means the same
+
+
+def hub_repo_of(name: str) -> str | None:
+    """The repo id ``name`` names with a Hub prefix (``hf://org/name``, ``hf-hub:org/name``); None without one."""
+    prefix = next((p for p in HUB_PREFIXES if name.startswith(p)), None)
+    return None if prefix is None else name.removeprefix(prefix)
 
 
 @dataclass(frozen=True)
@@ -65,8 +74,8 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
     name = str(name_or_path)
     if revision is not None:
         check_revision(revision)
-    if name.startswith(HUB_SCHEME):
-        repo_id = name.removeprefix(HUB_SCHEME)
+    repo_id = hub_repo_of(name)
+    if repo_id is not None:
         return Source("hub", repo_id, repo_id=repo_id, revision=revision or "main")
     path = Path(name_or_path)
     reg = get_registry()
@@ -175,7 +184,7 @@ def model_folder(
 def is_hub_repo(name: str) -> bool:
     """Whether a name that is no local folder is taken for a Hub repo: ``hf://org/name``, or a plain
     ``org/name`` whose parent is no local folder (``runs/missing`` is a missing folder, not a repo)."""
-    if name.startswith(HUB_SCHEME):
+    if name.startswith(HUB_PREFIXES):
         return True
     looks = name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/")
     return looks and not _is_dir(Path(name)) and not _is_dir(Path(name).parent)

@@ -63,6 +63,8 @@ class DatasetSpec:
     files: tuple[str, ...] = ()  # the file names the loader looks for in data_dir()/<name>/, for `zoo info`
     # the Hub licence id (``cc-by-sa-3.0``) of the data, which a model card inherits; None: not declared
     license: str | None = None
+    # the data's id on the Hugging Face Hub (``ylecun/mnist``), which model cards list so the Hub links it
+    hub_dataset: str | None = None
 
 
 class PretrainedEntry(BaseModel):

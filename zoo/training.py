@@ -305,8 +305,8 @@ class DefaultTrainer(Trainer):
         )
 
     def _bar(self, run: Run, total: int):
-        if run.rank != 0 or not run.cfg.progress:
-            return None
+        if run.rank != 0 or not run.cfg.progress or not sys.stderr.isatty():
+            return None  # a redirected log gets the epoch lines, not a bar's carriage-return updates
         from tqdm.auto import tqdm
 
         return tqdm(

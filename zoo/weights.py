@@ -126,9 +126,27 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 
 
 def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
-    """Save tensors as safetensors atomically (detached, contiguous, CPU, unshared copies)."""
+    """Save tensors as safetensors atomically (detached, contiguous, CPU, unshared copies), byte for byte the
+    same for the same tensors and metadata (:func:`canonical_safetensors`), so a reproduction meets its pin."""
     clean = {k: v.detach().to("cpu").clone().contiguous() for k, v in tensors.items()}
-    atomic_write_bytes(path, save(clean, metadata=metadata))
+    atomic_write_bytes(path, canonical_safetensors(save(clean, metadata=metadata)))
+
+
+def canonical_safetensors(data: bytes) -> bytes:
+    """``data`` (a safetensors file) with its header's ``__metadata__`` keys in sorted order.
+
+    safetensors writes the metadata from a hash map, whose order changes from one process to the next: two
+    saves of the same model could differ in bytes and sha256. The header is JSON after an 8-byte length;
+    the tensors' offsets count from its end, so the header is rewritten (padded with spaces to a multiple
+    of 8, as safetensors pads it) and the tensor bytes are kept as they are.
+    """
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + size])
+    if isinstance(header.get("__metadata__"), dict):
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + size :]
 
 
 def load_tensors(path: Path, finite: bool = False) -> dict[str, torch.Tensor]:

@@ -475,6 +475,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         download=download_mnist,
         description="MNIST from the IDX files, 256 levels (50k/10k/10k)",
         license="cc-by-sa-3.0",  # as LeCun, Cortes and Burges publish it
+        hub_dataset="ylecun/mnist",
     ),
     "binarized-mnist": dict(
         loader=load_binarized_mnist,
@@ -485,6 +486,7 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         download=download_binarized_mnist,
         description="static binarized MNIST (Larochelle); dynamic=True resamples",
         license="cc-by-sa-3.0",  # derived from MNIST
+        hub_dataset="ylecun/mnist",  # the images it binarizes
     ),
     "cifar10": dict(
         loader=load_cifar10,
@@ -494,5 +496,6 @@ BUILTIN_DATASETS: dict[str, dict[str, Any]] = {
         shape=(3, 32, 32),
         download=download_cifar10,
         description="CIFAR-10 binary version, 256 levels (45k/5k/10k)",
+        hub_dataset="uoft-cs/cifar10",
     ),
 }

@@ -393,9 +393,13 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     folder = _pretrained_folder(entry)
     assert entry.recipe, f"{name}: the entry has no recipe"
     recipe = Recipe.parse(entry.recipe)
-    assert recipe.architecture == entry.architecture, f"{name}: recipe does not train {entry.architecture}"
+    base = _recipe_base(recipe, entry)
+    trains = base.architecture if base is not None else recipe.architecture
+    assert trains == entry.architecture, f"{name}: recipe does not train {entry.architecture}"
     assert recipe.dataset == entry.dataset, f"{name}: recipe trains on another dataset"
     options = recipe.dataset_options
+    if base is not None and base.dataset == recipe.dataset:  # a fine-tune inherits its base's options
+        options = {**{k: v for k, v in base.dataset_options.items() if k != "limit"}, **options}
     assert options == entry.dataset_options, f"{name}: recipe's data options {options} != {entry.dataset_options}"
 
     model = zoo.load_folder(folder)
@@ -408,16 +412,21 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
 
     model_part, train_part = split_settings(type(model.config), recipe.settings)
     TrainConfig(**train_part)
-    rebuilt = type(model.config)(
-        **{
-            **model_part,
-            "channels": test.shape[0],
-            "height": test.shape[1],
-            "width": test.shape[2],
-            "levels": test.levels,
-        }
-    )
-    assert rebuilt == model.config, f"{name}: the recipe builds {rebuilt}, the folder holds {model.config}"
+    if base is not None:  # a fine-tune keeps its base's config: the recipe may set training fields only
+        assert not model_part, f"{name}: the recipe fine-tunes {base.name} and cannot set {sorted(model_part)}"
+        based = zoo.model_info(base.name).get("config")
+        assert based is None or type(model.config)(**based) == model.config, f"{name}: not built like {base.name}"
+    else:
+        rebuilt = type(model.config)(
+            **{
+                **model_part,
+                "channels": test.shape[0],
+                "height": test.shape[1],
+                "width": test.shape[2],
+                "levels": test.levels,
+            }
+        )
+        assert rebuilt == model.config, f"{name}: the recipe builds {rebuilt}, the folder holds {model.config}"
 
     metrics = model.pretrained_info["metrics"]
     full = metrics.get("test")
@@ -430,7 +439,7 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
     assert abs(recorded["bits_per_dim"] - bits_per_dim(recorded["nll_nats"], model.config.dims)) < 1e-6
     torch.manual_seed(0)
     measured = evaluate(model, entry.dataset, split="test", limit=limit, **entry.dataset_options).nll_nats
-    tolerance = tolerance or recorded["nll_nats"] * (1e-3 if model.autoregressive else 1e-2)
+    tolerance = tolerance or recorded["nll_nats"] * (1e-3 if estimator_of(model) is None else 1e-2)
     assert abs(measured - recorded["nll_nats"]) <= tolerance, (
         f"{name}: {key} NLL measured {measured:.4f} nats, recorded {recorded['nll_nats']:.4f}"
     )
@@ -447,6 +456,24 @@ def check_pretrained(name: str, tolerance: float | None = None, limit: int | Non
 
 class NotCached(unittest.SkipTest):
     """A Hub pretrained model whose files are not in the local Hugging Face cache."""
+
+
+def _recipe_base(recipe: Recipe, entry):
+    """The pretrained entry a fine-tune's recipe starts from (named, or by its Hub repo); None for a recipe that
+    trains an architecture. A recipe that starts from anything else (a local folder) cannot be replayed."""
+    reg = get_registry()
+    start = recipe.architecture
+    if start in reg.models:
+        return None
+    base = reg.pretrained.get(start.removeprefix("hf://").removeprefix("hf-hub:"))
+    if base is None:
+        base = next((p for p in reg.pretrained.values() if p.entry.repo_id and p.entry.repo_id == start), None)
+    assert base is not None, (
+        f"{entry.name}: the recipe trains {start!r}, neither an architecture nor a pretrained name or Hub repo "
+        "of one (a fine-tune's recipe must name its base so that anyone can replay it)"
+    )
+    assert base.entry.name != entry.name, f"{entry.name}: the recipe fine-tunes the model itself"
+    return base.entry
 
 
 def _pretrained_folder(entry) -> Path:
