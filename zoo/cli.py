@@ -543,6 +543,7 @@ EXAMPLES = {
     "create": "zoo create independent --set levels=2 --set height=8 --set width=8 --out runs/fresh",
     "train": "zoo train independent --dataset digits --epochs 5 --out runs/digits   "
     "# or fine-tune a pretrained model: zoo train independent-digits --out runs/ft",
+    "reproduce": "zoo reproduce independent-digits --minutes 1 --out runs/again   # then compare with the card",
     "eval": "zoo eval independent-digits --split test --json",
     "sample": "zoo sample independent-digits --n 16 --seed 0 --out samples.png",
     "complete": "zoo complete independent-digits --occlude bottom-half --out completions.png",
