@@ -25,7 +25,6 @@ from .errors import ArgumentError, ZooError
 from .evaluation import record_metrics
 from .figures import completion_figure, sample_figure
 from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
-from .hub import download_repo
 from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
 from .recipes import parse_settings
@@ -111,6 +110,8 @@ def _info(name: str) -> dict[str, Any]:
     if path.is_dir():
         return folder_info(path)
     if is_hub_repo(name):  # what zoo.load takes for a Hub repo: hf://org/name, or org/name with no such folder
+        from .hub import download_repo  # the Hub stack: imported only when a Hub repo is asked about
+
         repo_id = name.removeprefix(HUB_SCHEME)
         info = folder_info(download_repo(repo_id, weights=False))  # config.json and the card: not the weights
         return {**info, "kind": "hub", "repo_id": repo_id}
