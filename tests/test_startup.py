@@ -106,3 +106,35 @@ print(json.dumps([at_import, after_registry, after_load, "zoo.publish" in sys.mo
     at_import, after_registry, after_load, published, module = json.loads(run.stdout.splitlines()[-1])
     assert at_import == [] and after_registry == [] and after_load == []
     assert published and module == "zoo.publish"  # zoo.push_to_hub still works, imported when named
+
+
+def test_collection_is_paused_while_plugins_load_and_restored_after():
+    import gc
+
+    from zoo.plugins import paused_gc
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        assert not gc.isenabled()
+        raise RuntimeError("a plugin failed")
+    assert gc.isenabled()  # restored, whatever happened inside
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # a collector the caller had turned off stays off
+    finally:
+        gc.enable()
+
+
+def test_an_image_format_is_found_from_the_extension_whichever_plugin_of_pillow_writes_it():
+    from zoo.figures import image_format
+
+    assert [image_format(f"x{ext}") for ext in (".png", ".JPG", ".jpeg", ".webp", ".tiff")] == [
+        "PNG",
+        "JPEG",
+        "JPEG",
+        "WEBP",
+        "TIFF",
+    ]
+    assert image_format("x.xyz") is None and image_format("x") is None

@@ -12,37 +12,41 @@ named (the ``__getattr__`` below), so a local load never pays for huggingface_hu
 
 from __future__ import annotations
 
-from ._version import __version__
-from .api import (
-    create,
-    evaluate,
-    list_models,
-    load,
-    load_dataset,
-    model_info,
-    plugins,
-    save_pretrained,
-    train,
-)
-from .errors import (
-    ArgumentError,
-    ConfigError,
-    DatasetError,
-    HubError,
-    ImageError,
-    PluginError,
-    UnknownNameError,
-    WeightsError,
-    ZooError,
-)
-from .folders import bundled_entry
-from .hookspecs import hookimpl
-from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
-from .options import DatasetOption
-from .registry import get_registry, register_plugin, unregister_plugin
-from .reproduction import reproduce
-from .specs import PretrainedEntry
-from .weights import load_folder
+from .plugins import paused_gc  # first: zoo.plugins is the function api.plugins below
+
+with paused_gc():  # importing torch, zoo's modules and their pydantic models: see zoo.plugins.paused_gc
+    from ._version import __version__
+    from .api import (
+        create,
+        evaluate,
+        list_models,
+        load,
+        load_dataset,
+        model_info,
+        plugins,
+        save_pretrained,
+        train,
+    )
+    from .errors import (
+        ArgumentError,
+        ConfigError,
+        DatasetError,
+        HubError,
+        ImageError,
+        PluginError,
+        UnknownNameError,
+        WeightsError,
+        ZooError,
+    )
+    from .folders import bundled_entry
+    from .hookspecs import hookimpl
+    from .interfaces import AutoregressiveModel, Evaluator, Model, ModelConfig, Trainer
+    from .options import DatasetOption
+    from .registry import get_registry, register_plugin, unregister_plugin
+    from .reproduction import reproduce
+    from .specs import PretrainedEntry
+    from .weights import load_folder
+del paused_gc
 
 #: the Hub's modules, imported on first use: ``zoo.hub`` works after ``import zoo`` as before
 LAZY_MODULES = ("hub", "publish", "transfer", "cards")

@@ -14,7 +14,7 @@ from .config import ModelConfig
 from .errors import PluginError, unknown_name
 from .interfaces import Evaluator, Model, Trainer
 from .options import check_declared, options_of_loader
-from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
+from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each, paused_gc
 from .specs import (
     BUNDLED_DIR,
     SPLITS,
@@ -278,8 +278,9 @@ def get_registry() -> Registry:
         if _current is None:
             _building.active = True
             try:
-                pm, records = build_plugin_manager(list(_runtime))
-                _current = _collect(pm, records)
+                with paused_gc():  # importing every plugin: see paused_gc
+                    pm, records = build_plugin_manager(list(_runtime))
+                    _current = _collect(pm, records)
             finally:
                 _building.active = False
         return _current
