@@ -17,7 +17,7 @@ compiled, and the warm-up round writes it for a source checkout, so no command i
     python benchmarks/startup.py [--rounds 5]
 
 Measured on 2026-12-08 on the project's 2-core AMD EPYC (torch 2.13.0+cpu) while two training runs and
-other work kept it loaded (load average 5.5), so the wall times spread; 5 rounds, 4 minutes in all:
+other work kept it loaded (load average 5.5), so the wall times spread; 5 rounds, about a minute in all:
 
 | command                           | median wall | wall range  | wall / torch | median CPU | CPU / torch |
 | --------------------------------- | ----------- | ----------- | ------------ | ---------- | ----------- |
@@ -27,7 +27,8 @@ other work kept it loaded (load average 5.5), so the wall times spread; 5 rounds
 | zoo sample pixelcnn-digits --n 16 | 3.01 s      | 2.88-3.18 s | 0.87x        | 1.45 s     | 0.85x       |
 
 zoo sample / import torch = 0.87x wall (target <= 1.15x: met); sampling itself 0.08 s. The same command
-at 09d83e5, timed beside ``import torch`` in the same way, took 1.25x (wall and CPU).
+at 09d83e5 (its tree imported by a small runner, against the same runner on this one, which took 0.83x),
+timed beside ``import torch`` in rotating rounds just before, took 1.25x (wall and CPU).
 """
 
 from __future__ import annotations
