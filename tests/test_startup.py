@@ -93,6 +93,7 @@ import json, sys
 import zoo
 loaded = lambda: sorted(m for m in sys.modules if m.split(".")[0] in HUB or m in HUB)
 HUB = {hub}
+import zoo.cli  # the command line too
 at_import = loaded()
 zoo.get_registry()
 after_registry = loaded()
