@@ -52,7 +52,9 @@ def test_reproduce_prints_one_line_and_refuses_a_used_folder_without_resume(tmp_
     assert main(["reproduce", "independent-digits-binarized", "--minutes", "0.01", "--out", str(out)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("reproduced independent-digits-binarized: test (360 images)") and "card" in line
-    assert main(["reproduce", "independent-digits-binarized", "--minutes", "0.01", "--out", str(out)]) == 1  # runtime error
+    assert (
+        main(["reproduce", "independent-digits-binarized", "--minutes", "0.01", "--out", str(out)]) == 1
+    )  # runtime error
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and str(out) in err
 

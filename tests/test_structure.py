@@ -76,12 +76,13 @@ def test_the_architecture_notes_name_every_layer():
 
 
 def test_the_package_init_only_re_exports():
-    """zoo/__init__.py defines nothing: the front door is zoo.api, so no worker needs the package."""
+    """zoo/__init__.py defines nothing: the front door is zoo.api, so no worker needs the package. Its
+    module ``__getattr__`` and ``__dir__`` only hand out, on first use, names it would otherwise import."""
     import ast
 
     tree = ast.parse((ROOT / "zoo" / "__init__.py").read_text())
     defined = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
-    assert defined == []
+    assert set(defined) <= {"__getattr__", "__dir__"}
 
 
 def test_no_core_module_imports_the_package_or_the_command_line():

@@ -4,6 +4,10 @@ data set, a trainer, an evaluator) and resolves it through the registry.
 The workers below (:mod:`zoo.training`, :mod:`zoo.evaluation`, :mod:`zoo.weights`, :mod:`zoo.hub`)
 receive objects: a model, an :class:`~zoo.data.ImageSet`, a config. ``zoo/__init__.py`` only
 re-exports what is here, so imports run one way: ``zoo`` -> ``zoo.api`` -> workers -> leaves.
+
+Nothing here imports the Hub stack (:mod:`zoo.hub`, :mod:`zoo.publish`, huggingface_hub and its HTTP
+client) at import time, so ``import zoo`` and a local load start fast: :func:`push_to_hub`, which takes
+objects, is :mod:`zoo.publish`'s, handed out on first use by the module ``__getattr__`` below.
 """
 
 from __future__ import annotations
@@ -35,7 +39,6 @@ from .folders import ModelFolder, RunFolder, RunSpec
 from .interfaces import Model
 from .loading import load_model
 from .options import LIMIT
-from .publish import push_to_hub  # push_to_hub takes objects: re-exported as is
 from .recipes import Recipe
 from .registry import get_registry
 from .sources import names_a_model
@@ -43,6 +46,9 @@ from .specs import PretrainedEntry
 from .train_config import split_settings, validated
 from .weights import read_config
 from .weights import save_pretrained as save_folder
+
+#: the names this module hands out from a module imported on first use (see ``__getattr__``)
+LAZY = {"push_to_hub": "zoo.publish"}
 
 __all__ = [
     "list_models",
@@ -53,9 +59,17 @@ __all__ = [
     "evaluate",
     "train",
     "save_pretrained",
-    "push_to_hub",
     "plugins",
-]
+]  # and push_to_hub, from zoo.publish on first use (LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    """``zoo.api.push_to_hub``: zoo.publish (and huggingface_hub) imported when it is first asked for."""
+    if name in LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def list_models(pattern: str = "*", pretrained: bool = False) -> list[str]:

@@ -31,6 +31,7 @@ from .sampling import occlusion_mask
 from .weights import atomic_write_bytes
 
 __all__ = [
+    "image_format",
     "HISTORY_FILE",
     "CURVES_FILE",
     "COMPLETIONS_FILE",
@@ -214,6 +215,23 @@ def save_grid(images: torch.Tensor, levels: int, path, nrow: int | None = None, 
     return write_image(image_grid(images, levels, nrow=nrow, scale=scale), path)
 
 
+def image_format(path) -> str | None:
+    """The Pillow format that writes ``path``'s extension (``"PNG"`` for ``x.png``), None when none does.
+
+    Pillow's common formats (PNG, JPEG, GIF, BMP, PPM) are asked first: importing every one of its
+    format plugins, which its extension table needs, takes about 0.2 s, a third of what ``zoo sample``
+    spends beyond importing torch, so that happens only for another extension.
+    """
+    from PIL import Image
+
+    suffix = Path(path).suffix.lower()
+    Image.preinit()
+    if suffix not in Image.EXTENSION:
+        Image.init()
+    found = Image.EXTENSION.get(suffix)
+    return found if found in Image.SAVE else None
+
+
 def write_image(pixels: np.ndarray, path) -> Path:
     """Write a uint8 array as an image file, atomically, in the format its extension names.
 
@@ -225,7 +243,7 @@ def write_image(pixels: np.ndarray, path) -> Path:
 
     path = Path(path)
     buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format=Image.registered_extensions().get(path.suffix.lower(), "PNG"))
+    Image.fromarray(pixels).save(buffer, format=image_format(path) or "PNG")
     atomic_write_bytes(path, buffer.getvalue())
     return path
 

@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError, WeightsError, ZooError
-from .specs import BUNDLED_DIR, PretrainedEntry
+from .specs import BUNDLED_DIR, DeferredEntry, PretrainedEntry
 from .weights import (
     CARD_FILE,
     CONFIG_FILE,
@@ -163,32 +163,50 @@ class ModelFolder:
 
 def bundled_entry(
     folder: str | Path, *, sha256: str, description: str, name: str | None = None, **fields: Any
-) -> PretrainedEntry:
-    """The :class:`~zoo.specs.PretrainedEntry` of a model folder a plugin ships, read from the folder once.
+) -> DeferredEntry:
+    """The pretrained entry of a model folder a plugin ships, declared now and read from the folder on first use.
 
-    The architecture, dataset and dataset options come from its config.json and the recipe from the folder
-    (:meth:`ModelFolder.recipe`: the recorded command, else the card's), so an entry cannot disagree with
-    the weights it names. The ``sha256`` pin of model.safetensors stays in the plugin's code: it is the
-    integrity check of the package data, so it must not be read from beside the file it checks. ``name``
-    defaults to the folder's name; ``fields`` are the entry's other fields (``repo_id``, ``published``,
-    an explicit ``recipe``). The folder must be ``<package>/pretrained/<name>/`` of the registering plugin,
-    where the registry looks for it.
+    Nothing is read here: registering every plugin opens no file. The first time the entry is used (its
+    architecture, dataset, recipe ...; :class:`~zoo.specs.DeferredEntry`) the architecture, dataset and
+    dataset options come from its config.json and the recipe from the folder (:meth:`ModelFolder.recipe`:
+    the recorded command, else the card's), so an entry cannot disagree with the weights it names. The
+    ``sha256`` pin of model.safetensors stays in the plugin's code: it is the integrity check of the
+    package data, so it must not be read from beside the file it checks. ``folder`` is
+    ``<package>/pretrained/<name>/`` of the registering plugin, where the registry looks for it, or just
+    ``<name>``, that folder found in the registering plugin's package; ``name`` defaults to the folder's
+    name; ``fields`` are the entry's other fields (``repo_id``, ``published``, an explicit ``recipe``).
     """
-    folder = ModelFolder(folder)
-    if folder.path.parent.name != BUNDLED_DIR:
-        raise ValueError(f"{folder.path}: a bundled model folder lives in <package>/{BUNDLED_DIR}/<name>/")
-    meta = read_config(folder.path)
-    fields.setdefault("recipe", folder.recipe(meta))
-    return PretrainedEntry(
-        name=name or folder.path.name,
-        architecture=meta["architecture"],
-        dataset=meta.get("dataset"),
-        dataset_options=meta.get("dataset_options") or {},
-        description=description,
-        bundled=folder.path.name,
-        sha256=sha256,
-        **fields,
-    )
+    path = Path(folder)
+    bare = len(path.parts) == 1
+    if not bare and path.parent.name != BUNDLED_DIR:
+        raise ValueError(f"{path}: a bundled model folder lives in <package>/{BUNDLED_DIR}/<name>/")
+    unknown = sorted(set(fields) - set(PretrainedEntry.model_fields))
+    if unknown:
+        raise TypeError(f"bundled_entry({path.name!r}): no such PretrainedEntry field {', '.join(unknown)}")
+    package = fields.pop("package", None)
+    name = name or path.name
+
+    def read(package: str | None) -> PretrainedEntry:
+        where = path
+        if bare:
+            if not package:
+                raise ValueError(f"bundled pretrained model {name!r} names no package to find {path} in")
+            where = PretrainedEntry.bundled_folder(package, path.name)
+        meta = read_config(where)
+        recipe = fields["recipe"] if "recipe" in fields else ModelFolder(where).recipe(meta)
+        return PretrainedEntry(
+            name=name,
+            architecture=meta["architecture"],
+            dataset=meta.get("dataset"),
+            dataset_options=meta.get("dataset_options") or {},
+            description=description,
+            bundled=path.name,
+            sha256=sha256,
+            **{**fields, "recipe": recipe},
+            **({"package": package} if package else {}),
+        )
+
+    return DeferredEntry(name, read, repo_id=fields.get("repo_id"), package=package)
 
 
 class RunFolder(ModelFolder):

@@ -34,6 +34,8 @@ def zoo_register_pretrained(register):
 
     An entry is bundled (package data of the registering plugin, ``<package>/pretrained/<name>/``),
     on the Hugging Face Hub (repo id, revision and the sha256 of its ``model.safetensors``), or both.
+    A bundled folder is declared with ``register(zoo.bundled_entry(NAME, sha256=..., description=...))``,
+    whose config.json is read the first time the entry is used, not here: registering reads no file.
     """
 
 

@@ -7,7 +7,8 @@ Both doors take the arguments Hugging Face users reach for (``revision``, ``dtyp
 ``cache_dir``, ``local_files_only``, ``force_download``, ``token``), so the lookup lives here, once.
 The model contract sits below this module and imports no I/O: this module supplies the operations its
 ``from_pretrained``, ``save_pretrained`` and ``push_to_hub`` delegate to (:class:`zoo.interfaces.ModelIO`)
-when it is imported, which ``import zoo`` always does (through :mod:`zoo.api`).
+when it is imported, which ``import zoo`` always does (through :mod:`zoo.api`). The push is handed in
+as :func:`_push`, which imports :mod:`zoo.publish` (and huggingface_hub) only when a model is pushed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import torch
 from .arguments import device as check_device
 from .errors import ArgumentError, WeightsError
 from .interfaces import ModelIO, provide_io
-from .publish import push_to_hub
 from .sources import fetch, is_hub_repo, model_folder, resolve
 from .weights import WEIGHTS_FILE, file_sha256, load_folder, read_config, save_pretrained
 from .weights import torch_dtype as check_dtype
@@ -90,4 +90,12 @@ def pretrained_cfg(source, folder: Path, info: dict[str, Any]) -> dict[str, Any]
 
 
 # what Model.from_pretrained, Model.save_pretrained and Model.push_to_hub run (see zoo.interfaces.ModelIO)
-provide_io(ModelIO(load=load_model, save=save_pretrained, push=push_to_hub))
+def _push(*args: Any, **kwargs: Any) -> str:
+    """``Model.push_to_hub``: :func:`zoo.publish.push_to_hub`, imported on the first push so that loading a
+    model never imports the Hub stack."""
+    from .publish import push_to_hub
+
+    return push_to_hub(*args, **kwargs)
+
+
+provide_io(ModelIO(load=load_model, save=save_pretrained, push=_push))

@@ -14,12 +14,13 @@ from .config import ModelConfig
 from .errors import PluginError, unknown_name
 from .interfaces import Evaluator, Model, Trainer
 from .options import check_declared, options_of_loader
-from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each
+from .plugins import BUILTIN, PluginRecord, build_plugin_manager, call_each, paused_gc
 from .specs import (
     BUNDLED_DIR,
     SPLITS,
     ClassSpec,
     DatasetSpec,
+    DeferredEntry,
     ModelSpec,
     PretrainedEntry,
     PretrainedSpec,
@@ -113,14 +114,17 @@ def _collect(pm, records) -> Registry:
     reg = Registry(plugins=records)
     owners: dict[tuple[str, str], str] = {}  # (kind, name) -> plugin that keeps it
 
-    def claim(table: dict, kind: str, name: str, value, plugin: str, rightful: str | None = None) -> None:
+    def claim(table: dict, kind: str, name: str, value, plugin: str, rightful=None) -> None:
         """Who keeps a name two plugins register (documented in CONTRIBUTING.md): the built-in plugin
         keeps its own; otherwise the ``rightful`` plugin (a pretrained model: the plugin of its
         architecture; an architecture: the plugin named like it) takes it; otherwise the first in
-        plugin order (by distribution name) keeps it. The plugin that loses it is told why."""
+        plugin order (by distribution name) keeps it. The plugin that loses it is told why.
+        ``rightful`` may be a function, called only for a contested name (a deferred pretrained entry
+        reads its folder to learn its architecture only then)."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"{kind} name must be a non-empty string, got {name!r}")
         if name in table:
+            rightful = rightful() if callable(rightful) else rightful
             owner = owners[kind, name]
             if plugin == rightful and owner not in (plugin, BUILTIN):
                 _contested(records, kind, name, keeper=plugin, loser=owner, why=f"the name belongs to {plugin}")
@@ -160,20 +164,21 @@ def _collect(pm, records) -> Registry:
         return register
 
     def pretrained(plugin):
-        def register(entry: PretrainedEntry):
-            if not isinstance(entry, PretrainedEntry):
-                raise TypeError(f"register() needs a zoo.PretrainedEntry, got {entry!r}")
-            if entry.bundled and not entry.package:  # bundled files sit in the registering plugin's package
+        def register(entry: PretrainedEntry | DeferredEntry):
+            if isinstance(entry, DeferredEntry):  # zoo.bundled_entry: its folder is read on first use, not here
+                if not entry.package:  # bundled files sit in the registering plugin's package
+                    entry = entry.in_package(_package_of(pm.get_plugin(plugin)))
+            elif not isinstance(entry, PretrainedEntry):
+                raise TypeError(f"register() needs a zoo.PretrainedEntry (or zoo.bundled_entry(...)), got {entry!r}")
+            elif entry.bundled and not entry.package:
                 entry = entry.model_copy(update={"package": _package_of(pm.get_plugin(plugin))})
-            arch = reg.models.get(entry.architecture)
-            claim(
-                reg.pretrained,
-                "pretrained model",
-                entry.name,
-                PretrainedSpec(entry, plugin),
-                plugin,
-                rightful=arch.plugin if arch else None,
-            )
+            spec = PretrainedSpec(entry, plugin)
+
+            def rightful() -> str | None:  # asked only when a second plugin registers the name
+                arch = reg.models.get(spec.entry.architecture)
+                return arch.plugin if arch else None
+
+            claim(reg.pretrained, "pretrained model", entry.name, spec, plugin, rightful=rightful)
 
         return register
 
@@ -277,8 +282,9 @@ def get_registry() -> Registry:
         if _current is None:
             _building.active = True
             try:
-                pm, records = build_plugin_manager(list(_runtime))
-                _current = _collect(pm, records)
+                with paused_gc():  # importing every plugin: see paused_gc
+                    pm, records = build_plugin_manager(list(_runtime))
+                    _current = _collect(pm, records)
             finally:
                 _building.active = False
         return _current

@@ -13,7 +13,7 @@ fine-tune's ``zoo train NAME``) asks this module, so a name means the same thing
 5. anything else is one error: not a model folder, no such folder, or an unknown name with close matches.
 
 :func:`resolve` decides without any download; :func:`fetch` turns the :class:`Source` into a local folder
-(it checks a bundled copy, and downloads a Hub one through :mod:`zoo.hub`).
+(it checks a bundled copy, and downloads a Hub one through :mod:`zoo.hub`, imported only then).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from typing import Any, Literal
 
 from .arguments import revision as check_revision
 from .errors import ArgumentError, HubError, WeightsError, unknown_name
-from .hub import download, download_repo
 from .registry import get_registry
 from .specs import PretrainedEntry
 from .weights import CONFIG_FILE, WEIGHTS_FILE, file_sha256
@@ -80,7 +79,7 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
     path = Path(name_or_path)
     reg = get_registry()
     if _is_dir(path):
-        if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
+        if name in reg.pretrained or any(spec.repo_id == name for spec in reg.pretrained.values()):
             repo = f" (write {HUB_SCHEME}{name} for the Hub repo)" if name.count("/") == 1 else ""
             warnings.warn(
                 f"loading the local folder {path}, not the pretrained model or Hub repo named {name!r}{repo}",
@@ -120,6 +119,8 @@ def fetch(source: Source, local_files_only: bool = False, **hub: Any) -> Path:
         return source.folder
     if source.kind == "bundled":
         return bundled_folder(source.entry)
+    from .hub import download, download_repo  # huggingface_hub and its HTTP client: only a Hub source needs them
+
     entry = source.entry
     if entry is None:
         return download_repo(source.repo_id, source.revision, local_files_only=local_files_only, **hub)

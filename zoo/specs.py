@@ -2,12 +2,14 @@
 
 One type per registry table: :class:`ModelSpec` (architectures), :class:`PretrainedSpec` (a
 :class:`PretrainedEntry` with the plugin that registered it), :class:`DatasetSpec`, and
-:class:`ClassSpec` (trainers and evaluators). Where a bundled model's files live is decided here too.
+:class:`ClassSpec` (trainers and evaluators). Where a bundled model's files live is decided here too, and
+:class:`DeferredEntry` is a pretrained entry declared now whose files are read on first use.
 """
 
 from __future__ import annotations
 
 import importlib.resources
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +19,16 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from .options import DatasetOption
 
-__all__ = ["BUNDLED_DIR", "SPLITS", "ModelSpec", "PretrainedSpec", "ClassSpec", "DatasetSpec", "PretrainedEntry"]
+__all__ = [
+    "BUNDLED_DIR",
+    "SPLITS",
+    "ModelSpec",
+    "PretrainedSpec",
+    "ClassSpec",
+    "DatasetSpec",
+    "PretrainedEntry",
+    "DeferredEntry",
+]
 
 BUNDLED_DIR = "pretrained"  # a bundled model lives in <package>/pretrained/<name>/ (package data)
 SPLITS = ("train", "val", "test")
@@ -33,8 +44,22 @@ class ModelSpec:
 
 @dataclass
 class PretrainedSpec:
-    entry: PretrainedEntry
+    """A pretrained entry under the plugin that registered it. ``declared`` is what the plugin registered:
+    a :class:`PretrainedEntry`, or a :class:`DeferredEntry` whose files are read the first time
+    :attr:`entry` is asked for, so that building the registry reads no model folder."""
+
+    declared: PretrainedEntry | DeferredEntry
     plugin: str
+
+    @property
+    def entry(self) -> PretrainedEntry:
+        declared = self.declared
+        return declared.resolve() if isinstance(declared, DeferredEntry) else declared
+
+    @property
+    def repo_id(self) -> str | None:
+        """The Hub repo the entry names, known without reading its folder."""
+        return self.declared.repo_id
 
 
 @dataclass
@@ -119,7 +144,12 @@ class PretrainedEntry(BaseModel):
             raise ValueError(f"pretrained model {self.name!r} is not bundled (it lives at {self.location})")
         if not self.package:
             raise ValueError(f"bundled pretrained model {self.name!r} names no package")
-        return Path(str(importlib.resources.files(self.package) / BUNDLED_DIR / self.bundled))
+        return self.bundled_folder(self.package, self.bundled)
+
+    @staticmethod
+    def bundled_folder(package: str, bundled: str) -> Path:
+        """``<package>/pretrained/<bundled>/``, found with :mod:`importlib.resources` (works from a wheel)."""
+        return Path(str(importlib.resources.files(package) / BUNDLED_DIR / bundled))
 
     @property
     def location(self) -> str:
@@ -129,3 +159,49 @@ class PretrainedEntry(BaseModel):
         if self.bundled:
             return f"bundled: {self.folder}" + (f"; {hub}" if hub else "")
         return hub
+
+
+class DeferredEntry:
+    """A pretrained entry as a plugin declares it, whose other fields come from files read on first use.
+
+    ``name``, ``repo_id`` and ``package`` are known when it is declared; :meth:`resolve` calls
+    ``read(package)`` once, which returns the full :class:`PretrainedEntry` (``zoo.bundled_entry`` reads
+    the architecture, dataset and recipe from the bundled folder), and keeps it. So registering every
+    plugin reads no file, and only the entry a command uses is read. Any other attribute is the resolved
+    entry's (``deferred.architecture`` reads the folder), so code written for a ``PretrainedEntry`` works.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        read: Callable[[str | None], PretrainedEntry],
+        *,
+        repo_id: str | None = None,
+        package: str | None = None,
+    ):
+        self.name, self.repo_id, self.package = name, repo_id, package
+        self._read = read
+        self._entry: PretrainedEntry | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        state = "read" if self._entry is not None else "not read yet"
+        return f"{type(self).__name__}({self.name!r}, package={self.package!r}, {state})"
+
+    def in_package(self, package: str | None) -> DeferredEntry:
+        """The same declaration with its files in ``package`` (the registering plugin's, by default)."""
+        return DeferredEntry(self.name, self._read, repo_id=self.repo_id, package=package)
+
+    def resolve(self) -> PretrainedEntry:
+        with self._lock:
+            if self._entry is None:
+                entry = self._read(self.package)
+                if entry.name != self.name:
+                    raise ValueError(f"deferred pretrained entry {self.name!r} read as {entry.name!r}")
+                self._entry = entry
+            return self._entry
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("_"):  # never resolve for copy, pickle or a half-built object
+            raise AttributeError(attribute)
+        return getattr(self.resolve(), attribute)

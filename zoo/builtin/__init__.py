@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..evaluation import DefaultEvaluator
 from ..folders import bundled_entry
 from ..hookspecs import hookimpl
@@ -11,7 +9,6 @@ from ..training import DefaultTrainer
 from .datasets import BUILTIN_DATASETS
 from .independent import Independent
 
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 #: the sha256 of each bundled model.safetensors: the integrity check of the package data
 PINS = {
     "independent-digits": "751dc3b71c2a7d840db17c429e91022bcf1d71b06043f87814ac8eb916d2ef26",
@@ -29,7 +26,7 @@ def zoo_register_pretrained(register):
     for name, sha256 in PINS.items():
         dataset = name.removeprefix("independent-")
         about = f"Per-pixel baseline on {dataset}: the row every likelihood table starts from."
-        register(bundled_entry(PRETRAINED / name, sha256=sha256, description=about))
+        register(bundled_entry(name, sha256=sha256, description=about))
 
 
 @hookimpl

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .model import DiagonalBiLSTM, DiagonalBiLSTMConfig
@@ -12,7 +10,6 @@ from .sampler import DiagonalBiLSTMSampler
 __all__ = ["DiagonalBiLSTM", "DiagonalBiLSTMConfig", "DiagonalBiLSTMSampler"]
 
 _HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -24,21 +21,21 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "diagonal-bilstm-digits",
+            "diagonal-bilstm-digits",
             sha256="093cf68cffa52aced434fc7712fb28040c41041c3999968af8a92ca43c1bdb54",
             description="Diagonal BiLSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
         )
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "diagonal-bilstm-digits-binarized",
+            "diagonal-bilstm-digits-binarized",
             sha256="f628a3aab88f294e8b4c28df2cb497071ffc06f24f5e3b72d4035ef5d096ff4d",
             description="Diagonal BiLSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
         )
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "diagonal-bilstm-binarized-mnist",
+            "diagonal-bilstm-binarized-mnist",
             sha256="92ddf6f58cadc8b165626ffc05b605367a9a1b6869928375eb5b01b1ea7a85da",
             description="Diagonal BiLSTM at the paper's size (7 layers, h=16) on dynamically binarized MNIST; "
             "trained on one thread of a 2-core CPU; bundled",

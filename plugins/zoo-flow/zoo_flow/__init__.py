@@ -7,8 +7,6 @@ images through uniform or variational dequantization, and two bundled models of 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .base import Flow, FlowConfig
@@ -28,7 +26,6 @@ __all__ = [
 ]
 
 
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 BUNDLED = {  # name: (sha256 of model.safetensors, description)
     "nice-digits": (
         "e0bf0c049b2c110ed2d57021e77b3b5515dbff7a2c3d10add0d8b135e4c4611b",
@@ -44,7 +41,7 @@ BUNDLED = {  # name: (sha256 of model.safetensors, description)
 @zoo.hookimpl
 def zoo_register_pretrained(register):
     for name, (sha256, description) in BUNDLED.items():
-        register(zoo.bundled_entry(PRETRAINED / name, sha256=sha256, description=description))
+        register(zoo.bundled_entry(name, sha256=sha256, description=description))
 
 
 @zoo.hookimpl

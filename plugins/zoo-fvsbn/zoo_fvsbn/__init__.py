@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .fvsbn import FVSBN, FVSBNConfig
 
 __all__ = ["FVSBN", "FVSBNConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -22,7 +18,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "fvsbn-binarized-mnist",
+            "fvsbn-binarized-mnist",
             sha256="c6bc9502672f08e17feaf47d4b631932dc9768fe7e986e2c236d8d477dd90b41",
             description="FVSBN on dynamically binarized MNIST 28x28; 60 epochs on one thread of a 2-core CPU; bundled",
             repo_id="zoo-models/fvsbn-binarized-mnist",

@@ -6,16 +6,12 @@ Architecture ``hvae``; its ``log_prob`` is the importance-weighted bound, marked
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .gaussians import gaussian_kl, log_normal, std_from
 from .model import HVAE, HVAEConfig
 
 __all__ = ["HVAE", "HVAEConfig", "gaussian_kl", "log_normal", "std_from"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -27,7 +23,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "hvae-digits-binarized",
+            "hvae-digits-binarized",
             sha256="58e46b06c77d3caed64ac8207bf8287e9e9800ae0a7efd43738ed5be28a6bde1",
             description="hierarchical VAE (hidden 32, 4 stochastic layers of 4x4x4) on binarized 8x8 digits, bundled",
         )

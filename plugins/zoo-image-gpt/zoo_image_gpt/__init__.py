@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .model import ImageGPT, ImageGPTConfig
 
 __all__ = ["ImageGPT", "ImageGPTConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -22,7 +18,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "image-gpt-binarized-mnist",
+            "image-gpt-binarized-mnist",
             sha256="92fc7db6e95245b9df6358083094b9d5c352f252e88651fc4b074a660abc82fb",
             description="ImageGPT (hidden 32, 4 blocks, 2 heads) on dynamically binarized MNIST 28x28; 135 minutes "
             "(8 epochs) in bf16 on one thread of a 2-core CPU; bundled",

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .made import MADE, MADEConfig
 
 __all__ = ["MADE", "MADEConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -22,7 +18,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "made-binarized-mnist",
+            "made-binarized-mnist",
             sha256="ede1893131bcf2621861be58054b41dd446edd7c102c297958859e108d84eb45",
             description="MADE (one hidden layer of 4000, one mask) on dynamically binarized MNIST 28x28; 88 minutes "
             "on one thread of a 2-core CPU; weights in bfloat16; bundled",

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .nade import NADE, NADEConfig
 
 __all__ = ["NADE", "NADEConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -22,7 +18,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "nade-binarized-mnist",
+            "nade-binarized-mnist",
             sha256="922851c44681bc99c2bd25c975efd38bc38259f5471e62b06a71a6c31aed63be",
             description="NADE (hidden 500) on dynamically binarized MNIST 28x28; 88 minutes (29 epochs) on one "
             "thread of a 2-core CPU; bundled",

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .pixelcnn import PixelCNN, PixelCNNConfig
 
 __all__ = ["PixelCNN", "PixelCNNConfig"]
 
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 #: the bundled folders, their sha256 pins (model.safetensors) and descriptions, in the order they register
 BUNDLED = {
@@ -49,7 +46,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     for name, (sha256, description) in BUNDLED.items():
         hub = {"repo_id": f"zoo-models/{name}", "published": False} if name in ON_HUB else {}
-        register(zoo.bundled_entry(PRETRAINED / name, sha256=sha256, description=description, **hub))
+        register(zoo.bundled_entry(name, sha256=sha256, description=description, **hub))
     register(
         zoo.PretrainedEntry(
             name="pixelcnn-cifar10",

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .model import PixelSNAIL, PixelSNAILConfig
 
 __all__ = ["PixelSNAIL", "PixelSNAILConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -25,7 +21,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "pixelsnail-binarized-mnist",
+            "pixelsnail-binarized-mnist",
             sha256="a082bb7e88e0dc9221a723d0b6c827d51dcd1f263355cfec541f8d17d26c2521",
             description="PixelSNAIL (hidden 64, 4 blocks) on dynamically binarized MNIST 28x28; 135 minutes "
             "(6 epochs) in bf16 on one thread of a 2-core CPU; bundled",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .model import RowLSTM, RowLSTMConfig
@@ -12,7 +10,6 @@ from .sampler import RowLSTMSampler
 __all__ = ["RowLSTM", "RowLSTMConfig", "RowLSTMSampler"]
 
 _HUB_NOTE = "Hub entry: nothing is published yet; loading it says so and gives the recipe."
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -24,21 +21,21 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "row-lstm-digits",
+            "row-lstm-digits",
             sha256="c43cb03bb37e365030cb66dce03bc76087637dd0c5091c99e549179a198d31c1",
             description="Row LSTM on scikit-learn digits (8x8, 17 levels); bundled, small",
         )
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "row-lstm-digits-binarized",
+            "row-lstm-digits-binarized",
             sha256="4f8e168e96f1d5f76df123ff6f99e326d9b6ddcfb6a56faa4d47aaf375d95e10",
             description="Row LSTM on binarized scikit-learn digits (8x8, 2 levels); bundled, small",
         )
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "row-lstm-binarized-mnist",
+            "row-lstm-binarized-mnist",
             sha256="25a3edb4fd6aa3cba5165f6d24cc168ae79d92eb50c40575caf3182a808f0525",
             description="Row LSTM (7 layers, h=16) on dynamically binarized MNIST; trained 3 epochs on a 2-core CPU; "
             "bundled",

@@ -6,8 +6,6 @@ discretized Gaussian likelihood), and two bundled models trained on the digits.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .base import VAE, VAEConfig
@@ -28,8 +26,6 @@ __all__ = [
     "discretized_gaussian_log_prob",
 ]
 
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
-
 
 @zoo.hookimpl
 def zoo_register_models(register):
@@ -41,7 +37,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "vae-bernoulli-binarized-mnist",
+            "vae-bernoulli-binarized-mnist",
             sha256="53eee8d30a67aa9592c742306c575f74da579eebfcf7538110d7b31ca28be0ea",
             description="MLP VAE (z=50, hidden 500-500) with a Bernoulli decoder on dynamically binarized MNIST; "
             "trained on a 2-core CPU; bundled",
@@ -51,7 +47,7 @@ def zoo_register_pretrained(register):
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "vae-gaussian-mnist",
+            "vae-gaussian-mnist",
             sha256="e8a6c11d21a5fc8930c27131af40d3781a987266e556f83ca29cf5ac809bd6b5",
             description="MLP VAE (z=50, hidden 500-500) with a discretized Gaussian decoder on 256-level MNIST; "
             "trained on a 2-core CPU; bundled",
@@ -61,14 +57,14 @@ def zoo_register_pretrained(register):
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "vae-bernoulli-digits",
+            "vae-bernoulli-digits",
             sha256="64b87e78f5c05ba745688fa66754aad5656c8eb35780223c2b3ce10966bb6eb7",
             description="MLP VAE (z=8, hidden 128) with a Bernoulli decoder on binarized 8x8 digits, bundled",
         )
     )
     register(
         zoo.bundled_entry(
-            PRETRAINED / "vae-gaussian-digits",
+            "vae-gaussian-digits",
             sha256="b0a534429a6458006e72bb94c166c21cc83e7030a96cb2e4085acade5e621f9a",
             description="MLP VAE (z=8, hidden 128) with a discretized Gaussian decoder on 17-level 8x8 digits, bundled",
         )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import zoo
 
 from .model import VDM, VDMConfig
 
 __all__ = ["VDM", "VDMConfig"]
-
-PRETRAINED = Path(__file__).parent / "pretrained"  # each folder's config.json and card give its entry the rest
 
 
 @zoo.hookimpl
@@ -22,7 +18,7 @@ def zoo_register_models(register):
 def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
-            PRETRAINED / "vdm-digits",
+            "vdm-digits",
             sha256="6bca8cd9c1047f7b7f7c7649601a07657c66ea42d005a8cd2aae610c8814f879",
             description="VDM (hidden 48, 2 blocks a side, linear log-SNR schedule) on 17-level 8x8 digits; a 4-minute "
             "budget on one thread of a 2-core CPU; bundled",
