@@ -3,8 +3,9 @@
 //
 // Built at first use by zoo.native; recurrence.py has the layout and the PyTorch path this replaces.
 // Per direction and diagonal: the states above and to the left of the diagonal's pixels are gathered
-// into one (2h, n*B) block, the state-to-state conv is one matrix product with the stacked weights
-// (4h, 2h), and the gate arithmetic is one vectorised loop. The gathered blocks are kept, so the
+// into one (2h, n*B) block above the layer's inputs (K, n*B), the input-to-state and state-to-state
+// convs are one matrix product with the stacked weights (4h, 2h + K), and the gate arithmetic is one
+// vectorised loop. The gathered blocks are kept, so the
 // weights' gradient is one product over all pixels at the end.
 
 #include <torch/extension.h>
@@ -29,15 +30,18 @@ inline int64_t diagonal_length(int64_t k, int64_t H, int64_t W) {
   return std::min(k, H - 1) - std::max<int64_t>(0, k - W + 1) + 1;
 }
 
-// gates_in (D, 4h, P*B) in diagonal order, w (D, 4h, 2h): [above | side]. Returns out, acts, the
-// gathered states (D, 2h, P*B) [above; side], the cell on the left (D, h, P*B) and tanh of the cell.
+// inputs (D, K, P*B) in diagonal order, bias (D, 4h), w (D, 4h, 2h + K): [above | side | input-to-state].
+// Returns out, acts, the product's right side (D, 2h + K, P*B) [above; side; inputs], the cell on the
+// left (D, h, P*B) and tanh of the cell. The input-to-state product runs inside each diagonal's product.
 template <typename T>
-std::vector<at::Tensor> forward_impl(const at::Tensor& gates_in, const at::Tensor& w, int64_t H, int64_t W) {
-  const int64_t D = gates_in.size(0), G = gates_in.size(1), PB = gates_in.size(2);
+std::vector<at::Tensor> forward_impl(const at::Tensor& inputs, const at::Tensor& bias, const at::Tensor& w,
+                                     int64_t H, int64_t W) {
+  const int64_t D = inputs.size(0), K = inputs.size(1), PB = inputs.size(2), G = w.size(1);
   const int64_t h = G / 4, B = PB / (H * W), R = (H + 1) * B;
-  auto opts = gates_in.options();
+  auto opts = inputs.options();
   auto acts = at::empty({D, G, PB}, opts);
-  auto stacked = at::empty({D, 2 * h, PB}, opts);
+  auto stacked = at::empty({D, 2 * h + K, PB}, opts);
+  stacked.narrow(1, 2 * h, K).copy_(inputs);
   auto c_side = at::empty({D, h, PB}, opts);
   auto tanh_c = at::empty({D, h, PB}, opts);
   auto out = at::empty({D, h, PB}, opts);
@@ -46,7 +50,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gates_in, const at::Tenso
   for (int64_t d = 0; d < D; ++d) {
     T* hr = h_rows.data_ptr<T>() + d * h * R;
     T* cr = c_rows.data_ptr<T>() + d * h * R;
-    T* st = stacked.data_ptr<T>() + d * 2 * h * PB;
+    T* st = stacked.data_ptr<T>() + d * (2 * h + K) * PB;
     T* cs = c_side.data_ptr<T>() + d * h * PB;
     T* ap = acts.data_ptr<T>() + d * G * PB;
     T* tp = tanh_c.data_ptr<T>() + d * h * PB;
@@ -61,7 +65,7 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gates_in, const at::Tenso
         std::copy_n(cr + q * R + (lo + 1) * B, len, cs + q * PB + col);
       }
       auto a = acts[d].narrow(1, col, len);
-      at::addmm_out(a, gates_in[d].narrow(1, col, len), w[d], stacked[d].narrow(1, col, len));
+      at::addmm_out(a, bias[d].unsqueeze(1).expand({G, len}), w[d], stacked[d].narrow(1, col, len));
       for (int64_t q = 0; q < h; ++q) {
         T* __restrict ai = ap + q * PB + col;
         T* __restrict af = ap + (h + q) * PB + col;
@@ -93,18 +97,19 @@ std::vector<at::Tensor> forward_impl(const at::Tensor& gates_in, const at::Tenso
   return {out, acts, stacked, c_side, tanh_c};
 }
 
-// Gradients of gates_in (D, 4h, P*B) and of w (D, 4h, 2h) from the gradient of out (D, h, P*B).
+// Gradients of inputs (D, K, P*B), bias (D, 4h) and w (D, 4h, 2h + K) from the gradient of out (D, h, P*B).
 template <typename T>
 std::vector<at::Tensor> backward_impl(const at::Tensor& d_out, const at::Tensor& w, const at::Tensor& acts,
                                       const at::Tensor& stacked, const at::Tensor& c_side, const at::Tensor& tanh_c,
                                       int64_t H, int64_t W, bool weight_grad) {
   const int64_t D = acts.size(0), G = acts.size(1), PB = acts.size(2);
-  const int64_t h = G / 4, B = PB / (H * W), R = (H + 1) * B, P = H * W;
+  const int64_t h = G / 4, B = PB / (H * W), R = (H + 1) * B, P = H * W, K = stacked.size(1) - 2 * h;
   auto opts = acts.options();
   auto d_gates = at::empty({D, G, PB}, opts);
+  auto d_inputs = at::empty({D, K, PB}, opts);
   auto dh_rows = at::zeros({D, h, R}, opts);  // gradients reaching each row's latest h and c
   auto dc_rows = at::zeros({D, h, R}, opts);
-  auto d_st = at::empty({2 * h, std::min(H, W) * B}, opts);
+  auto d_st = at::empty({2 * h + K, std::min(H, W) * B}, opts);
   for (int64_t d = 0; d < D; ++d) {
     T* dhr = dh_rows.data_ptr<T>() + d * h * R;
     T* dcr = dc_rows.data_ptr<T>() + d * h * R;
@@ -146,6 +151,7 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& d_out, const at::Tensor&
       }
       auto ds = d_st.narrow(1, 0, len);
       at::mm_out(ds, w_t, d_gates[d].narrow(1, col, len));
+      d_inputs[d].narrow(1, col, len).copy_(ds.narrow(0, 2 * h, K));
       const T* dsp = ds.data_ptr<T>();
       const int64_t ld = ds.stride(0);
       for (int64_t q = 0; q < h; ++q) {  // to the state on the left, then to the state above
@@ -158,9 +164,12 @@ std::vector<at::Tensor> backward_impl(const at::Tensor& d_out, const at::Tensor&
       end = start;
     }
   }
-  at::Tensor d_w;
-  if (weight_grad) d_w = at::bmm(d_gates, stacked.transpose(1, 2));
-  return {d_gates, d_w};
+  at::Tensor d_w, d_bias;
+  if (weight_grad) {
+    d_w = at::bmm(d_gates, stacked.transpose(1, 2));
+    d_bias = d_gates.sum(2);
+  }
+  return {d_inputs, d_bias, d_w};
 }
 
 void check(const at::Tensor& t, const char* name) {
@@ -168,18 +177,21 @@ void check(const at::Tensor& t, const char* name) {
   TORCH_CHECK(t.is_contiguous(), name, " must be contiguous");
 }
 
-std::vector<at::Tensor> diagonal_forward(at::Tensor gates_in, at::Tensor w, int64_t height, int64_t width) {
-  check(gates_in, "gates_in");
-  check(w, "w_state");
-  TORCH_CHECK(gates_in.dim() == 3 && gates_in.size(1) % 4 == 0 && gates_in.size(2) % (height * width) == 0,
-              "gates_in must be (D, 4h, H*W*B)");
-  TORCH_CHECK(w.dim() == 3 && w.size(0) == gates_in.size(0) && w.size(1) == gates_in.size(1) &&
-                  w.size(2) * 2 == gates_in.size(1),
-              "w_state must be (D, 4h, 2h)");
-  TORCH_CHECK(w.scalar_type() == gates_in.scalar_type(), "w_state and gates_in must share a dtype");
+std::vector<at::Tensor> diagonal_forward(at::Tensor inputs, at::Tensor bias, at::Tensor w, int64_t height,
+                                         int64_t width) {
+  check(inputs, "inputs");
+  check(bias, "bias");
+  check(w, "w");
+  TORCH_CHECK(inputs.dim() == 3 && inputs.size(2) % (height * width) == 0, "inputs must be (D, K, H*W*B)");
+  TORCH_CHECK(w.dim() == 3 && w.size(0) == inputs.size(0) && w.size(1) % 4 == 0 &&
+                  w.size(2) == w.size(1) / 2 + inputs.size(1),
+              "w must be (D, 4h, 2h + K)");
+  TORCH_CHECK(bias.dim() == 2 && bias.size(0) == w.size(0) && bias.size(1) == w.size(1), "bias must be (D, 4h)");
+  TORCH_CHECK(w.scalar_type() == inputs.scalar_type() && bias.scalar_type() == inputs.scalar_type(),
+              "inputs, bias and w must share a dtype");
   std::vector<at::Tensor> result;
-  AT_DISPATCH_FLOATING_TYPES(gates_in.scalar_type(), "diagonal_forward",
-                             [&] { result = forward_impl<scalar_t>(gates_in, w, height, width); });
+  AT_DISPATCH_FLOATING_TYPES(inputs.scalar_type(), "diagonal_forward",
+                             [&] { result = forward_impl<scalar_t>(inputs, bias, w, height, width); });
   return result;
 }
 
