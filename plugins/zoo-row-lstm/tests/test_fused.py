@@ -7,8 +7,6 @@ core, once: it is cached in torch's extensions folder), hence ``slow``.
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 import torch
 
@@ -90,15 +88,3 @@ def test_bf16_autocast_runs_the_kernel_in_float32_and_trains(fused):
     with torch.no_grad():
         exact = model.loss(x)
     assert abs(loss.item() - exact.item()) < 0.05 * exact.item()  # bf16 inputs, float32 recurrence
-
-
-def test_no_compiler_falls_back_with_one_log_line(monkeypatch, caplog, tmp_path):
-    monkeypatch.setenv("ZOO_NATIVE", "1")
-    monkeypatch.setenv("CXX", str(tmp_path / "no-such-compiler"))
-    monkeypatch.setattr(native, "_loaded", {})
-    with caplog.at_level(logging.WARNING, logger="zoo.native"):
-        assert native.load_extension("zoo_test_missing", tmp_path / "none.cpp") is None
-        assert native.load_extension("zoo_test_missing", tmp_path / "none.cpp") is None  # asked once per process
-    assert len(caplog.records) == 1 and "no C++ compiler" in caplog.records[0].getMessage()
-    monkeypatch.setenv("ZOO_NATIVE", "0")
-    assert native.load_extension("anything", tmp_path / "none.cpp") is None
