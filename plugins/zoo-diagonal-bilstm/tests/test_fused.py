@@ -84,6 +84,16 @@ def test_bundled_models_give_the_same_nll_on_both_paths(fused, monkeypatch, name
     torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
 
 
+def test_bundled_mnist_model_gives_the_same_nll_on_both_paths(fused, monkeypatch, real_data):
+    model = zoo.load("diagonal-bilstm-binarized-mnist").eval()
+    x = zoo.load_dataset("binarized-mnist", "test", limit=16, dynamic=True).images.long()
+    with torch.no_grad():
+        new = model.log_prob(x)
+        monkeypatch.setenv("ZOO_NATIVE", "0")
+        old = model.log_prob(x)
+    torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
+
+
 def test_bf16_autocast_runs_the_kernel_in_float32_and_trains(fused):
     torch.manual_seed(0)
     model = zoo.create("diagonal-bilstm", height=6, width=6, levels=2, hidden=8, layers=2, out_hidden=8)
