@@ -9,6 +9,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TQDM_DISABLE", "1")
+# the PixelRNN plugins' fused C++ kernels are built at first use (a minute): the suite runs their PyTorch
+# path, and the tests of the kernels (plugins/zoo-*/tests/test_fused.py, marked slow) switch them on
+os.environ.setdefault("ZOO_NATIVE", "0")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

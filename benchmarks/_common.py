@@ -15,9 +15,13 @@ def machine() -> str:
     return f"{platform.machine()} {platform.processor() or ''}, {os.cpu_count()} CPU cores, torch {torch.__version__}"
 
 
-def run_isolated(script: str, args: list[str], what: str, threads: int | None = 1) -> dict:
-    """Run ``script --one ARGS`` in a fresh process (clean peak memory, no warm caches); its last line is JSON."""
-    env = dict(os.environ)
+def run_isolated(
+    script: str, args: list[str], what: str, threads: int | None = 1, env: dict[str, str] | None = None
+) -> dict:
+    """Run ``script --one ARGS`` in a fresh process (clean peak memory, no warm caches); its last line is JSON.
+
+    ``env``: variables set for that process on top of this one's."""
+    env = {**os.environ, **(env or {})}
     if threads:
         env["OMP_NUM_THREADS"] = str(threads)
     env.setdefault("MALLOC_MMAP_THRESHOLD_", "1000000000")  # glibc's allocator dominates small CPU timings

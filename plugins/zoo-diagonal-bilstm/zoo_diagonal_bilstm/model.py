@@ -49,7 +49,7 @@ from torch import nn
 from zoo import AutoregressiveModel, ModelConfig
 from zoo.layers import MaskedConv2d, logits_from_features
 
-from .recurrence import diagonal_order, diagonal_recurrence
+from .recurrence import diagonal_layer, diagonal_order, diagonal_recurrence
 
 __all__ = ["DiagonalBiLSTMConfig", "DiagonalLSTM", "DiagonalBiLSTMLayer", "DiagonalBiLSTM", "skew", "unskew"]
 
@@ -119,7 +119,7 @@ class DiagonalBiLSTMLayer(nn.Module):
         self.image_to_state = nn.Conv2d(image_channels, 4 * hidden, 1, bias=False) if image_channels else None
 
     def forward(self, x: torch.Tensor, image: torch.Tensor | None = None) -> torch.Tensor:
-        """Both directions as one :func:`diagonal_recurrence` with a direction batch dimension.
+        """Both directions as one :func:`diagonal_layer` with a direction batch dimension.
 
         The input-to-state convs (1x1) are one batched product over the pixels gathered in each
         direction's diagonal order (the right-to-left one's is the mirrored image's, so nothing
@@ -140,10 +140,10 @@ class DiagonalBiLSTMLayer(nn.Module):
             w_image = self.image_to_state.weight[:, :, 0, 0]
             w_l, w_r = torch.cat([w_l, torch.zeros_like(w_image)], 1), torch.cat([w_r, w_image], 1)
         inputs = inputs.index_select(1, torch.cat([pixels_l, pixels_r])).view(-1, 2, H * W * B).transpose(0, 1)
-        bias = torch.stack([l2r.input_to_state.bias, r2l.input_to_state.bias])[:, :, None]
-        gates = torch.baddbmm(bias, torch.stack([w_l, w_r]), inputs)
+        bias = torch.stack([l2r.input_to_state.bias, r2l.input_to_state.bias])
         w_ss = torch.stack([l2r.state_to_state.weight, r2l.state_to_state.weight])
-        out = diagonal_recurrence(gates, w_ss[..., 0], w_ss[..., 1], H, W).view(2, hid, H * W, B)
+        out = diagonal_layer(inputs, torch.stack([w_l, w_r]), bias, w_ss[..., 0], w_ss[..., 1], H, W)
+        out = out.view(2, hid, H * W, B)
         left = out[0].index_select(1, inverse_l).view(hid, H, W, B)
         right = out[1].index_select(1, inverse_r).view(hid, H, W, B)
         right = F.pad(right[:, :-1], (0, 0, 0, 0, 1, 0))  # down one row: pixel (r, j) gets (r - 1, j)

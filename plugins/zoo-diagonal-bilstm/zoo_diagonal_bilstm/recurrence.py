@@ -1,5 +1,13 @@
 """The diagonal LSTM recurrence as one autograd Function: both directions at once, one diagonal per step.
 
+Two paths compute the same layer (:func:`diagonal_layer`): the fused C++ kernel of ``fused.cpp`` (every
+diagonal of both directions in one call, one product for the input-to-state and state-to-state convs and
+one vectorised gate loop per diagonal, backward through time in one more call), built at first use by
+:mod:`zoo.native` and used on the CPU whenever it is available; and the PyTorch path below (a batched
+input-to-state product, then :func:`diagonal_recurrence`), used on other devices, where no compiler is
+found, or with ``ZOO_NATIVE=0``.
+bf16 and fp16 inputs run the fused kernel in float32 and return their own dtype.
+
 Why not the skewed map through autograd: the skew doubles the work (a 28x28 image becomes 28x55,
 half of it padding), each of its W + H - 1 column steps records a dozen small nodes whose backward
 costs several times their forward, indexing a column of the gates fills a zero tensor the size of
@@ -19,11 +27,21 @@ outside the image they are zero.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["diagonal_order", "diagonal_recurrence"]
+from zoo import native
+
+__all__ = ["diagonal_order", "diagonal_layer", "diagonal_recurrence", "fused_kernel"]
+
+EXTENSION = "zoo_diagonal_bilstm_fused"
+
+
+def fused_kernel():
+    """The built C++ extension, or None (no compiler, a failed build, ``ZOO_NATIVE=0``): built at the first call."""
+    return native.load_extension(EXTENSION, Path(__file__).with_name("fused.cpp"))
 
 
 def _tanh_(x: torch.Tensor) -> torch.Tensor:
@@ -129,12 +147,72 @@ class _DiagonalRecurrence(torch.autograd.Function):
         return d_gates, d_wa, d_ws, None, None
 
 
+class _FusedDiagonalLayer(torch.autograd.Function):
+    """:func:`diagonal_layer` in fused.cpp: float32 or float64 inside, the input's dtype outside."""
+
+    @staticmethod
+    def forward(ctx, inputs, w_in, bias, w_above, w_side, height: int, width: int, kernel):
+        compute = torch.float64 if inputs.dtype == torch.float64 else torch.float32
+        with torch.autocast(inputs.device.type, enabled=False):
+            w = torch.cat([w_above, w_side, w_in], 2).to(compute).contiguous()  # (D, 4h, 2h + K)
+            out, *saved = kernel.diagonal_forward(
+                inputs.to(compute).contiguous(), bias.to(compute).contiguous(), w, height, width
+            )
+        ctx.save_for_backward(w, *saved)
+        ctx.shape, ctx.kernel, ctx.dtype = (height, width), kernel, inputs.dtype
+        ctx.w_dtypes = (w_in.dtype, bias.dtype, w_above.dtype, w_side.dtype)
+        return out.to(inputs.dtype)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_out):
+        w, *saved = ctx.saved_tensors
+        need_w = any(ctx.needs_input_grad[1:5])
+        with torch.autocast(w.device.type, enabled=False):
+            d_in, d_bias, d_w = ctx.kernel.diagonal_backward(
+                d_out.to(w.dtype).contiguous(), w, *saved, *ctx.shape, need_w
+            )
+        grads = [None] * 4
+        if need_w:
+            hid = w.shape[1] // 4
+            parts = (d_w[..., 2 * hid :], d_bias, d_w[..., :hid], d_w[..., hid : 2 * hid])
+            grads = [g.to(dt) for g, dt in zip(parts, ctx.w_dtypes)]
+        return (d_in.to(ctx.dtype), *grads, None, None, None)
+
+
+FUSED_DTYPES = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+
+
 def diagonal_recurrence(
     gates_in: torch.Tensor, w_above: torch.Tensor, w_side: torch.Tensor, height: int, width: int
 ) -> torch.Tensor:
     """Gates ``(D, 4h, H*W*B)`` in diagonal order (i, f, o, g; input terms and bias) -> hidden states ``(D, h, H*W*B)``.
 
     ``w_above`` and ``w_side`` ``(D, 4h, h)``: each direction's state-to-state weights for the hidden
-    state above and to the left.
+    state above and to the left. The PyTorch path (:func:`diagonal_layer` runs the fused kernel).
     """
     return _DiagonalRecurrence.apply(gates_in, w_above, w_side, height, width)
+
+
+def diagonal_layer(
+    inputs: torch.Tensor,
+    w_in: torch.Tensor,
+    bias: torch.Tensor,
+    w_above: torch.Tensor,
+    w_side: torch.Tensor,
+    height: int,
+    width: int,
+) -> torch.Tensor:
+    """Layer inputs ``(D, K, H*W*B)`` in diagonal order -> hidden states ``(D, h, H*W*B)``.
+
+    The input-to-state 1x1 conv (``w_in`` ``(D, 4h, K)``, ``bias`` ``(D, 4h)``) then
+    :func:`diagonal_recurrence`. On the CPU the fused kernel runs both when it can be built
+    (:func:`fused_kernel`): each diagonal's input-to-state and state-to-state products are one product
+    there. Else the PyTorch path.
+    """
+    if inputs.device.type == "cpu" and inputs.dtype in FUSED_DTYPES:
+        kernel = fused_kernel()
+        if kernel is not None:
+            return _FusedDiagonalLayer.apply(inputs, w_in, bias, w_above, w_side, height, width, kernel)
+    gates = torch.baddbmm(bias[:, :, None], w_in, inputs)
+    return diagonal_recurrence(gates, w_above, w_side, height, width)
