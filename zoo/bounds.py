@@ -4,13 +4,48 @@ A latent-variable model's ``log_prob`` is a lower bound on the log-likelihood, s
 bound: :func:`format_nll` writes it ``<= 86.28 (IWAE k=500)``, never as a bare number that reads
 like an exact likelihood. A model says which through ``Model.nll_estimator(config)``. A leaf module:
 the evaluator, the cards and the command line all ask it.
+
+It also holds the one importance-weighted average that every such bound computes (the VAE's IWAE, the
+hierarchical VAE's, the flows' dequantization bound), and the check of its ``k``, so that the plugins
+differ only in how they draw one batch of log weights.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["estimator_of", "format_nll", "stored_estimator"]
+import torch
+
+from .errors import ArgumentError
+
+__all__ = ["draws", "estimator_of", "format_nll", "importance_weighted", "stored_estimator"]
+
+
+def draws(k: Any, default: int, meaning: str = "") -> int:
+    """The number of draws ``k`` of a bound: ``default`` when None, else a positive integer (not a bool).
+
+    One :class:`~zoo.errors.ArgumentError` (a ValueError) names a bad value, and ``meaning`` what k
+    counts, before any pass runs.
+    """
+    k = default if k is None else k
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        said = f" ({meaning})" if meaning else ""
+        raise ArgumentError(f"k must be a positive integer{said}, got {k!r}")
+    return k
+
+
+def importance_weighted(log_weights: Callable[[int], torch.Tensor], k: int, per_pass: int) -> torch.Tensor:
+    """``(B,)`` log (1/k) sum_j w_j: the importance-weighted average of k draws, in nats.
+
+    ``log_weights(m)`` draws m more log weights log p(x, z_j) - log q(z_j | x) per image, ``(m, B)``;
+    it is called with at most ``per_pass`` draws at a time, in order, so memory is bounded whatever k is
+    and the draws come from a generator in the same order as one pass would take them. The average is
+    taken once over all k with one logsumexp (stable; a running sum would lose the small weights).
+    """
+    parts = [log_weights(min(per_pass, k - start)) for start in range(0, k, per_pass)]
+    return torch.logsumexp(torch.cat(parts, 0), 0) - math.log(k)
 
 
 def estimator_of(model) -> str | None:

@@ -51,6 +51,7 @@ __all__ = [
     "complete_autoregressive",
     "draw",
     "draw_uniforms",
+    "randn",
     "check_count",
     "check_temperature",
     "sample_in_batches",
@@ -119,6 +120,18 @@ def draw(
 
 
 UNIFORMS_PER_BLOCK = 1 << 23  # 64 MiB of float64: more images than that are drawn a block of rows at a time
+
+
+def randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Standard normal noise of ``like``'s dtype and device, drawn on the generator's device when one is given.
+
+    Drawing on the generator's device and moving the result means a CPU generator gives the same numbers
+    for a model on any device, so a seeded figure does not depend on where the model runs. The latent
+    models (VAE, hierarchical VAE, VDM) all draw their Gaussian noise through this one function.
+    """
+    if generator is None:
+        return torch.randn(shape, dtype=like.dtype, device=like.device)
+    return torch.randn(shape, generator=generator, device=generator.device).to(like.device, like.dtype)
 
 
 def draw_uniforms(n: int, shape: tuple[int, int, int], generator, device, rows: int | None = None) -> torch.Tensor:
