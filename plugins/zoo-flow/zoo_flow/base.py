@@ -24,6 +24,7 @@ import torch
 from pydantic import Field
 
 import zoo
+from zoo.bounds import draws, importance_weighted
 from zoo.sampling import check_count, check_temperature
 
 from .dequantization import UniformDequantizer, VariationalDequantizer
@@ -112,11 +113,13 @@ class Flow(zoo.Model):
         """
         x = self.check_images(x)
         self.check_labels(labels, len(x))
-        k = self.config.eval_samples if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise zoo.ArgumentError(f"k must be a positive integer (dequantization draws), got {k!r}")
-        draws = torch.stack([self.dequantized_bound(x, generator).double() for _ in range(k)])
-        return (torch.logsumexp(draws, 0) - math.log(k)).to(torch.promote_types(self.dtype, torch.float32))
+        k = draws(k, self.config.eval_samples, "dequantization draws")
+
+        def log_weights(m: int) -> torch.Tensor:  # one batch-sized pass per draw, averaged in float64
+            return torch.stack([self.dequantized_bound(x, generator).double() for _ in range(m)])
+
+        bound = importance_weighted(log_weights, k, per_pass=k)
+        return bound.to(torch.promote_types(self.dtype, torch.float32))
 
     # -- generation --------------------------------------------------------------
     @torch.no_grad()

@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from zoo.sampling import randn
+
 __all__ = ["UniformDequantizer", "VariationalDequantizer", "draw_like"]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -37,10 +39,11 @@ def draw_like(kind: str, shape, like: torch.Tensor, generator: torch.Generator |
 
     With a generator the numbers are drawn on its device, then moved: a seed gives the same draw on every device.
     """
-    fn = torch.rand if kind == "rand" else torch.randn
+    if kind != "rand":
+        return randn(shape, like, generator)
     if generator is None:
-        return fn(shape, device=like.device, dtype=like.dtype)
-    return fn(shape, generator=generator, device=generator.device).to(like.device, like.dtype)
+        return torch.rand(shape, device=like.device, dtype=like.dtype)
+    return torch.rand(shape, generator=generator, device=generator.device).to(like.device, like.dtype)
 
 
 class UniformDequantizer(nn.Module):

@@ -11,6 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
+from zoo.sampling import randn  # re-exported: the draws of every layer go through the core's one helper
+
 __all__ = ["MIN_STD", "std_from", "log_normal", "log_normal_at_eps", "gaussian_kl", "randn"]
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -41,10 +43,3 @@ def gaussian_kl(mean_q: torch.Tensor, std_q: torch.Tensor, mean_p: torch.Tensor,
     log(std_p / std_q) + (std_q^2 + (mean_q - mean_p)^2) / (2 std_p^2) - 1/2."""
     ratio = (std_q / std_p).pow(2)
     return 0.5 * (ratio + ((mean_q - mean_p) / std_p).pow(2) - 1.0 - ratio.log())
-
-
-def randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Standard normal noise on ``like``'s device and dtype; drawn on the generator's device when one is given."""
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator, device=generator.device).to(like.device, like.dtype)

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 import zoo
+from zoo.bounds import draws, importance_weighted
 from zoo.layers import logits_from_features
 from zoo.sampling import check_count, check_temperature, draw
 
@@ -164,23 +165,20 @@ class HVAE(zoo.Model):
         """
         x = self.check_images(x)
         self.check_labels(labels, len(x))
-        k = self.config.eval_samples if k is None else k
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        k = draws(k, self.config.eval_samples)
         if not isinstance(images_per_pass, int) or images_per_pass < 1:
             raise ValueError(f"images_per_pass must be a positive integer, got {images_per_pass!r}")
         B = len(x)
         if B == 0:
             return torch.zeros(0, dtype=self.dtype, device=x.device)
         features = self.bottom_up(self.scale(x))
-        per_pass = max(1, min(k, images_per_pass // B))
-        parts = []
-        for start in range(0, k, per_pass):
-            m = min(per_pass, k - start)
+
+        def log_weights(m: int) -> torch.Tensor:
             s, _, log_ratio = self._infer([f.repeat(m, 1, 1, 1) for f in features], generator)
             log_w = self._log_likelihood(x.repeat(m, 1, 1, 1), self.decoder(s)) + log_ratio
-            parts.append(log_w.view(m, B))
-        return torch.logsumexp(torch.cat(parts, 0), 0) - math.log(k)
+            return log_w.view(m, B)
+
+        return importance_weighted(log_weights, k, max(1, min(k, images_per_pass // B)))
 
     @torch.no_grad()
     def metrics(self, x: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

@@ -14,17 +14,13 @@ from collections.abc import Callable
 
 import torch
 
+from zoo.bounds import importance_weighted
+from zoo.sampling import randn  # re-exported: the plugin's callers and tests draw their noise through it
+
 __all__ = ["gaussian_kl", "log_standard_normal", "elbo_terms", "iwae_bound", "randn"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 LogLik = Callable[[torch.Tensor], torch.Tensor]
-
-
-def randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Standard normal noise on ``like``'s device; drawn on the generator's device when one is given."""
-    if generator is None:
-        return torch.randn(shape, device=like.device, dtype=like.dtype)
-    return torch.randn(shape, generator=generator, device=generator.device).to(like.device, like.dtype)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -94,10 +90,10 @@ def iwae_bound(
         raise ValueError(f"k must be >= 1, got {k}")
     if chunk < 1:
         raise ValueError(f"chunk must be >= 1, got {chunk}")
-    parts = []
-    for start in range(0, k, chunk):
-        eps = randn((min(chunk, k - start), *mu.shape), mu, generator)
+
+    def log_weights(m: int) -> torch.Tensor:
+        eps = randn((m, *mu.shape), mu, generator)
         z = mu + (0.5 * logvar).exp() * eps
-        parts.append(log_lik(z) + log_standard_normal(z) - _log_q(eps, logvar))
-    log_w = torch.cat(parts, 0)
-    return torch.logsumexp(log_w, 0) - math.log(k)
+        return log_lik(z) + log_standard_normal(z) - _log_q(eps, logvar)
+
+    return importance_weighted(log_weights, k, chunk)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from zoo.sampling import randn  # re-exported: the model's noise is drawn by the core's one helper
+
 __all__ = [
     "prior_kl",
     "decoder_logits",
@@ -91,14 +93,6 @@ def discrete_diffusion(
 ) -> torch.Tensor:
     """One draw of the T-step diffusion loss per image: ``0.5 T expm1(gamma_t - gamma_s) ||eps - eps_hat||^2``."""
     return 0.5 * steps * torch.expm1(gamma_t - gamma_s) * _squared_error(eps, eps_hat)
-
-
-def randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Standard normal noise of ``like``'s dtype and device, drawn on the generator's device when one is given
-    (a CPU generator then gives the same numbers for a model on any device)."""
-    if generator is None:
-        return torch.randn(shape, dtype=like.dtype, device=like.device)
-    return torch.randn(shape, generator=generator, device=generator.device).to(like.device, like.dtype)
 
 
 def rand(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
