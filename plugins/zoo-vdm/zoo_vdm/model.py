@@ -125,6 +125,11 @@ class VDM(zoo.Model):
         dtype, at least float32 (a bfloat16 model's times and noise levels would be too coarse)."""
         return self.scale(x).to(torch.promote_types(self.dtype, torch.float32))
 
+    def _seeded(self, seed: int) -> torch.Generator:
+        """A fresh generator on the model's device seeded with ``seed``: what the bound's and the metrics'
+        draws come from when the caller passes none, so the same images give the same figures every time."""
+        return torch.Generator(device=self.device).manual_seed(seed)
+
     def _diffuse(self, scaled: torch.Tensor, gamma: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         alpha, sigma = alpha_sigma(gamma.view(-1, 1, 1, 1))
         return alpha * scaled + sigma * eps
@@ -185,7 +190,7 @@ class VDM(zoo.Model):
         batches give the same figures every time (``zoo eval`` reproduces a card exactly on the same device).
         """
         x = self.check_images(x)
-        generator = generator or torch.Generator(device=self.device).manual_seed(0)
+        generator = generator or self._seeded(0)
         labels = self.check_labels(labels, len(x))
         timesteps = _positive_int(
             self.config.eval_timesteps if timesteps is None else timesteps, "timesteps", MAX_STEPS
@@ -235,7 +240,7 @@ class VDM(zoo.Model):
         Not the diffusion term itself: that would run the denoiser ``eval_timesteps`` times per image again."""
         x = self.check_images(x)
         self.check_labels(labels, len(x))
-        return self._ends_terms(x, self._work(x), torch.Generator(device=self.device).manual_seed(1))
+        return self._ends_terms(x, self._work(x), self._seeded(1))
 
     # -- generation -----------------------------------------------------------------
     def _step(self, z, t, s, labels, generator, temperature):
