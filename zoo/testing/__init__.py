@@ -14,6 +14,7 @@ import contextlib
 import itertools
 import tempfile
 import unittest
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ __all__ = [
     "random_images",
     "check_pretrained",
     "check_fast_sampler",
+    "check_fused_path",
     "check_class_conditioning",
     "NotCached",
     "check_hostile_folder",
@@ -154,6 +156,34 @@ def check_fast_sampler(model: Model, n: int = 4, seed: int = 0) -> None:
         assert torch.equal(done["naive"], done["fast"]), f"{name}: fast completions differ from naive"
     finally:
         model.train(was_training)
+
+
+def check_fused_path(model: Model, x: torch.Tensor, use_fused: Callable[[bool], None], grads: bool = True) -> None:
+    """A fused (C++) path gives the NLL of ``x`` that the model's PyTorch path gives, and with ``grads`` the
+    same gradient of every parameter, to a relative 1e-5 (the two sum in different orders).
+
+    ``use_fused(True)`` selects the fused path and ``use_fused(False)`` the PyTorch one (a plugin's tests set
+    ``ZOO_NATIVE`` through monkeypatch); the fused path runs first. With ``grads`` at least one gradient must
+    differ bitwise, so a switch that did nothing (one path measured twice) fails rather than passes.
+    """
+
+    def measure() -> tuple[torch.Tensor, list[torch.Tensor]]:
+        if not grads:
+            with torch.no_grad():
+                return model.log_prob(x), []
+        model.zero_grad()
+        nll = -model.log_prob(x)
+        nll.sum().backward()
+        return nll.detach(), [p.grad.clone() for p in model.parameters()]
+
+    use_fused(True)
+    new, new_grads = measure()
+    use_fused(False)
+    old, old_grads = measure()
+    torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
+    for a, b in zip(new_grads, old_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item())
+    assert not grads or any(not torch.equal(a, b) for a, b in zip(new_grads, old_grads)), "both runs took one path"
 
 
 @torch.no_grad()

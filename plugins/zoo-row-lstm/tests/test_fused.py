@@ -12,7 +12,7 @@ import torch
 
 import zoo
 from zoo import native
-from zoo.testing import check_model, check_normalised
+from zoo.testing import check_fused_path, check_model, check_normalised
 from zoo_row_lstm import recurrence
 
 pytestmark = pytest.mark.slow
@@ -30,11 +30,9 @@ def fused(monkeypatch):
     return kernel
 
 
-def nll_and_grads(model, x):
-    model.zero_grad()
-    nll = -model.log_prob(x)
-    nll.sum().backward()
-    return nll.detach(), [p.grad.clone() for p in model.parameters()]
+def switch(monkeypatch):
+    """``use_fused`` of :func:`zoo.testing.check_fused_path`: ZOO_NATIVE set for the rest of the test."""
+    return lambda on: monkeypatch.setenv("ZOO_NATIVE", "1" if on else "0")
 
 
 @pytest.mark.parametrize("channels,levels,height,width", [(1, 2, 6, 5), (3, 4, 4, 3), (1, 3, 1, 4)])
@@ -48,13 +46,7 @@ def test_fused_equals_the_pytorch_path_in_float64(fused, monkeypatch, channels, 
         for p in model.parameters():
             p.normal_(0, 0.5)
     x = torch.randint(0, levels, (3, channels, height, width))
-    new, new_grads = nll_and_grads(model, x)
-    monkeypatch.setenv("ZOO_NATIVE", "0")
-    old, old_grads = nll_and_grads(model, x)
-    torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
-    for a, b in zip(new_grads, old_grads):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5 * b.abs().max().item())
-    assert any(not torch.equal(a, b) for a, b in zip(new_grads, old_grads)), "both runs took the same path"
+    check_fused_path(model, x, switch(monkeypatch))
 
 
 @pytest.mark.parametrize("use_fused", [True, False], ids=["fused", "pytorch"])
@@ -69,21 +61,13 @@ def test_contract_on_each_path(fused, monkeypatch, use_fused):
 def test_bundled_models_give_the_same_nll_on_both_paths(fused, monkeypatch, name):
     model = zoo.load(name).eval()
     x = zoo.load_dataset(model.pretrained_info["dataset"], "test", limit=32).images.long()
-    with torch.no_grad():
-        new = model.log_prob(x)
-        monkeypatch.setenv("ZOO_NATIVE", "0")
-        old = model.log_prob(x)
-    torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
+    check_fused_path(model, x, switch(monkeypatch), grads=False)
 
 
 def test_bundled_mnist_model_gives_the_same_nll_on_both_paths(fused, monkeypatch, real_data):
     model = zoo.load("row-lstm-binarized-mnist").eval()
     x = zoo.load_dataset("binarized-mnist", "test", limit=16, dynamic=True).images.long()
-    with torch.no_grad():
-        new = model.log_prob(x)
-        monkeypatch.setenv("ZOO_NATIVE", "0")
-        old = model.log_prob(x)
-    torch.testing.assert_close(new, old, rtol=1e-5, atol=0)
+    check_fused_path(model, x, switch(monkeypatch), grads=False)
 
 
 def test_bf16_autocast_runs_the_kernel_in_float32_and_trains(fused):
