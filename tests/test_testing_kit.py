@@ -225,3 +225,21 @@ def test_kit_fails_a_model_that_takes_labels_it_has_no_use_for():
     model.check_labels = lambda labels, n: None  # accepts anything
     with pytest.raises(AssertionError, match=r"unconditional, yet log_prob\(labels=...\) accepted labels"):
         check_refuses_labels(model)
+
+
+def test_check_fused_path_catches_a_switch_that_does_nothing_and_one_that_changes_the_nll():
+    from zoo.testing import check_fused_path
+
+    torch.manual_seed(0)
+    model = zoo.create("pixelcnn", height=4, width=4, levels=2, hidden=8, layers=1).double()
+    x = torch.randint(0, 2, (3, 1, 4, 4))
+    with pytest.raises(AssertionError, match="both runs took one path"):
+        check_fused_path(model, x, lambda on: None)  # the same path measured twice
+    first = next(model.parameters())
+
+    def drifting(on):  # a "fused" path that is not the same function: the NLL moves
+        with torch.no_grad():
+            first.add_(0.0 if on else 0.1)
+
+    with pytest.raises(AssertionError):
+        check_fused_path(model, x, drifting, grads=False)
