@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from zoo.bounds import draws, importance_weighted
+from zoo.bounds import draws, format_nll, importance_weighted, iwae_estimator
 from zoo.errors import ArgumentError
 from zoo.sampling import randn
 
@@ -49,3 +49,8 @@ def test_randn_gives_a_cpu_seed_the_same_numbers_in_any_dtype_and_follows_like_w
     assert a.dtype == torch.float64 and b.dtype == torch.float32
     assert torch.equal(a.float(), b)  # drawn in float32 on the generator's device, then cast
     assert randn((2, 3), like).shape == (2, 3) and randn((2,), like).dtype == torch.float64
+
+
+def test_the_iwae_estimator_is_named_once_and_written_as_an_upper_bound():
+    assert iwae_estimator(500) == "IWAE k=500"
+    assert format_nll(86.284, iwae_estimator(500)) == "<= 86.28 (IWAE k=500)"

@@ -20,7 +20,7 @@ import torch
 
 from .errors import ArgumentError
 
-__all__ = ["draws", "estimator_of", "format_nll", "importance_weighted", "stored_estimator"]
+__all__ = ["draws", "estimator_of", "format_nll", "importance_weighted", "iwae_estimator", "stored_estimator"]
 
 
 def draws(k: Any, default: int, meaning: str = "") -> int:
@@ -52,6 +52,12 @@ def estimator_of(model) -> str | None:
     """The estimator of ``model``'s NLL bound (None: exact), asked of its class and config."""
     ask = getattr(type(model), "nll_estimator", None)
     return ask(model.config) if callable(ask) else None
+
+
+def iwae_estimator(k: int) -> str:
+    """The estimator name of Burda et al.'s k-sample bound, ``IWAE k=500``: every latent-variable model whose
+    ``log_prob`` is that bound (the VAEs, the hierarchical VAE) names it here, so their cards and tables agree."""
+    return f"IWAE k={k}"
 
 
 def format_nll(value: float | None, estimator: str | None = None, digits: int = 2) -> str:

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from pydantic import Field
 
 import zoo
-from zoo.bounds import draws, importance_weighted
+from zoo.bounds import draws, importance_weighted, iwae_estimator
 from zoo.layers import logits_from_features
 from zoo.sampling import check_count, check_temperature, draw
 
@@ -145,7 +145,7 @@ class HVAE(zoo.Model):
     @classmethod
     def nll_estimator(cls, config: HVAEConfig) -> str:
         """``log_prob`` is the importance-weighted bound with ``eval_samples`` samples."""
-        return f"IWAE k={config.eval_samples}"
+        return iwae_estimator(config.eval_samples)
 
     @torch.no_grad()
     def log_prob(

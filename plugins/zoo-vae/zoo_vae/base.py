@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 from torch import nn
 
 import zoo
+from zoo.bounds import iwae_estimator
 from zoo.sampling import check_count, check_temperature
 
 from .bounds import elbo_terms, iwae_bound, randn
@@ -219,7 +220,7 @@ class VAE(zoo.Model):
     @classmethod
     def nll_estimator(cls, config: VAEConfig) -> str:
         """``log_prob`` is the importance-weighted bound with ``eval_samples`` samples."""
-        return f"IWAE k={config.eval_samples}"
+        return iwae_estimator(config.eval_samples)
 
     @torch.no_grad()
     def log_prob(
