@@ -148,6 +148,7 @@ def write_model_card(
     """
 
     run = RunFolder(folder)
+    run.refuse_links(run.RESULT_FILES)  # the card reads and writes only the folder's own files
     folder = run.path
     meta = read_config(folder)
     name = name or folder.resolve().name

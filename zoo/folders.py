@@ -120,6 +120,18 @@ class ModelFolder:
     def holds_model(self) -> bool:
         return self.config.is_file() and self.weights.is_file()
 
+    def refuse_links(self, names) -> None:
+        """Refuse, in one line naming it, a symbolic link among ``names`` (paths inside the folder): zoo
+        reads, writes and removes only the folder's own files, so a ``checkpoints`` link to another run or
+        a ``README.md`` link to a secret is never followed."""
+        for name in names:
+            path = self.path / name
+            if path.is_symlink():
+                raise ZooError(
+                    f"{short_path(path)} is a symbolic link; zoo reads, writes and removes only the folder's own "
+                    "files: replace the link by the file, or use a new folder"
+                )
+
     def read_json(self, path: Path) -> dict[str, Any]:
         """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``:
         for what only adds to a card, so a missing or damaged file leaves that part out."""
@@ -263,6 +275,7 @@ class RunFolder(ModelFolder):
             self.check_start(resume=resume, overwrite=overwrite)
             yield self
             return
+        self._refuse_links()
         fd = self._lock() if fcntl is not None else None
         claimed = undo = False
         try:
@@ -326,6 +339,13 @@ class RunFolder(ModelFolder):
                 os.write(fd, f"{os.getpid()}\n".encode())
                 return fd
             os.close(fd)
+
+    def _refuse_links(self) -> None:
+        """A run writes, and ``--overwrite`` deletes, only inside its folder (see :meth:`refuse_links`)."""
+        owned = [CHECKPOINT_DIR, EVENTS_DIR, *self.RESULT_FILES]
+        if self.checkpoints.is_dir() and not self.checkpoints.is_symlink():
+            owned += [f"{CHECKPOINT_DIR}/{LATEST}", f"{CHECKPOINT_DIR}/{BEST}"]
+        self.refuse_links(owned)
 
     def _unlock(self, fd: int) -> None:
         """Remove the lock file while still holding the lock (see :meth:`_lock`), then release it."""

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from . import arguments
 from .errors import ArgumentError, HubError, WeightsError, unknown_name
 from .hub import download, download_repo
+from .plugins import distrust_folder
 from .registry import get_registry
 from .specs import PretrainedEntry
 from .weights import CONFIG_FILE, WEIGHTS_FILE, file_sha256
@@ -69,6 +70,8 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
         repo_id = name.removeprefix(HUB_SCHEME)
         return Source("hub", repo_id, repo_id=repo_id, revision=revision or "main")
     path = Path(name_or_path)
+    if _is_dir(path):
+        distrust_folder(path)  # a plugin distribution inside the folder is never imported (zoo.plugins)
     reg = get_registry()
     if _is_dir(path):
         if name in reg.pretrained or any(spec.entry.repo_id == name for spec in reg.pretrained.values()):
