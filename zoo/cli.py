@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import builtins
 import fnmatch
 import json
 import shlex
@@ -33,6 +34,7 @@ from .registry import get_registry
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
 from .sources import HUB_SCHEME, is_hub_repo
 from .specs import PretrainedEntry
+from .text import clean
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import read_config
@@ -607,6 +609,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0, help="seed of the sampler")
     s.set_defaults(func=cmd_demo)
     return p
+
+
+def print(*values: Any, **options: Any) -> None:  # noqa: A001 - every print of this module goes through it
+    """``print`` with control characters shown as ``?`` (:func:`zoo.text.clean`): what the command line
+    writes includes downloaded strings (config fields, card text, plugin names), and none may drive the
+    terminal."""
+    builtins.print(*(clean(value) for value in values), **options)
 
 
 #: the command line's counts and sizes, checked before any verb runs: (argument, minimum, maximum)

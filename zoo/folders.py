@@ -167,7 +167,8 @@ class ModelFolder:
         start = next((k for k, line in enumerate(block) if line.startswith("```")), None)
         if start is None:
             return None
-        end = next((k for k in range(start + 1, len(block)) if block[k].startswith("```")), len(block))
+        fence = block[start][: len(block[start]) - len(block[start].lstrip("`"))]  # the card's, or a longer one
+        end = next((k for k in range(start + 1, len(block)) if block[k].strip() == fence), len(block))
         return "\n".join(block[start + 1 : end]).strip() or None
 
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ._version import __version__, plugin_distribution
+from ._version import __version__, install_name, plain_version
 from .building import meta_model
 from .errors import (
     ArgumentError,
@@ -412,12 +412,11 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     try:
         spec = get_registry().model(arch)
     except UnknownNameError as exc:
-        plugin = meta.get("plugin") or ""
-        dist = meta.get("plugin_distribution") or plugin_distribution(plugin)
-        made = f"; {meta['plugin_version']} made these weights" if meta.get("plugin_version") else ""
-        raise WeightsError(
-            f"{cfg_path}: {exc}; install the plugin that provides it: pip install {dist}{made}"
-        ) from None
+        dist = install_name(meta.get("plugin_distribution") or "", meta.get("plugin") or "")
+        version = plain_version(meta.get("plugin_version"))
+        made = f"; {version} made these weights" if version else ""
+        how = f": pip install {dist}{made}" if dist else " (config.json names no installable distribution)"
+        raise WeightsError(f"{cfg_path}: {exc}; install the plugin that provides it{how}") from None
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
