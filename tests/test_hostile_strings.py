@@ -124,3 +124,16 @@ def test_the_text_helpers():
     assert md_code("a`b") == "``a`b``" and md_code("|", cell=True) == "`\\|`"
     assert md_text("<img> [x](y) | `z`") == "&lt;img&gt; \\[x\\](y) \\| \\`z\\`"
     assert md_fence("a\n```\nb") == ("a\n```\nb", "````")
+
+
+def test_a_cast_to_float16_that_overflows_is_refused_in_one_line(tmp_path, tiny_model):
+    import torch
+
+    model = tiny_model(1)
+    with torch.no_grad():
+        model.logit_table.fill_(1e6)  # finite in float32, infinite in float16
+    folder = zoo.save_pretrained(model, tmp_path / "big")
+    with pytest.raises(zoo.WeightsError, match="beyond the range of float16") as info:
+        zoo.load(folder, dtype=torch.float16)
+    assert "\n" not in str(info.value) and "logit_table" in str(info.value)
+    assert zoo.load(folder, dtype=torch.bfloat16).logit_table.dtype == torch.bfloat16  # bf16 holds 1e6

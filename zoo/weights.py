@@ -131,6 +131,21 @@ def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
     atomic_write_bytes(path, save(clean, metadata=metadata))
 
 
+def _check_cast(model: torch.nn.Module, path: Path, dtype: torch.dtype | None) -> None:
+    """NaN and infinity are refused in the file (:func:`load_tensors`) and again after the cast to the
+    dtype asked for: weights of 1e6 are finite in float32 and infinite in float16, where every likelihood
+    would come out NaN."""
+    if dtype is None:
+        return
+    for name, value in [*model.named_parameters(), *model.named_buffers()]:
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise WeightsError(
+                f"{path}: tensor {name!r} has {bad} value(s) beyond the range of {str(dtype).removeprefix('torch.')} "
+                f"(largest finite {torch.finfo(value.dtype).max:.6g}); load it in float32 or bfloat16"
+            )
+
+
 def load_tensors(path: Path, finite: bool = False) -> dict[str, torch.Tensor]:
     """Read a safetensors file; a missing or corrupt file is a WeightsError naming it.
 
@@ -443,6 +458,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     model = _build(spec.cls, config, cfg_path, arch)
     model.load_state_dict(tensors)  # copies into the built parameters, casting a float dtype to theirs
     model.to(map_location, dtype=wanted)
+    _check_cast(model, weights_path, wanted)
     model.eval()
     model.pretrained_info = {
         "plugin": meta.get("plugin", ""),

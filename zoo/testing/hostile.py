@@ -9,13 +9,17 @@ while it loads such a folder.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import signal
 import tempfile
+import threading
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import torch
 from pydantic import ValidationError
@@ -29,6 +33,7 @@ __all__ = ["huge_config", "check_hostile_folder", "HOSTILE_BUDGET_BYTES", "HOSTI
 
 HOSTILE_BUDGET_BYTES = 16 << 20  # the most a refusal may allocate: one tensor, or Python objects at their peak
 HOSTILE_BUDGET_SECONDS = 10.0  # generous for a loaded 2-core machine; the refusal takes well under a second
+UNBOUNDED = 10**9  # what huge_config tries for an integer setting without an upper bound
 
 
 def _upper_bound(info) -> int | None:
@@ -40,22 +45,35 @@ def _upper_bound(info) -> int | None:
     return None
 
 
-def huge_config(arch: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The largest valid config of ``arch`` found by raising each integer setting to its upper bound.
+def _is_int(annotation) -> bool:
+    """``int``, ``int | None`` or ``Annotated[int, ...]``: a setting a hostile config can make huge."""
+    if get_origin(annotation) is Annotated:
+        return _is_int(get_args(annotation)[0])
+    if annotation is int:
+        return True
+    args = get_args(annotation)
+    return get_origin(annotation) in (Union, UnionType) and int in args and set(args) <= {int, type(None)}
 
-    Starting from ``start`` (default: the config's defaults), each bounded integer field, then each
-    list of integers (every item raised to 2**16, then 2**12), is raised in turn and kept where the
-    config still validates: the config a hostile folder would carry.
+
+def huge_config(arch: str, start: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The largest valid config of ``arch`` found by raising each integer setting as far as it validates.
+
+    Starting from ``start`` (default: the config's defaults), each integer field is raised to its upper
+    bound, or to ``UNBOUNDED`` (10**9) when it has none, and each list of integers has every item raised
+    to 10**9, then 2**16, then 2**12; a value is kept where the config still validates. A field with no
+    upper bound is the bug this finds: a constructor that loops over it or draws tensors of its size
+    (MADE's ``masks``, before it was bounded) spends minutes and gigabytes before the header is checked.
     """
     config_class = get_registry().model(arch).cls.config_class
     config = config_class(**(start or {})).model_dump(mode="json")
     for name, info in config_class.model_fields.items():
         candidates: list[Any] = []
-        if info.annotation is int and _upper_bound(info) is not None:
-            candidates = [_upper_bound(info)]
-        elif get_origin(info.annotation) is list and get_args(info.annotation) == (int,):
+        if _is_int(info.annotation):
+            bound = _upper_bound(info)
+            candidates = [bound if bound is not None else UNBOUNDED]
+        elif get_origin(info.annotation) is list and _is_int(get_args(info.annotation)[0]):
             length = max(len(config.get(name) or []), 1)
-            candidates = [[2**16] * length, [2**12] * length]
+            candidates = [[UNBOUNDED] * length, [2**16] * length, [2**12] * length]
         for value in candidates:
             try:
                 config_class.model_validate({**config, name: value})
@@ -94,6 +112,26 @@ class _TensorWatch(TorchDispatchMode):
             self.largest, self.largest_op = nbytes, str(func)
         if nbytes > self.budget:
             raise AssertionError(f"a tensor of {nbytes:,} bytes ({func}) while loading a hostile folder")
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float, what: str):
+    """An AssertionError once ``seconds`` have passed (SIGALRM, in the main thread where there is one), so a
+    constructor that loops over a huge setting is a finding, not a hung test."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise AssertionError(f"{what} took more than {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds * 3)  # 3x: the budget is asserted precisely afterwards
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def _check_loads(arch: str, folder: Path, model: torch.nn.Module) -> None:
@@ -138,13 +176,19 @@ def check_hostile_folder(
     spec = get_registry().model(arch)
     small_model = spec.cls(spec.cls.config_class(**(small or {})))
     huge = huge if huge is not None else huge_config(arch, small)
+    started = time.perf_counter()
     try:
-        claimed = tensor_elements(meta_model(spec.cls, spec.cls.config_class.model_validate(huge)))
+        with _deadline(budget_seconds, f"{arch}: building the huge config on the meta device"):
+            claimed = tensor_elements(meta_model(spec.cls, spec.cls.config_class.model_validate(huge)))
+    except AssertionError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
         raise AssertionError(
             f"{arch}: cannot be built on the meta device ({type(exc).__name__}: {exc}); load_folder needs that "
             "to size an untrusted config before allocating (read no tensor values in the constructor)"
         ) from None
+    sizing = time.perf_counter() - started
+    assert sizing <= budget_seconds, f"{arch}: sizing the huge config on the meta device took {sizing:.1f} s"
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         save_pretrained(small_model, folder)
@@ -156,7 +200,8 @@ def check_hostile_folder(
         tracemalloc.start()
         start = time.perf_counter()
         try:
-            message = _refusal(arch, folder, watch, claimed)
+            with _deadline(budget_seconds, f"{arch}: refusing a hostile folder"):
+                message = _refusal(arch, folder, watch, claimed)
         finally:
             seconds = time.perf_counter() - start
             _, python_peak = tracemalloc.get_traced_memory()
