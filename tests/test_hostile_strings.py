@@ -137,3 +137,26 @@ def test_a_cast_to_float16_that_overflows_is_refused_in_one_line(tmp_path, tiny_
         zoo.load(folder, dtype=torch.float16)
     assert "\n" not in str(info.value) and "logit_table" in str(info.value)
     assert zoo.load(folder, dtype=torch.bfloat16).logit_table.dtype == torch.bfloat16  # bf16 holds 1e6
+
+
+def test_zoo_card_refuses_an_oversized_run_record_unread(folder):
+    (folder / "train_result.json").write_bytes(b"{" + b" " * (2 << 20) + b"}")
+    with pytest.raises(zoo.WeightsError, match="train_result.json: larger than 1048576 bytes"):
+        write_model_card(folder, samples=False, completions=False)
+
+
+def test_zoo_push_refuses_an_oversized_card_and_uploads_nothing(fake_hub, folder):
+    (folder / "README.md").write_bytes(b"x" * (2 << 20))
+    with pytest.raises(zoo.HubError, match=r"README.md: 2,097,152 bytes, more than the 1,048,576") as info:
+        zoo.push_to_hub(folder, "alice/huge-card")
+    assert "\n" not in str(info.value) and "alice/huge-card" not in fake_hub.repos
+
+
+def test_bundled_entry_reads_train_config_bounded(tmp_path, tiny_model):
+    from zoo.folders import bundled_entry
+
+    folder = tmp_path / "pretrained" / "x"
+    tiny_model(1).save_pretrained(folder)
+    (folder / "train_config.json").write_bytes(b"{" + b" " * (2 << 20) + b"}")
+    with pytest.raises(zoo.WeightsError, match="larger than"):
+        bundled_entry(folder, sha256="0" * 64, description="x")

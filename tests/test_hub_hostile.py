@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import zoo
 from zoo.testing.hub import FakeHub
@@ -191,3 +192,21 @@ def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, 
     assert entry.sha256 == hashlib.sha256(uploaded["model.safetensors"]).hexdigest()
     assert entry.config_sha256 == hashlib.sha256(uploaded["config.json"]).hexdigest()
     assert entry.sha256 != file_sha256(folder / "model.safetensors")  # the folder now holds other weights
+
+
+def test_an_unexpected_tensor_is_refused_from_the_header_before_the_body(fake_hub, tmp_path, tiny_model):
+    """A header that announces an extra 16 MiB tensor beside a tiny config: refused once the header's bytes
+    are in (it used to be downloaded whole, and kept, before "unexpected tensor(s)")."""
+    from safetensors.torch import save_file
+
+    model = tiny_model(34)
+    zoo.push_to_hub(model, "alice/extra")
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    tensors["smuggled"] = torch.zeros(4 << 20)
+    save_file(tensors, tmp_path / "w.safetensors")
+    fake_hub.commit("alice/extra", {"model.safetensors": (tmp_path / "w.safetensors").read_bytes()})
+    with pytest.raises(zoo.HubError, match=r"unexpected tensor\(s\) 'smuggled'.*refused from its header") as info:
+        zoo.load("alice/extra")
+    assert "\n" not in str(info.value)
+    blobs = list((tmp_path / "hf_home").rglob("*"))
+    assert all(p.stat().st_size < 1 << 20 for p in blobs if p.is_file())  # nothing near the body was kept

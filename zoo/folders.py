@@ -31,7 +31,6 @@ from .weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     atomic_write_json,
-    parse_json,
     read_config,
     read_json,
     short_path,
@@ -134,10 +133,20 @@ class ModelFolder:
 
     def read_json(self, path: Path) -> dict[str, Any]:
         """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``:
-        for what only adds to a card, so a missing or damaged file leaves that part out."""
+        for what only adds to a card, so a missing or damaged file leaves that part out. A file larger
+        than :data:`MAX_SPEC_BYTES` is refused in one line, unread (:func:`zoo.weights.read_json`): a
+        1 GB train_result.json took 2.4 GB to leave out."""
         try:
-            value = parse_json(path.read_bytes(), path) if path.is_file() else {}
-        except (OSError, WeightsError):
+            size = path.stat().st_size if path.is_file() else None
+        except OSError:
+            return {}
+        if size is None:
+            return {}
+        if size > MAX_SPEC_BYTES:
+            raise WeightsError(f"{short_path(path)}: larger than {MAX_SPEC_BYTES} bytes; not a zoo run record")
+        try:
+            value = read_json(path, MAX_SPEC_BYTES, "a zoo run record")
+        except WeightsError:
             return {}
         return value if isinstance(value, dict) else {}
 

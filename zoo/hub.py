@@ -39,6 +39,7 @@ from .weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     file_sha256,
+    header_checker,
 )
 
 __all__ = [
@@ -162,6 +163,8 @@ def _fetch_files(
                 raise limit from None
             raise _download_error(exc, what, repo_id, revision, filename, offline) from None
         folder = Path(path).parent
+        if budget is not None and filename == CONFIG_FILE:
+            budget.header_check = header_checker(folder)  # the weights are refused from their header's bytes
     return folder
 
 

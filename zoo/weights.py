@@ -356,6 +356,44 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
 
 
+def compare_header(expected: dict, header: dict, weights_path, arch: str) -> None:
+    """Refuse, in one line, a safetensors header (name -> (shape, dtype name)) that is not the state dict
+    ``expected`` (from :func:`_expected_tensors`): a tensor missing or extra, another shape, another kind of
+    dtype. Floating dtypes may differ: they are cast on load."""
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing:
+        raise WeightsError(f"{weights_path}: missing tensor(s) {', '.join(missing[:5])} for {arch}")
+    if extra:
+        raise WeightsError(f"{weights_path}: unexpected tensor(s) {', '.join(map(repr, extra[:5]))} for {arch}")
+    for key, (shape, dtype) in expected.items():
+        found_shape, found_dtype = header[key]
+        if found_shape != shape:
+            raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
+        found = _DTYPES.get(found_dtype)
+        if found != dtype and not (found is not None and found.is_floating_point and dtype.is_floating_point):
+            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found or found_dtype}, expected {dtype}")
+
+
+def header_checker(folder: Path):
+    """A check of a weights header against the config.json in ``folder``, for a download to run on the
+    header's bytes before the body is fetched (:mod:`zoo.transfer`); None when the config cannot say
+    (an unknown architecture, an invalid config: loading the folder refuses those in its own words)."""
+    try:
+        meta = read_config(folder)
+        arch = meta["architecture"]
+        spec = get_registry().model(arch)
+        config = spec.cls.config_class.model_validate(meta["config"])
+        expected = _expected_tensors(spec.cls, config, folder / CONFIG_FILE, arch)
+    except (WeightsError, UnknownNameError, ValidationError):
+        return None
+
+    def check(header: dict) -> None:
+        compare_header(expected, header, WEIGHTS_FILE, arch)
+
+    return check
+
+
 def _expected_tensors(cls, config, cfg_path: Path, arch: str) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
     """Name -> (shape, dtype) of the state dict the config implies, from a model built on the meta device.
 
@@ -438,19 +476,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
         raise ConfigFileError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
     header = read_header(weights_path)
     expected = _expected_tensors(spec.cls, config, cfg_path, arch)
-    missing = sorted(set(expected) - set(header))
-    extra = sorted(set(header) - set(expected))
-    if missing:
-        raise WeightsError(f"{weights_path}: missing tensor(s) {', '.join(missing[:5])} for {arch}")
-    if extra:
-        raise WeightsError(f"{weights_path}: unexpected tensor(s) {', '.join(extra[:5])} for {arch}")
-    for key, (shape, dtype) in expected.items():
-        found_shape, found_dtype = header[key]
-        if found_shape != shape:
-            raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
-        found = _DTYPES.get(found_dtype)
-        if found != dtype and not (found is not None and found.is_floating_point and dtype.is_floating_point):
-            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found or found_dtype}, expected {dtype}")
+    compare_header(expected, header, weights_path, arch)
     if wanted == "auto":
         stored = [_DTYPES[header[k][1]] for k, (_, d) in expected.items() if d.is_floating_point]
         wanted = stored[0] if stored else None
