@@ -29,7 +29,7 @@ from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
 from .hub import download_repo
 from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
-from .recipes import parse_settings
+from .recipes import check_command_length, parse_settings
 from .registry import get_registry
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
 from .sources import HUB_SCHEME, is_hub_repo
@@ -645,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["zoo", *(sys.argv[1:] if argv is None else argv)])  # a run's provenance
     try:
+        check_command_length(args.command_line)
         check_arguments(args)
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback
