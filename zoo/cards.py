@@ -165,6 +165,9 @@ def write_model_card(
             images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed), **extra)
         sample_figure(images, model.config.levels, run.samples, name=name, seed=seed, labels=labels)
     result = run.read_json(run.result_file)
+    history = result.get("history")
+    if not (isinstance(history, list) and all(isinstance(r, dict) for r in history)):
+        result.pop("history", None)  # a damaged record only adds to a card: its curve is left out
     if result.get("history") and not run.curves.is_file():
         write_history(folder, result["history"], model=model)
     if completions and model.autoregressive and meta.get("dataset"):

@@ -78,7 +78,11 @@ def cmd_list(args) -> None:
     if args.pretrained:
         rows = []
         for n in names:
-            info = zoo.model_info(n)
+            try:
+                info = zoo.model_info(n)
+            except ZooError as exc:  # one damaged entry is shown as such; it does not hide the others
+                rows.append([n, "error", str(exc)[:120], "-", "-"])
+                continue
             options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
             test = (info["metrics"] or {}).get("test") or {}
             nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")

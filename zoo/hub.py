@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
-from . import arguments
+from .arguments import revision as check_revision
 from .errors import HubError
 from .publish import UPLOADED_FILES, CommitURL, push_to_hub
 from .transfer import (
@@ -110,7 +110,7 @@ def download(
     if name:
         what = f"pretrained model {name!r} (Hub repo {repo_id!r}, revision {revision!r})"
     check_repo_id(repo_id, what)
-    arguments.revision(revision, f"{what}: revision")
+    check_revision(revision, f"{what}: revision")
     offline = local_files_only or _offline()
     limits = download_limits()  # a bad setting is refused even when the cache would serve
     try:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
-from . import arguments
 from ._version import __version__
+from .arguments import revision as check_revision
 from .errors import HubError, WeightsError
 from .folders import ModelFolder
 from .interfaces import Model
@@ -55,7 +55,7 @@ def push_to_hub(
 
     check_repo_id(repo_id, f"push to Hub repo {repo_id!r}")
     if revision is not None:
-        arguments.revision(revision, f"push to Hub repo {repo_id!r}: revision")
+        check_revision(revision, f"push to Hub repo {repo_id!r}: revision")
     if create_pr and revision not in (None, "main"):
         raise HubError(f"push to Hub repo {repo_id!r}: a pull request is opened against main; drop the revision")
     with tempfile.TemporaryDirectory(prefix="zoo-push-") as tmp:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from . import arguments
+from .arguments import revision as check_revision
 from .errors import ArgumentError, HubError, WeightsError, unknown_name
 from .hub import download, download_repo
 from .plugins import distrust_folder
@@ -65,7 +65,7 @@ def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
     """The source ``name_or_path`` means (see the order above); nothing is downloaded."""
     name = str(name_or_path)
     if revision is not None:
-        arguments.revision(revision)
+        check_revision(revision)
     if name.startswith(HUB_SCHEME):
         repo_id = name.removeprefix(HUB_SCHEME)
         return Source("hub", repo_id, repo_id=repo_id, revision=revision or "main")

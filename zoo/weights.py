@@ -284,11 +284,49 @@ def read_config(folder) -> dict[str, Any]:
         ("plugin_distribution", (str,), "a string"),
         ("plugin_version", (str,), "a string"),
         ("dataset", (str, type(None)), "a string or null"),
+        ("dataset_options", (dict, type(None)), "an object"),
         ("metrics", (dict, type(None)), "an object"),
+        ("recipe", (str, type(None)), "a string or null"),
+        ("command", (str, type(None)), "a string or null"),
+        ("base_model", (str, type(None)), "a string or null"),
+        ("license", (str, type(None)), "a string or null"),
     ):
         if key in meta and not isinstance(meta[key], kinds):
             raise WeightsError(f"{path}: field {key} must be {what}, got {_short(meta[key])}")
+    _check_metrics(meta.get("metrics") or {}, path)
     return meta
+
+
+_NUMBER = (int, float)
+_METRIC_FIELDS = {  # what zoo eval --save writes per split; each checked where config.json is read
+    "nll_nats": (_NUMBER, "a number"),
+    "bits_per_dim": (_NUMBER, "a number"),
+    "n_images": ((int,), "an integer"),
+    "k": ((int,), "an integer"),
+    "extra": ((dict,), "an object"),
+    "options": ((dict,), "an object"),
+    "estimator": ((str,), "a string"),
+    "dataset": ((str,), "a string"),
+    "split": ((str,), "a string"),
+    "bound": ((bool,), "true or false"),
+}
+
+
+def _check_metrics(metrics: dict, path: Path) -> None:
+    """The ``metrics`` of a config, one object per split, with the types zoo writes: a downloaded
+    ``"nll_nats": "abc"`` is refused here in one line, not met as a traceback in ``zoo info`` or a card."""
+    for split, result in metrics.items():
+        if not isinstance(result, dict):
+            raise WeightsError(f"{path}: field metrics.{split} must be an object, got {_short(result)}")
+        for key, (kinds, what) in _METRIC_FIELDS.items():
+            value = result.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise WeightsError(f"{path}: field metrics.{split}.{key} must be {what}, got {_short(value)}")
+        for key, value in (result.get("extra") or {}).items():
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                raise WeightsError(f"{path}: field metrics.{split}.extra.{key} must be a number, got {_short(value)}")
 
 
 class _LongInteger:
