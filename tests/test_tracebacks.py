@@ -153,3 +153,37 @@ def test_one_damaged_pretrained_entry_does_not_hide_the_others(register_entry, c
     assert main(["list", "--pretrained"]) == 0
     out = capsys.readouterr().out
     assert "damaged-test" in out and "config.json: damaged" in out and "independent-digits" in out
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_rerun(tmp_path):
+    """SIGKILL before the first checkpoint left train_config.json (and an uncommitted checkpoint): a rerun
+    refused the folder as not empty and --resume as empty. The rerun now takes it back and starts."""
+    from zoo import train
+
+    settings = {"batch_size": 256, "progress": False, "device": "cpu"}
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "train_config.json").write_text("{}")
+    (out / "checkpoints" / "ckpt-000001.safetensors").write_bytes(b"half")
+    train("independent", "digits", out, epochs=1, settings=settings, dataset_options={"limit": 256})
+    assert (out / "model.safetensors").is_file() and (out / "checkpoints" / "latest.json").is_file()
+
+
+def test_a_killed_start_beside_a_file_of_the_users_is_still_refused(tmp_path):
+    from zoo import train
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "train_config.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(zoo.ZooError, match="not empty"):
+        train("independent", "digits", out, epochs=1, settings={"progress": False}, dataset_options={"limit": 256})
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_empty_name_is_refused_not_the_current_folder(tmp_path, monkeypatch, tiny_model):
+    tiny_model(1).save_pretrained(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(zoo.ArgumentError, match="empty model name"):
+        zoo.load("")
+    assert zoo.load(".").architecture == "independent"

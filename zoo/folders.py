@@ -368,6 +368,9 @@ class RunFolder(ModelFolder):
         entries = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)
         if not entries:
             return
+        if not overwrite and self._killed_start(entries):
+            self._clear()  # a run killed before its first checkpoint: nothing to resume, nothing of the user's
+            return
         if not overwrite:
             where = short_path(out)
             if self.has_checkpoint():
@@ -386,6 +389,24 @@ class RunFolder(ModelFolder):
                 "use a new folder, or --overwrite to write into it"
             )
         self._clear()
+
+    def _killed_start(self, entries: list[str]) -> bool:
+        """Whether the folder holds only what a start writes before its first checkpoint commits (the run
+        settings, an uncommitted checkpoint, event files): a SIGKILL there left a folder that a rerun refused
+        as not empty and ``--resume`` as empty."""
+        start = {RUN_SPEC_FILE, CHECKPOINT_DIR, EVENTS_DIR}
+        if self.has_checkpoint() or not entries or RUN_SPEC_FILE not in entries:
+            return False
+        if any(
+            name not in start and not any(fnmatch.fnmatchcase(name, p) for p in self.TEMP_FILES) for name in entries
+        ):
+            return False
+        for folder, patterns in ((self.checkpoints, self.CHECKPOINT_FILES), (self.events, (EVENT_PATTERN,))):
+            if folder.is_dir() and any(
+                not any(fnmatch.fnmatchcase(p.name, q) for q in patterns) for p in folder.iterdir()
+            ):
+                return False  # something zoo did not write
+        return True
 
     def _clear(self) -> None:
         """Remove what zoo writes in a model or run folder (and nothing else), the commit point first."""

@@ -64,6 +64,8 @@ class Source:
 def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
     """The source ``name_or_path`` means (see the order above); nothing is downloaded."""
     name = str(name_or_path)
+    if not name.strip():  # Path("") is the current folder: an empty name loaded whatever stood there
+        raise ArgumentError("an empty model name; give a pretrained name, org/name or a folder ('.' for this one)")
     if revision is not None:
         check_revision(revision)
     if name.startswith(HUB_SCHEME):
