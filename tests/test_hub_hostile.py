@@ -210,3 +210,22 @@ def test_an_unexpected_tensor_is_refused_from_the_header_before_the_body(fake_hu
     assert "\n" not in str(info.value)
     blobs = list((tmp_path / "hf_home").rglob("*"))
     assert all(p.stat().st_size < 1 << 20 for p in blobs if p.is_file())  # nothing near the body was kept
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: __import__("httpx2").ReadError("Connection reset by peer"), "broke while model.safetensors was sent"),
+        (
+            lambda: __import__("huggingface_hub").errors.FileMetadataError("no commit hash"),
+            "without the Hub's file headers",
+        ),
+        (lambda: OSError("Consistency check failed: file should be of size 10 but has size 4"), "another size"),
+    ],
+)
+def test_a_broken_answer_is_not_reported_as_an_unreachable_hub(make, expected):
+    """A size lie, a reset mid-body, a missing commit header: the Hub was reached, and the line says what broke."""
+    from zoo.hub import _download_error
+
+    error = _download_error(make(), "Hub repo 'a/b'", "a/b", "main", "model.safetensors", offline=False)
+    assert expected in str(error) and "cannot reach" not in str(error)
