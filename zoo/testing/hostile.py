@@ -145,6 +145,25 @@ def _check_loads(arch: str, folder: Path, model: torch.nn.Module) -> None:
         assert torch.equal(value, want[name]), f"{arch}: tensor {name} changed on reload"
 
 
+def _check_overflowing_cast(arch: str, model: torch.nn.Module) -> None:
+    """Weights of 1e6 are finite in float32 and infinite in float16: loading them with ``dtype=float16``
+    must be refused in one line, never give NaN likelihoods."""
+    from ..weights import load_folder
+
+    with torch.no_grad():
+        for value in model.state_dict().values():
+            if value.is_floating_point():
+                value.fill_(1e6)
+    with tempfile.TemporaryDirectory() as tmp:
+        save_pretrained(model, Path(tmp))
+        try:
+            load_folder(Path(tmp), dtype=torch.float16)
+        except WeightsError as exc:
+            assert "\n" not in str(exc), f"{arch}: the refusal of an overflowing cast is not one line"
+            return
+    raise AssertionError(f"{arch}: weights of 1e6 loaded as float16 (infinite) without a word")
+
+
 def _refusal(arch: str, folder: Path, watch: _TensorWatch, claimed: int) -> str:
     from ..weights import load_folder
 
@@ -165,7 +184,7 @@ def check_hostile_folder(
 ) -> dict[str, Any]:
     """``load_folder`` of a folder whose config.json asks for a huge ``arch`` beside the tiny weights of a
     small one allocates nothing big, stays within ``budget_seconds`` and ends in one WeightsError line;
-    the same folder with its honest config loads.
+    the same folder with its honest config loads; its weights set to 1e6 are refused as float16.
 
     ``small`` builds the real (tiny) weights, ``huge`` is the config that claims them (default
     :func:`huge_config`). Every tensor torch makes off the meta device is watched, and Python's own
@@ -206,6 +225,7 @@ def check_hostile_folder(
             seconds = time.perf_counter() - start
             _, python_peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
+    _check_overflowing_cast(arch, small_model)
     assert "\n" not in message and message, f"{arch}: the refusal is not one line: {message!r}"
     assert watch.largest <= budget_bytes, f"{arch}: made a tensor of {watch.largest:,} bytes ({watch.largest_op})"
     assert python_peak <= budget_bytes, f"{arch}: Python allocated {python_peak:,} bytes at its peak"
