@@ -229,3 +229,29 @@ def test_a_broken_answer_is_not_reported_as_an_unreachable_hub(make, expected):
 
     error = _download_error(make(), "Hub repo 'a/b'", "a/b", "main", "model.safetensors", offline=False)
     assert expected in str(error) and "cannot reach" not in str(error)
+
+
+@pytest.mark.slow
+def test_a_silent_server_ends_a_large_push_within_the_timeout(fake_hub, monkeypatch, tmp_path, tiny_model):
+    """The deadline grew by the staged bytes' time at the minimum rate (126 s for 1.2 MB with
+    ZOO_HUB_TIMEOUT=3): a server that takes the commit and goes silent now ends it within ZOO_HUB_TIMEOUT."""
+    import subprocess
+    import sys
+    import time
+
+    folder = zoo.save_pretrained(tiny_model(36), tmp_path / "m")
+    (folder / "curves.png").write_bytes(bytes(400_000))  # 400 s at the minimum rate below
+    fake_hub.stall.add("commit")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "2")
+    monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "push", str(folder), "--repo", "alice/silent"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    seconds = time.monotonic() - start
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "within ZOO_HUB_TIMEOUT=2 s" in run.stderr.strip().splitlines()[-1]
+    assert seconds < 30, (seconds, run.stderr)  # the stall, one retry pause, two interpreter starts; was over 400 s

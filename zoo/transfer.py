@@ -247,6 +247,7 @@ class Budget:
         self.upload_bytes = upload_bytes  # a push: the deadline grows by the time these need at min_rate
         self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
         self.header_check = None  # set once config.json is in: checks the weights' header (SizeCap)
+        self.unanswered: set[tuple[str, str]] = set()  # a push's requests sent and not answered yet
         self.clock = clock  # seconds, monotonic: a test passes a clock of its own
         self.start = clock()
         self.received = 0  # body bytes of every response so far
@@ -284,13 +285,24 @@ class Budget:
     def on_request(self, request) -> None:
         """Refuse a request past the limits, else cap its timeouts to what remains."""
         self.check()
+        if self.upload_bytes:
+            key = (request.method, str(request.url))
+            if key in self.unanswered:  # huggingface_hub retrying a request that got no answer: bytes stopped
+                raise LimitExceeded(
+                    f"no answer from {endpoint()} to {request.method} {request.url.path} within ZOO_HUB_TIMEOUT="
+                    f"{self.limits.timeout:g} s, and none to its retry is awaited; the Hub may be down: retry later"
+                )
+            self.unanswered.add(key)
         remaining = max(self.remaining(), 0.001)
         timeout = dict(request.extensions.get("timeout") or {})
         for key in ("connect", "read", "write", "pool"):
             old = timeout.get(key)
             timeout[key] = remaining if old is None else min(old, remaining)
-        if not self.upload_bytes:  # a download's silent stream is seen within a window; a commit may think longer
+        if not self.upload_bytes:  # a download's silent stream is seen within a window
             timeout["read"] = min(timeout["read"], self.limits.rate_window)
+        else:  # a push whose bytes stop moving, either way, ends within ZOO_HUB_TIMEOUT, however large the folder
+            timeout["read"] = min(timeout["read"], self.limits.timeout)
+            timeout["write"] = min(timeout["write"], self.limits.timeout)
         request.extensions["timeout"] = timeout
 
     def on_response(self, response) -> None:
@@ -301,6 +313,7 @@ class Budget:
             for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
                 if header in response.headers:
                     del response.headers[header]
+        self.unanswered.discard((response.request.method, str(response.request.url)))
         path = response.request.url.path
         kind = "" if path.startswith("/api/") or not self.file else self.file  # a redirect keeps the file
         check = self.header_check if kind == WEIGHTS_FILE else None
