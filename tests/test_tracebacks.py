@@ -187,3 +187,19 @@ def test_an_empty_name_is_refused_not_the_current_folder(tmp_path, monkeypatch, 
     with pytest.raises(zoo.ArgumentError, match="empty model name"):
         zoo.load("")
     assert zoo.load(".").architecture == "independent"
+
+
+@pytest.mark.parametrize(
+    "card", ["---\nfoo: [\n---\nbody\n", "---\n- a\n- b\n---\nbody\n", "---\njust a string\n---\nbody\n"]
+)
+def test_a_card_with_broken_front_matter_is_one_line_or_rewritten(fake_hub, folder, card, capsys):
+    (folder / "README.md").write_text(card)
+    for argv in (["card", str(folder)], ["info", str(folder)]):
+        (folder / "README.md").write_text(card)
+        assert main(argv) in (0, 2)
+        assert "Traceback" not in capsys.readouterr().err
+    (folder / "README.md").write_text(card)
+    try:
+        zoo.push_to_hub(folder, "alice/yaml")
+    except zoo.ZooError as exc:
+        assert "\n" not in str(exc)

@@ -212,7 +212,21 @@ def read_card(folder) -> ModelCard:
     path = Path(folder) / CARD_FILE
     if not path.is_file():
         raise WeightsError(f"{path}: no model card (write one with `zoo card {folder}`)")
-    return ModelCard.load(path)
+    return _load_card(path)
+
+
+def _load_card(path: Path) -> ModelCard:
+    """huggingface_hub's parse of a card, its YAML faults as one line (a card may come from anyone)."""
+    import yaml
+
+    try:
+        return ModelCard.load(path)
+    except (ValueError, yaml.YAMLError) as exc:
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"{path}: its YAML front matter cannot be read as a mapping ({reason}); write the card again with "
+            "`zoo card`"
+        ) from None
 
 
 # -- the markdown body ---------------------------------------------------------
@@ -301,7 +315,7 @@ def retarget_card(folder, repo_id: str, license: str | None = None) -> None:
     """Point the card in ``folder`` at the Hub repo it is pushed to: its usage loads ``repo_id``, and
     ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
     path = Path(folder) / CARD_FILE
-    card = ModelCard.load(path)
+    card = _load_card(path)
     meta = read_config(folder)
     if license:
         card.data.license = license
