@@ -55,7 +55,7 @@ def test_a_recipe_cannot_break_out_of_its_code_block(folder):
         {"plugin": "x`) <script>alert(1)</script> (`"},
         {"base_model": "a`\n## Results\n| test | 1 | 0.00 |"},
         {"dataset_options": {"dynamic`<b>": "true\n## Results"}},
-        {"metrics": {"test\n## Results\n| x": {"nll_nats": 1.0, "extra": {"<img src=x>": "| fake |"}}}},
+        {"metrics": {"test\n## Results\n| fake |": {"nll_nats": 1.0, "extra": {"<img src=x>": 2.0}}}},
         {"license": "mit`\n\n## Results"},
     ],
 )
@@ -69,10 +69,18 @@ def test_card_fields_are_escaped_data(folder, fields):
 
 
 @pytest.mark.parametrize("field", ["nll_nats", "bits_per_dim", "n_images"])
-def test_a_metric_that_is_not_a_number_is_left_out_not_a_traceback(folder, field):
+def test_a_metric_that_is_not_a_number_is_one_line_not_a_traceback(folder, field):
     _edit_config(folder, metrics={"test": {"nll_nats": 1.5, "bits_per_dim": 0.1, "n_images": 10, field: "abc"}})
-    text = _card(folder)
-    assert "abc" not in text.split("## Results")[1].split("##")[0]
+    with pytest.raises(zoo.WeightsError, match=f"field metrics.test.{field} must be") as info:
+        write_model_card(folder, samples=False, completions=False)
+    assert "\n" not in str(info.value)
+
+
+def test_a_metric_key_is_shown_without_its_line_breaks(folder):
+    _edit_config(folder, metrics={"test\n\x1b[2J## x": {"nll_nats": "abc"}})
+    with pytest.raises(zoo.WeightsError) as info:
+        zoo.load(folder)
+    assert "\n" not in str(info.value) and "\x1b" not in str(info.value)
 
 
 def test_train_result_fields_of_the_wrong_type_are_left_out(folder):

@@ -25,6 +25,7 @@ from .errors import (
     validation_problems,
 )
 from .registry import get_registry
+from .text import printable
 
 __all__ = [
     "FORMAT_VERSION",
@@ -315,7 +316,8 @@ _METRIC_FIELDS = {  # what zoo eval --save writes per split; each checked where 
 def _check_metrics(metrics: dict, path: Path) -> None:
     """The ``metrics`` of a config, one object per split, with the types zoo writes: a downloaded
     ``"nll_nats": "abc"`` is refused here in one line, not met as a traceback in ``zoo info`` or a card."""
-    for split, result in metrics.items():
+    for raw, result in metrics.items():
+        split = printable(raw, 60)  # a key from anyone: shown without its line breaks or escapes
         if not isinstance(result, dict):
             raise WeightsError(f"{path}: field metrics.{split} must be an object, got {_short(result)}")
         for key, (kinds, what) in _METRIC_FIELDS.items():
@@ -324,7 +326,8 @@ def _check_metrics(metrics: dict, path: Path) -> None:
                 continue
             if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
                 raise WeightsError(f"{path}: field metrics.{split}.{key} must be {what}, got {_short(value)}")
-        for key, value in (result.get("extra") or {}).items():
+        for raw_key, value in (result.get("extra") or {}).items():
+            key = printable(raw_key, 60)
             if isinstance(value, bool) or not isinstance(value, _NUMBER):
                 raise WeightsError(f"{path}: field metrics.{split}.extra.{key} must be a number, got {_short(value)}")
 
