@@ -369,9 +369,13 @@ def wait_all(jobs: list[Job], limit: int | None = None, queue: list | None = Non
 
 def run(args) -> dict:
     out = Path(args.out).resolve()
-    if out.exists() and any(out.iterdir()):
-        raise SystemExit(f"gpu_run: {out} is not empty; give a new --out (run folders are never overwritten)")
-    (out / "logs").mkdir(parents=True)
+    try:
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            what = "is not empty" if out.is_dir() else "is a file"
+            raise SystemExit(f"gpu_run: {out} {what}; give a new --out (run folders are never overwritten)")
+        (out / "logs").mkdir(parents=True)
+    except OSError as exc:  # a read-only parent, a name too long, a file on the way
+        raise SystemExit(f"gpu_run: --out {out}: cannot make the folder ({exc.strerror or exc})") from None
     t0 = time.monotonic()
     deadline = t0 + 60 * args.minutes
     env = dict(os.environ)
@@ -526,6 +530,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(
             f"gpu_run: no recipe {', '.join(sorted(unknown))}; recipes: {', '.join(r.name for r in RECIPES)}"
         )
+    if args.jobs is not None and args.jobs < 1:
+        raise SystemExit(f"gpu_run: --jobs must be at least 1, got {args.jobs} (nothing would ever start)")
+    if not 0 < args.minutes <= 24 * 60:
+        raise SystemExit(f"gpu_run: --minutes must be more than 0 and at most a day, got {args.minutes}")
     if args.dry_run and args.jobs is None:
         args.jobs = 2  # the CPU's cores
     summary = run(args)

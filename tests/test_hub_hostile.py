@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import zoo
 from zoo.testing.hub import FakeHub
@@ -191,3 +192,66 @@ def test_the_printed_entry_is_hashed_from_what_was_uploaded(fake_hub, tmp_path, 
     assert entry.sha256 == hashlib.sha256(uploaded["model.safetensors"]).hexdigest()
     assert entry.config_sha256 == hashlib.sha256(uploaded["config.json"]).hexdigest()
     assert entry.sha256 != file_sha256(folder / "model.safetensors")  # the folder now holds other weights
+
+
+def test_an_unexpected_tensor_is_refused_from_the_header_before_the_body(fake_hub, tmp_path, tiny_model):
+    """A header that announces an extra 16 MiB tensor beside a tiny config: refused once the header's bytes
+    are in (it used to be downloaded whole, and kept, before "unexpected tensor(s)")."""
+    from safetensors.torch import save_file
+
+    model = tiny_model(34)
+    zoo.push_to_hub(model, "alice/extra")
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+    tensors["smuggled"] = torch.zeros(4 << 20)
+    save_file(tensors, tmp_path / "w.safetensors")
+    fake_hub.commit("alice/extra", {"model.safetensors": (tmp_path / "w.safetensors").read_bytes()})
+    with pytest.raises(zoo.HubError, match=r"unexpected tensor\(s\) 'smuggled'.*refused from its header") as info:
+        zoo.load("alice/extra")
+    assert "\n" not in str(info.value)
+    blobs = list((tmp_path / "hf_home").rglob("*"))
+    assert all(p.stat().st_size < 1 << 20 for p in blobs if p.is_file())  # nothing near the body was kept
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda: __import__("httpx2").ReadError("Connection reset by peer"), "broke while model.safetensors was sent"),
+        (
+            lambda: __import__("huggingface_hub").errors.FileMetadataError("no commit hash"),
+            "without the Hub's file headers",
+        ),
+        (lambda: OSError("Consistency check failed: file should be of size 10 but has size 4"), "another size"),
+    ],
+)
+def test_a_broken_answer_is_not_reported_as_an_unreachable_hub(make, expected):
+    """A size lie, a reset mid-body, a missing commit header: the Hub was reached, and the line says what broke."""
+    from zoo.hub import _download_error
+
+    error = _download_error(make(), "Hub repo 'a/b'", "a/b", "main", "model.safetensors", offline=False)
+    assert expected in str(error) and "cannot reach" not in str(error)
+
+
+@pytest.mark.slow
+def test_a_silent_server_ends_a_large_push_within_the_timeout(fake_hub, monkeypatch, tmp_path, tiny_model):
+    """The deadline grew by the staged bytes' time at the minimum rate (126 s for 1.2 MB with
+    ZOO_HUB_TIMEOUT=3): a server that takes the commit and goes silent now ends it within ZOO_HUB_TIMEOUT."""
+    import subprocess
+    import sys
+    import time
+
+    folder = zoo.save_pretrained(tiny_model(36), tmp_path / "m")
+    (folder / "curves.png").write_bytes(bytes(400_000))  # 400 s at the minimum rate below
+    fake_hub.stall.add("commit")
+    monkeypatch.setenv("ZOO_HUB_TIMEOUT", "2")
+    monkeypatch.setenv("ZOO_HUB_MIN_RATE", "1000")
+    start = time.monotonic()
+    run = subprocess.run(
+        [sys.executable, "-m", "zoo.cli", "push", str(folder), "--repo", "alice/silent"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    seconds = time.monotonic() - start
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert "within ZOO_HUB_TIMEOUT=2 s" in run.stderr.strip().splitlines()[-1]
+    assert seconds < 30, (seconds, run.stderr)  # the stall, one retry pause, two interpreter starts; was over 400 s

@@ -243,3 +243,51 @@ def test_check_fused_path_catches_a_switch_that_does_nothing_and_one_that_change
 
     with pytest.raises(AssertionError):
         check_fused_path(model, x, drifting, grads=False)
+
+
+class LoopyConfig(zoo.ModelConfig):
+    count: int = Field(1, ge=1)  # no upper bound: the bug the kit must find
+
+
+def test_huge_config_raises_unbounded_fields_too():
+    from zoo.testing import huge_config
+
+    name = zoo.register_plugin(_loopy_plugin(), "loopy-test-plugin")
+    try:
+        assert huge_config("loopy-test", {"height": 2, "width": 2, "levels": 2})["count"] == 10**9
+    finally:
+        zoo.unregister_plugin(name)
+
+
+def _loopy_plugin():
+    class Loopy(zoo.AutoregressiveModel):
+        """Draws a small tensor per ``count`` in its constructor, as MADE drew its masks' degrees."""
+
+        architecture = "loopy-test"
+        config_class = LoopyConfig
+
+        def __init__(self, config):
+            super().__init__(config)
+            self.table = nn.Parameter(torch.zeros(config.levels))
+            self.drawn = [torch.randint(0, 2, (4,), device="cpu") for _ in range(config.count)]
+
+        def logits(self, x):
+            return self.table[None, :, None, None, None].expand(x.shape[0], -1, *self.config.shape)
+
+    class Plugin:
+        @zoo.hookimpl
+        def zoo_register_models(self, register):
+            register(Loopy)
+
+    return Plugin()
+
+
+def test_hostile_folder_check_catches_a_constructor_that_loops_over_an_unbounded_field():
+    from zoo.testing import check_hostile_folder
+
+    name = zoo.register_plugin(_loopy_plugin(), "loopy-test-plugin")
+    try:
+        with pytest.raises(AssertionError, match="meta device took more than"):
+            check_hostile_folder("loopy-test", {"height": 2, "width": 2, "levels": 2}, budget_seconds=0.5)
+    finally:
+        zoo.unregister_plugin(name)

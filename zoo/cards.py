@@ -21,6 +21,7 @@ from .errors import WeightsError, ZooError
 from .figures import completion_figure, sample_figure, write_history
 from .folders import COMPLETIONS_FILE, CURVES_FILE, RECIPE_INTRO, SAMPLES_FILE, RunFolder
 from .registry import get_registry
+from .text import md_cell, md_code, md_fence, md_text
 from .weights import (
     CARD_FILE,
     WEIGHTS_FILE,
@@ -97,7 +98,7 @@ def card_data(folder, name: str | None = None, license: str | None = None) -> Mo
             ("bits_per_dim", f"bits/dim{upper}", "bits_per_dim"),
             ("nll", f"NLL{upper} (nats/image)", "nll_nats"),
         ):
-            if m.get(key) is None:
+            if _number(m.get(key)) is None:  # a missing or hostile value ("abc") is left out of the index
                 continue
             results.append(
                 EvalResult(
@@ -156,6 +157,7 @@ def write_model_card(
     """
 
     run = RunFolder(folder)
+    run.refuse_links(run.RESULT_FILES)  # the card reads and writes only the folder's own files
     folder = run.path
     meta = read_config(folder)
     name = name or folder.resolve().name
@@ -171,6 +173,9 @@ def write_model_card(
             images = model.sample(n_samples, generator=torch.Generator().manual_seed(seed), **extra)
         sample_figure(images, model.config.levels, run.samples, name=name, seed=seed, labels=labels)
     result = run.read_json(run.result_file)
+    history = result.get("history")
+    if not (isinstance(history, list) and all(isinstance(r, dict) for r in history)):
+        result.pop("history", None)  # a damaged record only adds to a card: its curve is left out
     if result.get("history") and not run.curves.is_file():
         write_history(folder, result["history"], model=model)
     if completions and callable(getattr(model, "complete", None)) and meta.get("dataset"):
@@ -217,7 +222,21 @@ def read_card(folder) -> ModelCard:
     path = Path(folder) / CARD_FILE
     if not path.is_file():
         raise WeightsError(f"{path}: no model card (write one with `zoo card {folder}`)")
-    return ModelCard.load(path)
+    return _load_card(path)
+
+
+def _load_card(path: Path) -> ModelCard:
+    """huggingface_hub's parse of a card, its YAML faults as one line (a card may come from anyone)."""
+    import yaml
+
+    try:
+        return ModelCard.load(path)
+    except (ValueError, yaml.YAMLError) as exc:
+        reason = str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"{path}: its YAML front matter cannot be read as a mapping ({reason}); write the card again with "
+            "`zoo card`"
+        ) from None
 
 
 # -- the markdown body ---------------------------------------------------------
@@ -239,9 +258,16 @@ def _estimator_in(meta: dict[str, Any], metrics: dict[str, Any]) -> str | None:
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
+    """A value of config.json as the plain text of a card (escaped: see :mod:`zoo.text`)."""
     if isinstance(value, float):
         return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
-    return "" if value is None else str(value)
+    return "" if value is None else md_cell(value)
+
+
+def _number(value: Any) -> float | None:
+    """``value`` when it is a finite number (not a bool): a field of a downloaded file may be anything."""
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return value if ok else None
 
 
 def _dataset_note(dataset: str | None) -> str:
@@ -250,14 +276,14 @@ def _dataset_note(dataset: str | None) -> str:
 
     spec = get_registry().datasets.get(dataset)
     desc = f" ({spec.description})" if spec is not None and spec.description else ""
-    return f"trained and evaluated on `{dataset}`{desc} only"
+    return f"trained and evaluated on {md_code(dataset)}{md_text(desc)} only"
 
 
 def install_command(meta: dict[str, Any]) -> str:
     """The ``pip install`` line that provides the model's architecture (its plugin pulls in the core)."""
-    from ._version import DISTRIBUTION
+    from ._version import DISTRIBUTION, install_name
 
-    dist = meta.get("plugin_distribution")
+    dist = install_name(meta.get("plugin_distribution") or "", "-") if meta.get("plugin_distribution") else None
     if not dist:
         record = get_registry().plugins.get(meta.get("plugin") or "")
         dist = record.distribution if record is not None and record.source != "run time" else None
@@ -294,7 +320,7 @@ def _license_note(meta: dict[str, Any]) -> str:
             "check the data's terms before reuse, or publish with `--license`."
         )
     source = " (the licence of the training data)" if spec is not None and spec.license == license else ""
-    return f"The weights are published under `{license}`{source}."
+    return f"The weights are published under {md_code(license)}{source}."
 
 
 def retarget_card(folder, repo_id: str, license: str | None = None, revision: str | None = None) -> None:
@@ -302,7 +328,7 @@ def retarget_card(folder, repo_id: str, license: str | None = None, revision: st
     model-index), its usage loads ``repo_id`` at ``revision``, it shows only the figures the folder holds,
     and ``license`` (when given) replaces the declared licence. Only the staged upload is edited."""
     path = Path(folder) / CARD_FILE
-    card = ModelCard.load(path)
+    card = _load_card(path)
     meta = read_config(folder)
     if license:
         card.data.license = license
@@ -390,46 +416,46 @@ def _body(
     else:
         kind = "a model whose `log_prob` is the exact log-likelihood"
     about = description or (type(model).__doc__ or "").strip().split("\n")[0]
+    plugin = f" (plugin {md_code(meta['plugin'])})" if meta.get("plugin") else ""
     lines = [
-        f"# {name}",
+        f"# {md_text(name)}",
         "",
-        f"`{name}` is a `{arch}` generative image model for the `zoo` model zoo"
-        f"{' (plugin `' + meta['plugin'] + '`)' if meta.get('plugin') else ''}. {about}".rstrip(),
+        f"{md_code(name)} is a {md_code(arch)} generative image model for the `zoo` model zoo{plugin}. "
+        f"{md_text(about)}".rstrip(),
         "",
         f"It models {cfg.channels}x{cfg.height}x{cfg.width} images with {cfg.levels} intensity levels "
         f"per channel and has {n_params:,} parameters; it is {kind}.",
         "",
         "| config | value |",
         "|---|---|",
-        *(f"| `{k}` | {_fmt(v)} |" for k, v in meta["config"].items()),
+        *(f"| {md_code(k, cell=True)} | {_fmt(v)} |" for k, v in meta["config"].items()),
         "",
         "## Training",
         "",
     ]
     options = meta.get("dataset_options") or {}
-    if options:
-        lines += [f"Dataset options: {', '.join(f'`{k}={_fmt(v)}`' for k, v in options.items())}.", ""]
+    if options and isinstance(options, dict):
+        shown = ", ".join(md_code(f"{k}={v}") for k, v in options.items())
+        lines += [f"Dataset options: {shown}.", ""]
     if meta.get("base_model"):
-        lines += [f"Fine-tuned from `{meta['base_model']}`.", ""]
+        lines += [f"Fine-tuned from {md_code(meta['base_model'])}.", ""]
     if recipe:
-        lines += [RECIPE_INTRO, "", "```bash", recipe, "```", ""]
+        body, fence = md_fence(recipe)  # a recipe is shown as it is, inside its block: nothing breaks out
+        lines += [RECIPE_INTRO, "", f"{fence}bash", body, fence, ""]
     else:
         lines += ["The training command was not recorded.", ""]
-    if run.get("seconds") is not None:
-        best = (
-            f"; the weights are those of epoch {run['best_epoch']}, the best on validation"
-            if run.get("best_epoch")
-            else ""
-        )
-        epochs = run.get("epochs")
+    hardware = md_text(run["hardware"]) if run.get("hardware") else None
+    seconds, epochs, steps, best_epoch = (_number(run.get(k)) for k in ("seconds", "epochs", "steps", "best_epoch"))
+    if seconds is not None:
+        best = f"; the weights are those of epoch {best_epoch}, the best on validation" if best_epoch else ""
         lines += [
-            f"Trained for {epochs} epoch{'' if epochs == 1 else 's'} ({run.get('steps')} steps) in "
-            f"{run['seconds']:.0f} s "
-            f"on {run.get('hardware') or 'hardware not recorded'}{best}.",
+            f"Trained for {_fmt(epochs)} epoch{'' if epochs == 1 else 's'} ({_fmt(steps)} steps) in "
+            f"{seconds:.0f} s "
+            f"on {hardware or 'hardware not recorded'}{best}.",
             "",
         ]
-    elif run.get("hardware"):
-        lines += [f"Trained on {run['hardware']}.", ""]
+    elif hardware:
+        lines += [f"Trained on {hardware}.", ""]
     if has_curves:
         lines += [
             f"![training curve]({CURVES_FILE})",
@@ -449,12 +475,14 @@ def _body(
             "|---|---|---|---|---|",
         ]
         for split, m in metrics.items():
-            extra = ", ".join(f"{k}={_fmt(v)}" for k, v in (m.get("extra") or {}).items())
+            extras = m.get("extra") if isinstance(m.get("extra"), dict) else {}
+            extra = ", ".join(f"{md_cell(k)}={_fmt(v)}" for k, v in extras.items())
             bound = stored_estimator(m, type(model), model.config)
-            nll = format_nll(m.get("nll_nats"), bound, 3) if m.get("nll_nats") is not None else ""
+            nats, bits = _number(m.get("nll_nats")), _number(m.get("bits_per_dim"))
+            nll = format_nll(nats, bound, 3) if nats is not None else ""
             lines.append(
-                f"| {split} | {_fmt(m.get('n_images'))} | {nll} "
-                f"| {'<= ' if bound else ''}{_fmt(m.get('bits_per_dim'))} | {extra} |"
+                f"| {md_cell(split)} | {_fmt(_number(m.get('n_images')))} | {md_cell(nll)} "
+                f"| {'<= ' if bound and bits is not None else ''}{_fmt(bits)} | {extra} |"
             )
         lines.append("")
     else:

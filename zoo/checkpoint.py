@@ -70,6 +70,7 @@ class RunState:
     saves: int = 0
     loss_sum: float = 0.0  # this process's training loss in the current epoch (nats x images)
     loss_count: float = 0.0
+    first_loss: float | None = None  # this process's first training loss: a thousandfold of it is divergence
     history: list[dict[str, float]] = field(default_factory=list)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import builtins
 import fnmatch
 import gc
 import json
@@ -28,12 +29,13 @@ from .figures import completion_figure, image_format, sample_figure
 from .folders import COMPLETIONS_FILE, SAMPLES_FILE, RunFolder
 from .loading import model_folder
 from .plugins import SLOW_IMPORT_SECONDS
-from .recipes import parse_settings
+from .recipes import check_command_length, parse_settings
 from .registry import get_registry
 from .reproduction import reproduce
 from .sampling import MAX_SAMPLES, sample_in_batches, step_work
 from .sources import hub_repo_of, is_hub_repo
 from .specs import PretrainedEntry
+from .text import clean
 from .threads import pick_threads, use_threads
 from .training import TrainConfig
 from .weights import read_config
@@ -81,7 +83,11 @@ def cmd_list(args) -> None:
     if args.pretrained:
         rows = []
         for n in names:
-            info = zoo.model_info(n)
+            try:
+                info = zoo.model_info(n)
+            except ZooError as exc:  # one damaged entry is shown as such; it does not hide the others
+                rows.append([n, "error", str(exc)[:120], "-", "-"])
+                continue
             options = ", ".join(f"{k}={v}" for k, v in info["dataset_options"].items())
             test = (info["metrics"] or {}).get("test") or {}
             nll, bpd = test.get("nll_nats"), test.get("bits_per_dim")
@@ -727,6 +733,13 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def print(*values: Any, **options: Any) -> None:  # noqa: A001 - every print of this module goes through it
+    """``print`` with control characters shown as ``?`` (:func:`zoo.text.clean`): what the command line
+    writes includes downloaded strings (config fields, card text, plugin names), and none may drive the
+    terminal."""
+    builtins.print(*(clean(value) for value in values), **options)
+
+
 #: the command line's counts and sizes, checked before any verb runs: (argument, minimum, maximum)
 COUNTS = {
     "n": ("--n", 1, MAX_SAMPLES),
@@ -754,6 +767,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = shlex.join(["zoo", *(sys.argv[1:] if argv is None else argv)])  # a run's provenance
     try:
+        check_command_length(args.command_line)
         check_arguments(args)
         args.func(args)
     except ZooError as exc:  # zoo's own errors are one line; anything else is a bug and shows its traceback

@@ -17,10 +17,11 @@ class ModelConfig(BaseModel):
     """The image a model is built for; architectures subclass this and add their own fields.
 
     Unknown fields are rejected, so a typo in ``--set`` or in a config.json is an error,
-    never a silently ignored setting.
+    never a silently ignored setting. Values are strict: an integer field takes an integer, not
+    ``"4"`` or ``true`` (a pixelsnail with ``height: true`` loaded as one row), and a list a list.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
     #: fields that count feature maps split into one group per colour (see :mod:`zoo.layers`)
     colour_grouped: ClassVar[tuple[str, ...]] = ()

@@ -27,6 +27,7 @@ from .errors import DatasetError
 from .options import coerce_options, recorded
 from .registry import get_registry
 from .specs import SPLITS
+from .weights import short_path
 
 __all__ = [
     "SPLITS",
@@ -307,6 +308,13 @@ def download(name: str, root: str | Path | None = None, force: bool = False) -> 
             f"no download for dataset {name!r} ({spec.description or 'its plugin gives none'}); downloadable: {known}"
         )
     folder = (Path(root).expanduser() if root else data_dir()) / name
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # --root or ZOO_DATA naming a file, a read-only folder, a name too long
+        where = "--root" if root else "ZOO_DATA"
+        raise DatasetError(
+            f"{short_path(folder)}: cannot make the data folder ({exc.strerror or exc}); {where} must name a "
+            "folder zoo may write to"
+        ) from None
     spec.download(folder, force)
     return folder

@@ -22,7 +22,15 @@ from .errors import ConfigError, DatasetError, WeightsError
 from .interfaces import Evaluator, Model
 from .weights import CONFIG_FILE, atomic_write_json, read_config
 
-__all__ = ["bits_per_dim", "EvalResult", "DefaultEvaluator", "importance_k", "record_metrics", "check_compatible"]
+__all__ = [
+    "bits_per_dim",
+    "EvalResult",
+    "DefaultEvaluator",
+    "importance_k",
+    "check_bound_work",
+    "record_metrics",
+    "check_compatible",
+]
 
 
 def bits_per_dim(nll_nats, dims: int):
@@ -65,6 +73,20 @@ def label_kwargs(model: Model, data: ImageSet, index, device) -> dict[str, Any]:
     return {"labels": data.labels[index].to(device)} if model.conditional else {}
 
 
+MAX_K = 1_000_000  # samples of an importance-weighted bound: the configs' eval_samples bound
+MAX_BOUND_WORK = 10**12  # k x images x values of a bound: k=5000 on MNIST's test split is 3.9e10
+
+
+def check_bound_work(k: int | None, images: int, dims: int) -> None:
+    """Refuse a bound whose work (``k`` draws per image, each over ``dims`` values) would run for days:
+    ``zoo eval --k 1000000000`` ran on with its memory growing."""
+    if k is not None and k * images * dims > MAX_BOUND_WORK:
+        raise ConfigError(
+            f"k={k} on {images:,} images of {dims:,} values is {k * images * dims:.2g} sample-values, more than "
+            f"{MAX_BOUND_WORK:.0e}; lower k or evaluate fewer images (--limit)"
+        )
+
+
 def importance_k(model: Model, k: int | None = None) -> int | None:
     """The k of ``model``'s importance-sampled bound: ``k``, else its default; None for an exact likelihood.
 
@@ -83,6 +105,8 @@ def importance_k(model: Model, k: int | None = None) -> int | None:
     if k is not None:
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"k must be a positive integer (samples of the bound), got {k!r}")
+        if k > MAX_K:
+            raise ConfigError(f"k={k} is more than {MAX_K:,} samples of the bound (the IWAE paper's largest is 5000)")
         return k
     return param.default if isinstance(param.default, int) else getattr(model.config, "eval_samples", None)
 
@@ -113,6 +137,7 @@ class DefaultEvaluator(Evaluator):
         if kwargs:
             raise TypeError(f"DefaultEvaluator.evaluate() got unknown option(s) {', '.join(sorted(kwargs))}")
         check_compatible(model, data)
+        check_bound_work(used_k, len(data), model.config.dims)
         if len(data) == 0:
             raise DatasetError(f"{data.name}/{data.split} has no images to evaluate")
         device = model.device

@@ -31,7 +31,6 @@ from .weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     atomic_write_json,
-    parse_json,
     read_config,
     read_json,
     short_path,
@@ -122,12 +121,34 @@ class ModelFolder:
     def holds_model(self) -> bool:
         return self.config.is_file() and self.weights.is_file()
 
+    def refuse_links(self, names) -> None:
+        """Refuse, in one line naming it, a symbolic link among ``names`` (paths inside the folder): zoo
+        reads, writes and removes only the folder's own files, so a ``checkpoints`` link to another run or
+        a ``README.md`` link to a secret is never followed."""
+        for name in names:
+            path = self.path / name
+            if path.is_symlink():
+                raise ZooError(
+                    f"{short_path(path)} is a symbolic link; zoo reads, writes and removes only the folder's own "
+                    "files: replace the link by the file, or use a new folder"
+                )
+
     def read_json(self, path: Path) -> dict[str, Any]:
         """A JSON object zoo wrote beside the model (train_result.json, train_config.json), or ``{}``:
-        for what only adds to a card, so a missing or damaged file leaves that part out."""
+        for what only adds to a card, so a missing or damaged file leaves that part out. A file larger
+        than :data:`MAX_SPEC_BYTES` is refused in one line, unread (:func:`zoo.weights.read_json`): a
+        1 GB train_result.json took 2.4 GB to leave out."""
         try:
-            value = parse_json(path.read_bytes(), path) if path.is_file() else {}
-        except (OSError, WeightsError):
+            size = path.stat().st_size if path.is_file() else None
+        except OSError:
+            return {}
+        if size is None:
+            return {}
+        if size > MAX_SPEC_BYTES:
+            raise WeightsError(f"{short_path(path)}: larger than {MAX_SPEC_BYTES} bytes; not a zoo run record")
+        try:
+            value = read_json(path, MAX_SPEC_BYTES, "a zoo run record")
+        except WeightsError:
             return {}
         return value if isinstance(value, dict) else {}
 
@@ -157,7 +178,8 @@ class ModelFolder:
         start = next((k for k, line in enumerate(block) if line.startswith("```")), None)
         if start is None:
             return None
-        end = next((k for k in range(start + 1, len(block)) if block[k].startswith("```")), len(block))
+        fence = block[start][: len(block[start]) - len(block[start].lstrip("`"))]  # the card's, or a longer one
+        end = next((k for k in range(start + 1, len(block)) if block[k].strip() == fence), len(block))
         return "\n".join(block[start + 1 : end]).strip() or None
 
 
@@ -283,6 +305,7 @@ class RunFolder(ModelFolder):
             self.check_start(resume=resume, overwrite=overwrite)
             yield self
             return
+        self._refuse_links()
         fd = self._lock() if fcntl is not None else None
         claimed = undo = False
         try:
@@ -347,6 +370,13 @@ class RunFolder(ModelFolder):
                 return fd
             os.close(fd)
 
+    def _refuse_links(self) -> None:
+        """A run writes, and ``--overwrite`` deletes, only inside its folder (see :meth:`refuse_links`)."""
+        owned = [CHECKPOINT_DIR, EVENTS_DIR, *self.RESULT_FILES]
+        if self.checkpoints.is_dir() and not self.checkpoints.is_symlink():
+            owned += [f"{CHECKPOINT_DIR}/{LATEST}", f"{CHECKPOINT_DIR}/{BEST}"]
+        self.refuse_links(owned)
+
     def _unlock(self, fd: int) -> None:
         """Remove the lock file while still holding the lock (see :meth:`_lock`), then release it."""
         with contextlib.suppress(OSError):
@@ -357,6 +387,9 @@ class RunFolder(ModelFolder):
         out = self.path
         entries = sorted(p.name for p in out.iterdir() if p.name != LOCK_FILE)
         if not entries:
+            return
+        if not overwrite and self._killed_start(entries):
+            self._clear()  # a run killed before its first checkpoint: nothing to resume, nothing of the user's
             return
         if not overwrite:
             where = short_path(out)
@@ -376,6 +409,24 @@ class RunFolder(ModelFolder):
                 "use a new folder, or --overwrite to write into it"
             )
         self._clear()
+
+    def _killed_start(self, entries: list[str]) -> bool:
+        """Whether the folder holds only what a start writes before its first checkpoint commits (the run
+        settings, an uncommitted checkpoint, event files): a SIGKILL there left a folder that a rerun refused
+        as not empty and ``--resume`` as empty."""
+        start = {RUN_SPEC_FILE, CHECKPOINT_DIR, EVENTS_DIR}
+        if self.has_checkpoint() or not entries or RUN_SPEC_FILE not in entries:
+            return False
+        if any(
+            name not in start and not any(fnmatch.fnmatchcase(name, p) for p in self.TEMP_FILES) for name in entries
+        ):
+            return False
+        for folder, patterns in ((self.checkpoints, self.CHECKPOINT_FILES), (self.events, (EVENT_PATTERN,))):
+            if folder.is_dir() and any(
+                not any(fnmatch.fnmatchcase(p.name, q) for q in patterns) for p in folder.iterdir()
+            ):
+                return False  # something zoo did not write
+        return True
 
     def _clear(self) -> None:
         """Remove what zoo writes in a model or run folder (and nothing else), the commit point first."""

@@ -39,6 +39,7 @@ from .weights import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     file_sha256,
+    header_checker,
 )
 
 __all__ = [
@@ -162,6 +163,8 @@ def _fetch_files(
                 raise limit from None
             raise _download_error(exc, what, repo_id, revision, filename, offline) from None
         folder = Path(path).parent
+        if budget is not None and filename == CONFIG_FILE:
+            budget.header_check = header_checker(folder)  # the weights are refused from their header's bytes
     return folder
 
 
@@ -234,16 +237,34 @@ def _download_error(exc, what, repo_id, revision, filename, offline) -> HubError
                 f"or {OFFLINE_HINT}"
             )
         cause = exc.__cause__
-        if cause is None or isinstance(cause, (httpx2.TransportError, OSError)):
+        if cause is None or isinstance(cause, (httpx2.ConnectError, httpx2.ConnectTimeout)):
             reason = "cannot reach the Hub at " + endpoint()
+        elif isinstance(cause, (httpx2.TransportError, OSError)):
+            reason = _broken_answer(cause, filename)
         else:
             reason = f"the Hub answered with an error ({first_line(cause)})"
         return HubError(f"{what}: {reason} and there is no cached copy; {OFFLINE_HINT}, or retry with network access")
     if isinstance(exc, HfHubHTTPError):
         return HubError(f"{what}: the Hub answered with an error ({first_line(exc)})")
-    if isinstance(exc, (httpx2.TransportError, OSError)):
+    if isinstance(exc, (httpx2.ConnectError, httpx2.ConnectTimeout)):
         return HubError(f"{what}: cannot reach the Hub at {endpoint()} ({first_line(exc)}); {OFFLINE_HINT}")
+    if isinstance(exc, (httpx2.TransportError, OSError)):
+        return HubError(f"{what}: {_broken_answer(exc, filename)}; retry, or {OFFLINE_HINT}")
     return HubError(f"{what}: download of {filename} failed ({type(exc).__name__}: {first_line(exc)})")
+
+
+def _broken_answer(exc: BaseException, filename: str) -> str:
+    """What went wrong once the Hub was reached: a connection that broke mid-answer, or an answer that is
+    not what the Hub sends (a size that lies, no commit header). Neither is "cannot reach the Hub"."""
+    from huggingface_hub.errors import FileMetadataError
+
+    if isinstance(exc, httpx2.TransportError):
+        return f"the connection to {endpoint()} broke while {filename} was sent ({first_line(exc)})"
+    if isinstance(exc, FileMetadataError):
+        return f"the server at {endpoint()} answered for {filename} without the Hub's file headers ({first_line(exc)})"
+    if "Consistency check failed" in str(exc):
+        return f"the server at {endpoint()} sent {filename} of another size than it announced"
+    return f"the download of {filename} from {endpoint()} failed ({first_line(exc)})"
 
 
 _LOCAL_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}

@@ -170,6 +170,12 @@ def check_declared(dataset: str, declared: Sequence[DatasetOption]) -> tuple[Dat
             why = "is declared twice" if o.name in seen else "is a parameter of load_dataset/evaluate"
             raise TypeError(f"dataset {dataset!r}: option name {o.name!r} {why}; pick another name")
         seen.add(o.name)
+        try:  # `zoo list --datasets` shows every default: one that cannot be shown breaks no other dataset
+            str(o.default)
+        except Exception as exc:  # noqa: BLE001 - whatever the plugin's object raises
+            raise TypeError(
+                f"dataset {dataset!r}: the default of option {o.name!r} cannot be shown ({type(exc).__name__})"
+            ) from None
     return tuple(declared)
 
 

@@ -6,6 +6,12 @@ misspelt name), or raises in a hook is recorded with its error and skipped; the 
 Order, which decides who keeps a contested name: the built-in plugin first, then the entry-point
 plugins sorted by distribution name (then entry-point name), then run-time plugins in the order
 they were added. The order does not depend on ``sys.path`` or on the order of installation.
+
+Code never runs from the current folder: Python puts it on ``sys.path`` (``''`` for ``python -c``, the
+folder itself for ``python -m``), so a downloaded model folder holding ``x.dist-info/entry_points.txt``
+and ``mod.py`` would otherwise run ``mod.py`` on ``cd F; python -c "import zoo; zoo.load('.')"``.
+Distributions found in the current folder, or in a model folder named to :func:`distrust_folder` before
+the registry is built (a folder being loaded), are skipped with one warning naming them.
 """
 
 from __future__ import annotations
@@ -14,10 +20,14 @@ import contextlib
 import gc
 import importlib
 import importlib.metadata
+import os
+import site
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pluggy
@@ -28,8 +38,10 @@ from ._version import DISTRIBUTION, __version__
 
 __all__ = [
     "PluginRecord",
+    "UntrustedPluginWarning",
     "build_plugin_manager",
     "call_each",
+    "distrust_folder",
     "paused_gc",
     "ENTRY_POINT_GROUP",
     "SLOW_IMPORT_SECONDS",
@@ -77,18 +89,76 @@ class PluginRecord:
         return not self.errors
 
 
+class UntrustedPluginWarning(UserWarning):
+    """A plugin distribution found in the current folder or a model folder was not loaded."""
+
+
+_distrusted: list[Path] = []  # model folders being loaded: a plugin found there is never imported
+
+
+def distrust_folder(folder: str | Path) -> None:
+    """Never load a plugin distribution found in ``folder`` (a model folder about to be loaded)."""
+    try:
+        resolved = Path(folder).resolve()
+    except (OSError, RuntimeError):
+        return
+    if resolved not in _distrusted:
+        _distrusted.append(resolved)
+
+
+def _untrusted_places() -> set[Path]:
+    """The current folder and the distrusted model folders, less the interpreter's own site folders
+    (a shell that happens to stand in site-packages keeps its installed plugins)."""
+    places = set(_distrusted)
+    try:
+        places.add(Path(os.getcwd()).resolve())
+    except OSError:  # the current folder was removed: nothing is found through it either
+        pass
+    sites = [*site.getsitepackages(), site.getusersitepackages()] if hasattr(site, "getsitepackages") else []
+    return places - {Path(p).resolve() for p in sites}
+
+
+def _location(ep: importlib.metadata.EntryPoint) -> Path | None:
+    """The folder that holds ``ep``'s distribution (the parent of its ``.dist-info``)."""
+    if ep.dist is None:
+        return None
+    try:
+        return Path(str(ep.dist.locate_file(""))).resolve()
+    except (OSError, RuntimeError, NotImplementedError):
+        return None
+
+
 def _one_line(exc: BaseException) -> str:
     lines = "".join(traceback.format_exception_only(type(exc), exc)).strip().splitlines()
     return lines[-1] if lines else type(exc).__name__
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
-    """The ``zoo`` entry points, one per name, sorted by distribution name then entry-point name."""
+    """The ``zoo`` entry points, one per name, sorted by distribution name then entry-point name;
+    those of a distribution in an untrusted place (see the module's docstring) left out, with a warning."""
     unique: dict[str, importlib.metadata.EntryPoint] = {}
+    untrusted = _untrusted_places()
+    skipped: dict[str, Path] = {}
     for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        where = _location(ep)
+        if where is not None and where in untrusted:
+            skipped.setdefault(_dist_name(ep) or ep.name, where)
+            continue
         unique.setdefault(ep.name, ep)  # the same distribution visible twice on sys.path: the first copy
+    if skipped:
+        names = ", ".join(f"{name!r} in {where}" for name, where in sorted(skipped.items()))
+        warnings.warn(
+            f"zoo did not load plugin distribution(s) {names}: plugins found in the current folder or in a "
+            "model folder are never run; install a plugin (pip install) to use it",
+            UntrustedPluginWarning,
+            stacklevel=2,
+        )
     dist = lambda ep: (ep.dist.metadata["Name"] or "").lower() if ep.dist is not None else ""  # noqa: E731
     return sorted(unique.values(), key=lambda ep: (dist(ep), ep.name))
+
+
+def _dist_name(ep: importlib.metadata.EntryPoint) -> str:
+    return (ep.dist.metadata["Name"] or "") if ep.dist is not None else ""
 
 
 def build_plugin_manager(runtime: list[tuple[Any, str]]) -> tuple[pluggy.PluginManager, dict[str, PluginRecord]]:

@@ -22,7 +22,7 @@ from .arguments import revision as check_revision
 from .errors import HubError, WeightsError
 from .folders import ModelFolder
 from .interfaces import Model
-from .transfer import bounded, check_repo_id, download_limits, endpoint, first_line, limit_in_chain
+from .transfer import bounded, check_repo_id, download_limits, endpoint, first_line, limit_in_chain, upload_cap
 from .weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, file_sha256, read_config, save_pretrained
 
 __all__ = ["push_to_hub", "CommitURL", "UPLOADED_FILES"]
@@ -112,6 +112,12 @@ def _stage_file(path: Path, target: Path) -> None:
             raise HubError(
                 f"{path}: is a hard link ({info.st_nlink} names for one file); zoo push publishes only files "
                 "that belong to the folder alone (copy it: cp FILE FILE.tmp && mv FILE.tmp FILE)"
+            )
+        cap = upload_cap(path.name)
+        if cap is not None and info.st_size > cap:
+            raise HubError(
+                f"{path}: {info.st_size:,} bytes, more than the {cap:,} a zoo {path.name} may have; nothing was "
+                "uploaded (the Hub copy would be refused on download too)"
             )
         with open(target, "xb") as dst:
             shutil.copyfileobj(src, dst)

@@ -18,10 +18,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ConfigError
 
-__all__ = ["CHAIN", "Recipe", "parse_settings"]
+__all__ = ["CHAIN", "MAX_COMMAND_CHARS", "Recipe", "check_command_length", "parse_settings"]
 
 #: what joins the commands of a recipe (``zoo train ... && zoo eval ... --save``)
 CHAIN = " && "
+
+
+MAX_COMMAND_CHARS = 1 << 16  # a recorded command: a few hundred characters; shlex slows past a few MB per word
+
+
+def check_command_length(text: str, what: str = "command") -> None:
+    """Refuse a command longer than :data:`MAX_COMMAND_CHARS`: zoo records every command it runs in the run
+    folder and reads recipes back with ``shlex``, whose time grows faster than a word's length (a 5 MB word
+    ran past 60 s)."""
+    if len(text) > MAX_COMMAND_CHARS:
+        raise ConfigError(
+            f"{what} of {len(text):,} characters, more than {MAX_COMMAND_CHARS:,}; "
+            "put long values in a file zoo reads (a model folder, a data set)"
+        )
 
 
 def parse_settings(pairs: list[str] | None, option: str = "--set", typed: bool = True) -> dict[str, Any]:
@@ -42,6 +56,10 @@ def parse_settings(pairs: list[str] | None, option: str = "--set", typed: bool =
             settings[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             settings[key.strip()] = value
+        except RecursionError:
+            raise ConfigError(f"{option} {key.strip()}: a value nested too deeply to be a setting") from None
+        except ValueError as exc:  # an integer of thousands of digits: Python refuses to convert it
+            raise ConfigError(f"{option} {key.strip()}: {str(exc).splitlines()[0][:120]}") from None
     return settings
 
 
@@ -104,6 +122,7 @@ class Recipe(BaseModel):
         not hold `` && ``. Anything that is not a ``zoo train`` option is refused with the word it stopped
         at: a recipe that cannot be read back cannot be checked or re-run.
         """
+        check_command_length(text, "recipe")
         first, _, then = text.partition(CHAIN.strip())
         try:
             words = shlex.split(first)

@@ -202,6 +202,15 @@ def _collect(pm, records) -> Registry:
                 raise TypeError(f"dataset {name!r}: download must be callable, got {download!r}")
             if license is not None and not (isinstance(license, str) and license):
                 raise TypeError(f"dataset {name!r}: license must be a Hub licence id such as 'mit', got {license!r}")
+            if not isinstance(description, str):
+                raise TypeError(f"dataset {name!r}: description must be a string, got {type(description).__name__}")
+            if levels is not None and (isinstance(levels, bool) or not isinstance(levels, int) or levels < 2):
+                raise TypeError(f"dataset {name!r}: levels must be an integer of at least 2, got {levels!r:.40}")
+            if shape is not None:
+                ok = isinstance(shape, (tuple, list)) and len(shape) == 3
+                if not ok or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+                    raise TypeError(f"dataset {name!r}: shape must be (channels, height, width), got {shape!r:.60}")
+                shape = tuple(shape)
             if hub_dataset is not None and not (isinstance(hub_dataset, str) and hub_dataset.count("/") == 1):
                 raise TypeError(f"dataset {name!r}: hub_dataset must be a Hub dataset id ORG/NAME, got {hub_dataset!r}")
             open_ended = False

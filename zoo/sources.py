@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from .arguments import revision as check_revision
 from .errors import ArgumentError, HubError, WeightsError, unknown_name
+from .plugins import distrust_folder
 from .registry import get_registry
 from .specs import PretrainedEntry
 from .weights import CONFIG_FILE, WEIGHTS_FILE, file_sha256
@@ -71,12 +72,16 @@ class Source:
 def resolve(name_or_path: str | Path, revision: str | None = None) -> Source:
     """The source ``name_or_path`` means (see the order above); nothing is downloaded."""
     name = str(name_or_path)
+    if not name.strip():  # Path("") is the current folder: an empty name loaded whatever stood there
+        raise ArgumentError("an empty model name; give a pretrained name, org/name or a folder ('.' for this one)")
     if revision is not None:
         check_revision(revision)
     repo_id = hub_repo_of(name)
     if repo_id is not None:
         return Source("hub", repo_id, repo_id=repo_id, revision=revision or "main")
     path = Path(name_or_path)
+    if _is_dir(path):
+        distrust_folder(path)  # a plugin distribution inside the folder is never imported (zoo.plugins)
     reg = get_registry()
     if _is_dir(path):
         if name in reg.pretrained or any(spec.repo_id == name for spec in reg.pretrained.values()):

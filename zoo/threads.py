@@ -16,7 +16,7 @@ import torch
 
 from .errors import ArgumentError
 
-__all__ = ["SMALL_WORK", "free_cores", "pick_threads", "use_threads"]
+__all__ = ["SMALL_WORK", "MAX_THREADS", "free_cores", "max_threads", "pick_threads", "use_threads"]
 
 SMALL_WORK = 64 * 28 * 28 * 64  # image values x hidden maps of one step below which splitting costs more than it gains
 
@@ -26,6 +26,14 @@ def _cores() -> int:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+MAX_THREADS = 1024  # the most threads ever asked of torch, whatever the machine (libgomp aborts at 4096 here)
+
+
+def max_threads() -> int:
+    """The most threads ``--threads`` may ask for: 4 per core this process may use, at most MAX_THREADS."""
+    return min(MAX_THREADS, 4 * _cores())
 
 
 def free_cores() -> int:
@@ -41,10 +49,15 @@ def free_cores() -> int:
 def pick_threads(requested: int | str | None, work: int, what: str = "threads") -> int:
     """``requested`` (a positive int), or for ``None``/``"auto"`` one thread for small ``work``, else the free cores."""
     if requested not in (None, "auto"):
-        if isinstance(requested, str) and requested.isdigit():
-            requested = int(requested)
+        if isinstance(requested, str) and requested.isascii() and requested.isdigit() and len(requested) <= 6:
+            requested = int(requested)  # isascii: str.isdigit also accepts '²' and '①', which int() refuses
         if isinstance(requested, bool) or not isinstance(requested, int) or requested < 1:
             raise ArgumentError(f"{what} must be a positive integer or auto, got {requested!r:.40}")
+        if requested > max_threads():
+            raise ArgumentError(
+                f"{what}={requested} is more than {max_threads()} (4 per core of this machine, at most "
+                f"{MAX_THREADS}); torch's thread pool aborts the process with thousands of threads"
+            )
         return requested
     return 1 if work < SMALL_WORK else free_cores()
 

@@ -33,7 +33,7 @@ from .checkpoint import Checkpointer, RunState
 from .data import ImageSet, check_compatible
 from .distributed import setup
 from .epoch_end import EPOCH_END, EpochEnd, Run
-from .errors import ConfigError, Interrupted
+from .errors import ConfigError, Interrupted, ZooError
 from .evaluation import bits_per_dim
 from .events import open_event_log
 from .folders import CHECKPOINT_DIR, LATEST, RESUMABLE_CHANGES, RunFolder
@@ -77,6 +77,22 @@ class _IndexSet(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return self.n
+
+
+DIVERGED = 1000.0  # a training loss this many times the run's first one (or 1 nat) means the run diverged
+
+
+def _check_divergence(state, value: float) -> None:
+    """Stop a run whose loss grew a thousandfold (``lr=1e30`` trained to 1e32 nats without a word): one line,
+    and the last checkpoint is kept, so the run resumes from before it went wrong. (A loss that is not
+    finite is refused in the train step, before the optimizer steps on it.)"""
+    if state.first_loss is None:
+        state.first_loss = value
+    elif value > DIVERGED * max(abs(state.first_loss), 1.0):
+        raise ZooError(
+            f"training loss grew from {state.first_loss:.4g} to {value:.4g} nats at step {state.step + 1} "
+            f"(more than {DIVERGED:.0f}x): the run diverged; the last checkpoint is kept; lower lr or set grad_clip"
+        )
 
 
 def describe_hardware(device: torch.device, world: int = 1) -> str:
@@ -222,6 +238,7 @@ class DefaultTrainer(Trainer):
             for group in run.opt.param_groups:
                 group["lr"] = lr
             value = run.train_step(x, state.step + 1, **kw)
+            _check_divergence(state, value)
             if run.averaged is not None:
                 run.averaged.update_parameters(model)
             state.step += 1

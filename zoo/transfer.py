@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import httpx2  # huggingface_hub's HTTP client; this module is imported only when the Hub is used
 
-from .errors import HubError
+from .errors import HubError, WeightsError
 from .weights import CARD_FILE, CONFIG_FILE, MAX_HEADER_BYTES, WEIGHTS_FILE
 
 __all__ = [
@@ -167,11 +167,18 @@ def cap_of(filename: str) -> int:
     return FIGURE_CAP if filename.endswith(".png") else API_CAP
 
 
+def upload_cap(filename: str) -> int | None:
+    """The most a file ``zoo push`` uploads may hold: what a download of it would accept (None: the weights,
+    bounded by their own header). A 1 GB README.md took 5.5 GB to push, and was uploaded whole."""
+    return None if filename == WEIGHTS_FILE else cap_of(filename)
+
+
 class SizeCap:
     """Counts one response body against the cap of its file kind; for weights, against their header too."""
 
-    def __init__(self, filename: str, whole: bool):
+    def __init__(self, filename: str, whole: bool, check=None):
         self.filename, self.cap, self.seen = filename, cap_of(filename), 0
+        self.check = check  # the weights' header against the config already downloaded (Budget.header_check)
         self.head = bytearray() if filename == WEIGHTS_FILE and whole else None  # a resumed body has no header
 
     def check_announced(self, length: str | None) -> None:
@@ -212,6 +219,24 @@ class SizeCap:
                 f"{WEIGHTS_FILE} from {endpoint()} does not start with a safetensors header; not a zoo weights file"
             ) from None
         self.cap, self.head = min(self.cap, 8 + size + end), None
+        if self.check is not None:
+            self._check_tensors(header)
+
+    def _check_tensors(self, header: dict) -> None:
+        """The header against the tensors the config implies: an extra 1 GiB tensor is refused here, from
+        the first bytes, where it used to be downloaded and kept before "unexpected tensor(s)"."""
+        try:
+            tensors = {
+                k: (tuple(int(n) for n in v["shape"]), str(v["dtype"]))
+                for k, v in header.items()
+                if k != "__metadata__"
+            }
+        except (ValueError, TypeError, KeyError, AttributeError):
+            raise LimitExceeded(f"{WEIGHTS_FILE} from {endpoint()} has a malformed safetensors header") from None
+        try:
+            self.check(tensors)
+        except WeightsError as exc:
+            raise LimitExceeded(f"{exc}; refused from its header, before its data was fetched") from None
 
 
 class Budget:
@@ -221,6 +246,8 @@ class Budget:
         self.limits = limits
         self.upload_bytes = upload_bytes  # a push: the deadline grows by the time these need at min_rate
         self.file = ""  # the file zoo is asking for: what a body that is not an API answer holds
+        self.header_check = None  # set once config.json is in: checks the weights' header (SizeCap)
+        self.unanswered: set[tuple[str, str]] = set()  # a push's requests sent and not answered yet
         self.clock = clock  # seconds, monotonic: a test passes a clock of its own
         self.start = clock()
         self.received = 0  # body bytes of every response so far
@@ -258,13 +285,24 @@ class Budget:
     def on_request(self, request) -> None:
         """Refuse a request past the limits, else cap its timeouts to what remains."""
         self.check()
+        if self.upload_bytes:
+            key = (request.method, str(request.url))
+            if key in self.unanswered:  # huggingface_hub retrying a request that got no answer: bytes stopped
+                raise LimitExceeded(
+                    f"no answer from {endpoint()} to {request.method} {request.url.path} within ZOO_HUB_TIMEOUT="
+                    f"{self.limits.timeout:g} s, and none to its retry is awaited; the Hub may be down: retry later"
+                )
+            self.unanswered.add(key)
         remaining = max(self.remaining(), 0.001)
         timeout = dict(request.extensions.get("timeout") or {})
         for key in ("connect", "read", "write", "pool"):
             old = timeout.get(key)
             timeout[key] = remaining if old is None else min(old, remaining)
-        if not self.upload_bytes:  # a download's silent stream is seen within a window; a commit may think longer
+        if not self.upload_bytes:  # a download's silent stream is seen within a window
             timeout["read"] = min(timeout["read"], self.limits.rate_window)
+        else:  # a push whose bytes stop moving, either way, ends within ZOO_HUB_TIMEOUT, however large the folder
+            timeout["read"] = min(timeout["read"], self.limits.timeout)
+            timeout["write"] = min(timeout["write"], self.limits.timeout)
         request.extensions["timeout"] = timeout
 
     def on_response(self, response) -> None:
@@ -275,9 +313,11 @@ class Budget:
             for header in (constants.HUGGINGFACE_HEADER_X_XET_HASH, constants.HUGGINGFACE_HEADER_X_XET_REFRESH_ROUTE):
                 if header in response.headers:
                     del response.headers[header]
+        self.unanswered.discard((response.request.method, str(response.request.url)))
         path = response.request.url.path
         kind = "" if path.startswith("/api/") or not self.file else self.file  # a redirect keeps the file
-        cap = SizeCap(kind or "an API answer", whole=response.status_code != 206)
+        check = self.header_check if kind == WEIGHTS_FILE else None
+        cap = SizeCap(kind or "an API answer", whole=response.status_code != 206, check=check)
         if response.request.method != "HEAD":
             cap.check_announced(response.headers.get("Content-Length"))
         response.stream = MeteredStream(response.stream, self, path.rsplit("/", 1)[-1], cap)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ._version import __version__, plugin_distribution
+from ._version import __version__, install_name, plain_version
 from .building import meta_model
 from .errors import (
     ArgumentError,
@@ -25,6 +25,7 @@ from .errors import (
     validation_problems,
 )
 from .registry import get_registry
+from .text import printable
 
 __all__ = [
     "FORMAT_VERSION",
@@ -147,6 +148,21 @@ def canonical_safetensors(data: bytes) -> bytes:
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)
     return len(text).to_bytes(8, "little") + text + data[8 + size :]
+
+
+def _check_cast(model: torch.nn.Module, path: Path, dtype: torch.dtype | None) -> None:
+    """NaN and infinity are refused in the file (:func:`load_tensors`) and again after the cast to the
+    dtype asked for: weights of 1e6 are finite in float32 and infinite in float16, where every likelihood
+    would come out NaN."""
+    if dtype is None:
+        return
+    for name, value in [*model.named_parameters(), *model.named_buffers()]:
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise WeightsError(
+                f"{path}: tensor {name!r} has {bad} value(s) beyond the range of {str(dtype).removeprefix('torch.')} "
+                f"(largest finite {torch.finfo(value.dtype).max:.6g}); load it in float32 or bfloat16"
+            )
 
 
 def load_tensors(path: Path, finite: bool = False) -> dict[str, torch.Tensor]:
@@ -287,11 +303,51 @@ def read_config(folder) -> dict[str, Any]:
         ("plugin_distribution", (str,), "a string"),
         ("plugin_version", (str,), "a string"),
         ("dataset", (str, type(None)), "a string or null"),
+        ("dataset_options", (dict, type(None)), "an object"),
         ("metrics", (dict, type(None)), "an object"),
+        ("recipe", (str, type(None)), "a string or null"),
+        ("command", (str, type(None)), "a string or null"),
+        ("base_model", (str, type(None)), "a string or null"),
+        ("license", (str, type(None)), "a string or null"),
     ):
         if key in meta and not isinstance(meta[key], kinds):
             raise WeightsError(f"{path}: field {key} must be {what}, got {_short(meta[key])}")
+    _check_metrics(meta.get("metrics") or {}, path)
     return meta
+
+
+_NUMBER = (int, float)
+_METRIC_FIELDS = {  # what zoo eval --save writes per split; each checked where config.json is read
+    "nll_nats": (_NUMBER, "a number"),
+    "bits_per_dim": (_NUMBER, "a number"),
+    "n_images": ((int,), "an integer"),
+    "k": ((int,), "an integer"),
+    "extra": ((dict,), "an object"),
+    "options": ((dict,), "an object"),
+    "estimator": ((str,), "a string"),
+    "dataset": ((str,), "a string"),
+    "split": ((str,), "a string"),
+    "bound": ((bool,), "true or false"),
+}
+
+
+def _check_metrics(metrics: dict, path: Path) -> None:
+    """The ``metrics`` of a config, one object per split, with the types zoo writes: a downloaded
+    ``"nll_nats": "abc"`` is refused here in one line, not met as a traceback in ``zoo info`` or a card."""
+    for raw, result in metrics.items():
+        split = printable(raw, 60)  # a key from anyone: shown without its line breaks or escapes
+        if not isinstance(result, dict):
+            raise WeightsError(f"{path}: field metrics.{split} must be an object, got {_short(result)}")
+        for key, (kinds, what) in _METRIC_FIELDS.items():
+            value = result.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise WeightsError(f"{path}: field metrics.{split}.{key} must be {what}, got {_short(value)}")
+        for raw_key, value in (result.get("extra") or {}).items():
+            key = printable(raw_key, 60)
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                raise WeightsError(f"{path}: field metrics.{split}.extra.{key} must be a number, got {_short(value)}")
 
 
 class _LongInteger:
@@ -357,6 +413,44 @@ def _short(value: Any) -> str:
     """A value for an error message: its repr, cut to one readable line."""
     text = repr(value) if not isinstance(value, _LongInteger) else f"an integer of {value.digits} digits"
     return text if len(text) <= 60 else f"{type(value).__name__} {text[:50]}..."
+
+
+def compare_header(expected: dict, header: dict, weights_path, arch: str) -> None:
+    """Refuse, in one line, a safetensors header (name -> (shape, dtype name)) that is not the state dict
+    ``expected`` (from :func:`_expected_tensors`): a tensor missing or extra, another shape, another kind of
+    dtype. Floating dtypes may differ: they are cast on load."""
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing:
+        raise WeightsError(f"{weights_path}: missing tensor(s) {', '.join(missing[:5])} for {arch}")
+    if extra:
+        raise WeightsError(f"{weights_path}: unexpected tensor(s) {', '.join(map(repr, extra[:5]))} for {arch}")
+    for key, (shape, dtype) in expected.items():
+        found_shape, found_dtype = header[key]
+        if found_shape != shape:
+            raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
+        found = _DTYPES.get(found_dtype)
+        if found != dtype and not (found is not None and found.is_floating_point and dtype.is_floating_point):
+            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found or found_dtype}, expected {dtype}")
+
+
+def header_checker(folder: Path):
+    """A check of a weights header against the config.json in ``folder``, for a download to run on the
+    header's bytes before the body is fetched (:mod:`zoo.transfer`); None when the config cannot say
+    (an unknown architecture, an invalid config: loading the folder refuses those in its own words)."""
+    try:
+        meta = read_config(folder)
+        arch = meta["architecture"]
+        spec = get_registry().model(arch)
+        config = spec.cls.config_class.model_validate(meta["config"])
+        expected = _expected_tensors(spec.cls, config, folder / CONFIG_FILE, arch)
+    except (WeightsError, UnknownNameError, ValidationError):
+        return None
+
+    def check(header: dict) -> None:
+        compare_header(expected, header, WEIGHTS_FILE, arch)
+
+    return check
 
 
 def _expected_tensors(cls, config, cfg_path: Path, arch: str) -> dict[str, tuple[tuple[int, ...], torch.dtype]]:
@@ -430,31 +524,18 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     try:
         spec = get_registry().model(arch)
     except UnknownNameError as exc:
-        plugin = meta.get("plugin") or ""
-        dist = meta.get("plugin_distribution") or plugin_distribution(plugin)
-        made = f"; {meta['plugin_version']} made these weights" if meta.get("plugin_version") else ""
-        raise WeightsError(
-            f"{cfg_path}: {exc}; install the plugin that provides it: pip install {dist}{made}"
-        ) from None
+        dist = install_name(meta.get("plugin_distribution") or "", meta.get("plugin") or "")
+        version = plain_version(meta.get("plugin_version"))
+        made = f"; {version} made these weights" if version else ""
+        how = f": pip install {dist}{made}" if dist else " (config.json names no installable distribution)"
+        raise WeightsError(f"{cfg_path}: {exc}; install the plugin that provides it{how}") from None
     try:
         config = spec.cls.config_class.model_validate(meta["config"])
     except ValidationError as exc:
         raise ConfigFileError(f"{cfg_path}: invalid config for {arch}: {validation_problems(exc)}") from None
     header = read_header(weights_path)
     expected = _expected_tensors(spec.cls, config, cfg_path, arch)
-    missing = sorted(set(expected) - set(header))
-    extra = sorted(set(header) - set(expected))
-    if missing:
-        raise WeightsError(f"{weights_path}: missing tensor(s) {', '.join(missing[:5])} for {arch}")
-    if extra:
-        raise WeightsError(f"{weights_path}: unexpected tensor(s) {', '.join(extra[:5])} for {arch}")
-    for key, (shape, dtype) in expected.items():
-        found_shape, found_dtype = header[key]
-        if found_shape != shape:
-            raise WeightsError(f"{weights_path}: tensor {key!r} has shape {found_shape}, the config needs {shape}")
-        found = _DTYPES.get(found_dtype)
-        if found != dtype and not (found is not None and found.is_floating_point and dtype.is_floating_point):
-            raise WeightsError(f"{weights_path}: tensor {key!r} has dtype {found or found_dtype}, expected {dtype}")
+    compare_header(expected, header, weights_path, arch)
     if wanted == "auto":
         stored = [_DTYPES[header[k][1]] for k, (_, d) in expected.items() if d.is_floating_point]
         wanted = stored[0] if stored else None
@@ -462,6 +543,7 @@ def load_folder(folder, map_location: str | torch.device = "cpu", dtype: torch.d
     model = _build(spec.cls, config, cfg_path, arch)
     model.load_state_dict(tensors)  # copies into the built parameters, casting a float dtype to theirs
     model.to(map_location, dtype=wanted)
+    _check_cast(model, weights_path, wanted)
     model.eval()
     model.pretrained_info = {
         "plugin": meta.get("plugin", ""),

@@ -149,6 +149,9 @@ def _read_bytes(path: Path, what: str, limit: int | None = None) -> bytes:
     return bytes(out)
 
 
+MAX_IDX_DIMS = 8  # dimensions of an IDX file zoo reads (numpy's arrays stop at 64; a header may say 255)
+
+
 def _read_idx_header(path: Path, hint: str) -> tuple[int, tuple[int, ...]]:
     """(header length, dimensions) of an IDX file, read from its first bytes only."""
     try:
@@ -164,8 +167,11 @@ def _read_idx_header(path: Path, hint: str) -> tuple[int, tuple[int, ...]]:
         raise DatasetError(f"{path}: not an IDX file (bad magic number); {hint}")
     if head[2] != 0x08:
         raise DatasetError(f"{path}: IDX element type 0x{head[2]:02x} is not unsigned byte (0x08); {hint}")
-    if ndim == 0:
-        raise DatasetError(f"{path}: IDX header declares 0 dimensions; {hint}")
+    if ndim == 0 or ndim > MAX_IDX_DIMS:
+        raise DatasetError(
+            f"{path}: IDX header declares {ndim} dimensions (1 to {MAX_IDX_DIMS} are read; MNIST's files have 1 or 3); "
+            f"{hint}"
+        )
     if len(dims_bytes) < 4 * ndim:
         raise DatasetError(f"{path}: truncated IDX header ({ndim} dimensions declared); {hint}")
     return 4 + 4 * ndim, struct.unpack(f">{ndim}I", dims_bytes)

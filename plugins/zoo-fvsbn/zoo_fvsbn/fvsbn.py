@@ -18,7 +18,9 @@ from zoo.layers import logits_from_dims, outputs_per_dim, raster_dims
 
 
 class FVSBNConfig(zoo.ModelConfig):
-    num_classes: int | None = Field(None, ge=1, description="classes for class-conditional biases (None: off)")
+    num_classes: int | None = Field(
+        None, ge=1, le=100_000, description="classes for class-conditional biases (None: off)"
+    )
 
 
 class FVSBN(zoo.AutoregressiveModel):

@@ -17,6 +17,8 @@ models is itself a raster-order model whose conditionals are computable exactly:
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -27,15 +29,24 @@ from zoo.layers import logits_from_dims, outputs_per_dim, raster_dims
 
 
 class MADEConfig(zoo.ModelConfig):
-    hidden: list[int] = Field([500], min_length=1, description="sizes of the hidden layers, e.g. [8000] or [500, 500]")
+    # Upper bounds, as for every size of a config that may come from anyone: 16 layers of at most 65536 units
+    # (the paper's widest is 8000), 64 connectivities (the paper uses up to 32; evaluation costs one pass each).
+    hidden: list[Annotated[int, Field(ge=1, le=65536)]] = Field(
+        [500], min_length=1, max_length=16, description="sizes of the hidden layers, e.g. [8000] or [500, 500]"
+    )
     masks: int = Field(
         1,
         ge=1,
+        le=64,
         description="connectivities over the same weights; >1: connectivity-agnostic training "
         "and an exact K-mixture at evaluation",
     )
-    mask_seed: int = Field(0, ge=0, description="seed of the hidden units' degrees (the masks are rebuilt from it)")
-    num_classes: int | None = Field(None, ge=1, description="classes for class-conditional biases (None: off)")
+    mask_seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="seed of the hidden units' degrees (the masks are rebuilt from it)"
+    )
+    num_classes: int | None = Field(
+        None, ge=1, le=100_000, description="classes for class-conditional biases (None: off)"
+    )
 
 
 def hidden_degrees(config: MADEConfig) -> list[list[torch.Tensor]]:
@@ -73,8 +84,16 @@ class MADE(zoo.AutoregressiveModel):
         self.out = nn.Linear(sizes[-1], D * K)
         self.class_hidden = nn.Embedding(config.num_classes, sizes[1]) if config.num_classes else None
         self.class_out = nn.Embedding(config.num_classes, D * K) if config.num_classes else None
-        self.degrees = hidden_degrees(config)
+        self._degrees: list[list[torch.Tensor]] | None = None
         self._masks: dict[int, list[torch.Tensor]] = {}
+
+    @property
+    def degrees(self) -> list[list[torch.Tensor]]:
+        """``[mask][layer]`` hidden degrees, drawn on first use, never in the constructor: sizing an untrusted
+        config on the meta device (:func:`zoo.load_folder`) must cost nothing, whatever ``masks`` asks for."""
+        if self._degrees is None:
+            self._degrees = hidden_degrees(self.config)
+        return self._degrees
 
     def masks_for(self, k: int) -> list[torch.Tensor]:
         """Connectivity ``k``'s masks, one per linear layer (the output's last), in the weights' dtype and device."""

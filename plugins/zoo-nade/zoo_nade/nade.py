@@ -20,8 +20,10 @@ from zoo.layers import logits_from_dims, outputs_per_dim, raster_dims
 
 
 class NADEConfig(zoo.ModelConfig):
-    hidden: int = Field(500, ge=1, description="hidden units shared by every dimension's conditional")
-    num_classes: int | None = Field(None, ge=1, description="classes for class-conditional biases (None: off)")
+    hidden: int = Field(500, ge=1, le=65536, description="hidden units shared by every dimension's conditional")
+    num_classes: int | None = Field(
+        None, ge=1, le=100_000, description="classes for class-conditional biases (None: off)"
+    )
 
 
 class NADE(zoo.AutoregressiveModel):
