@@ -166,5 +166,6 @@ def test_bundled_entry_reads_train_config_bounded(tmp_path, tiny_model):
     folder = tmp_path / "pretrained" / "x"
     tiny_model(1).save_pretrained(folder)
     (folder / "train_config.json").write_bytes(b"{" + b" " * (2 << 20) + b"}")
+    entry = bundled_entry(folder, sha256="0" * 64, description="x")  # declared: nothing read yet
     with pytest.raises(zoo.WeightsError, match="larger than"):
-        bundled_entry(folder, sha256="0" * 64, description="x")
+        entry.recipe  # noqa: B018 - the first use reads the folder, bounded
