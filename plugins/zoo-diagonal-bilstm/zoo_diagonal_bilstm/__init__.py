@@ -36,7 +36,7 @@ def zoo_register_pretrained(register):
     register(
         zoo.bundled_entry(
             "diagonal-bilstm-binarized-mnist",
-            sha256="92ddf6f58cadc8b165626ffc05b605367a9a1b6869928375eb5b01b1ea7a85da",
+            sha256="9d884f46838ded9f24e707125c0a79fe5cd538f2d2aa924e8876fcec0fd86b60",
             description="Diagonal BiLSTM at the paper's size (7 layers, h=16) on dynamically binarized MNIST; "
             "trained on one thread of a 2-core CPU; bundled",
             repo_id="zoo-models/diagonal-bilstm-binarized-mnist",
