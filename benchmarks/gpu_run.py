@@ -263,6 +263,8 @@ def commands(recipe: Recipe, run: Path, minutes: float | None, dry: bool) -> lis
     )
     train = command.words()[1:]  # without the leading "zoo"
     evaluate = ["eval", str(run), "--save", "--json", "--device", settings["device"]]
+    if "limit" in options:  # a limit is the run's, not the model's: zoo eval measures the whole split unless told
+        evaluate += ["--limit", str(options["limit"])]
     if recipe.k is not None:
         evaluate += ["--k", str(DRY_K if dry else recipe.k)]
     return [train, evaluate]

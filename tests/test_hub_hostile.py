@@ -252,6 +252,6 @@ def test_a_silent_server_ends_a_large_push_within_the_timeout(fake_hub, monkeypa
         timeout=120,
     )
     seconds = time.monotonic() - start
-    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
     assert "within ZOO_HUB_TIMEOUT=2 s" in run.stderr.strip().splitlines()[-1]
     assert seconds < 30, (seconds, run.stderr)  # the stall, one retry pause, two interpreter starts; was over 400 s

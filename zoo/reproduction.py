@@ -22,7 +22,7 @@ import torch
 from .api import evaluate, train
 from .errors import ArgumentError, ConfigError
 from .evaluation import EvalResult, record_metrics
-from .folders import ModelFolder
+from .folders import CHECKPOINT_DIR, ModelFolder
 from .recipes import CHAIN, Recipe
 from .registry import get_registry
 from .weights import read_config
@@ -160,7 +160,7 @@ def reproduce(
     target = Path(out) if out is not None else Path(runs[-1].out or shown)
     planned = _planned(runs, target, minutes, settings or {})
     for run in planned:
-        again = resume and ModelFolder(run.out).path.joinpath("checkpoints").is_dir()
+        again = resume and (Path(run.out) / CHECKPOINT_DIR).is_dir()
         train(
             run.architecture,
             run.dataset,
