@@ -258,7 +258,7 @@ def cmd_reproduce(args) -> None:
         limit=args.limit,
     )
     if args.json:
-        report = {"name": done.name, "out": str(done.out), "command": done.recipe.command()}
+        report = {"name": done.name, "out": str(done.out), "command": done.command}
         report.update(result=done.result.model_dump(), card_nll=done.card_nll, difference=done.difference)
         print(json.dumps(report, indent=2))
         return

@@ -1,13 +1,13 @@
 """``zoo reproduce NAME``: a pretrained model's recipe run as one command, then measured against its card.
 
 A card's figure is only worth what its command reproduces. :func:`reproduce` reads the recipe a
-pretrained entry (or a model folder) records, runs its ``zoo train`` part into ``out`` (``minutes``
+pretrained entry (or a model folder) records, runs each of its ``zoo train`` stages into ``out`` (``minutes``
 replaces the training budget, ``resume`` continues a run that stopped, ``settings`` override single
 ``--set`` values, e.g. ``device=cpu`` for a recipe written for a GPU), evaluates the result on the
 test split exactly as ``zoo eval`` does (seed 0, the recorded dataset options, the model's own bound
 for a latent-variable model), and returns that figure beside the one the card reports. Commands the
-recipe chains after its ``zoo train`` (``&& zoo eval OUT --save``) are that evaluation, so they are not
-run. The campaign that trains the bundled models resumes its runs through this command.
+recipe chains between or after its stages (``&& zoo eval OUT --save``) are that evaluation, so they are
+not run.
 """
 
 from __future__ import annotations
@@ -40,10 +40,15 @@ class Reproduction:
     """What :func:`reproduce` ran and measured: the recipe as run, the new test figure and the card's."""
 
     name: str
-    recipe: Recipe  # the stages as run, chained (``recipe.command()`` is the whole command)
+    stages: tuple[Recipe, ...]  # the ``zoo train`` commands as run, in order
     out: Path
     result: EvalResult
     card_nll: float | None  # the card's figure on the same images (None: the card reports none)
+
+    @property
+    def command(self) -> str:
+        """The stages as one shell command, joined as a recipe joins them."""
+        return CHAIN.join(run.command() for run in self.stages)
 
     @property
     def difference(self) -> float | None:
@@ -158,18 +163,20 @@ def reproduce(
         raise ArgumentError(f"--minutes must be a positive number of minutes, got {minutes!r}")
     runs = stages(text)
     target = Path(out) if out is not None else Path(runs[-1].out or shown)
-    planned = _planned(runs, target, minutes, settings or {})
-    for run in planned:
-        again = resume and (Path(run.out) / CHECKPOINT_DIR).is_dir()
+    planned = []
+    for run in _planned(runs, target, minutes, settings or {}):
+        if resume and (Path(run.out) / CHECKPOINT_DIR).is_dir():
+            run = run.model_copy(update={"resume": True})
+        planned.append(run)
         train(
             run.architecture,
             run.dataset,
             run.out,
             settings=dict(run.settings),
             epochs=run.epochs,
-            resume=run.resume or again,
+            resume=run.resume,
             dataset_options=dict(run.dataset_options),
-            command=run.model_copy(update={"resume": run.resume or again}).command(),
+            command=run.command(),
             final_eval=run.final_eval if final_eval is None else final_eval,
         )
     options = dict(planned[-1].dataset_options)
@@ -178,5 +185,4 @@ def reproduce(
     torch.manual_seed(EVAL_SEED)  # as zoo eval: a latent-variable bound is a Monte Carlo estimate
     result = evaluate(target, planned[-1].dataset, split=split, **options)
     record_metrics(target, result)
-    recipe = Recipe.parse(CHAIN.join(run.command() for run in planned))
-    return Reproduction(shown, recipe, target, result, card_figure(folder, split, limit))
+    return Reproduction(shown, tuple(planned), target, result, card_figure(folder, split, limit))
